@@ -1,0 +1,35 @@
+/* Plugin options (`plugin_opt_*`, prefix already stripped by Mosquitto), parsed into
+ * a plain struct. Pure: the adapter hands over key/value pairs, so unit tests can
+ * try every bad value without a broker. */
+#ifndef MOSQUITTO_JOBS_CONFIG_H
+#define MOSQUITTO_JOBS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JOBS_DEFAULT_DB_PATH "mosquitto_jobs.db"
+#define JOBS_DEFAULT_MAX_PENDING 10
+#define JOBS_MAX_PENDING_LIMIT 100
+
+enum jobs_sync { JOBS_SYNC_NORMAL = 0, JOBS_SYNC_FULL };
+
+struct jobs_config {
+	char *db_path;          /* owned */
+	enum jobs_sync synchronous;
+	int max_pending;        /* entries in get/accepted and notify lists */
+	char *region;           /* owned; used in ARNs */
+	char *account_id;       /* owned; used in ARNs */
+};
+
+struct jobs_option {
+	const char *key;
+	const char *value;
+};
+
+/* Fills *cfg from the options, defaults for the rest. On a bad or unknown option
+ * returns -1 with a one-line explanation in err (and *cfg freed). */
+int config_parse(const struct jobs_option *opts, size_t count, struct jobs_config *cfg,
+		char *err, size_t errlen);
+void config_free(struct jobs_config *cfg);
+
+#endif

@@ -1,0 +1,43 @@
+/* Device notifications (spec section 8): `notify` when a thing's set of pending
+ * executions changes, `notify-next` when the identity of its next execution does.
+ * The decision is pure (notify_decide); notify_thing turns a decision into messages
+ * appended to the outbox. */
+#ifndef MOSQUITTO_JOBS_NOTIFY_H
+#define MOSQUITTO_JOBS_NOTIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mosquitto_jobs/outbox.h"
+
+struct service;
+
+/* Which execution `$next` is for a thing, if any. */
+struct next_id {
+	bool present;
+	int64_t job_seq;
+	int64_t execution_number;
+};
+
+struct notify_plan {
+	bool notify;      /* publish JobExecutionsChanged */
+	bool notify_next; /* publish NextJobExecutionChanged */
+};
+
+/* Whether a move from `from` to `to` changes the pending set; -1 stands for "no
+ * execution" (created or deleted). */
+bool notify_set_changed(int from, int to);
+struct notify_plan notify_decide(bool set_changed, const struct next_id *before,
+		const struct next_id *after);
+
+/* Reads the thing's current next execution. Returns 0, or -1 on a store error. */
+int notify_next_id(struct service *svc, const char *thing, const char *namespace_id,
+		struct next_id *out);
+
+/* After a change to one of the thing's executions: reads the new next execution,
+ * decides, and appends the notifications. Returns 0, or -1 on a store error or
+ * out of memory. */
+int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
+		bool set_changed, const struct next_id *before, int64_t now, struct outbox *ob);
+
+#endif

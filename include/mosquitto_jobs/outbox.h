@@ -1,0 +1,33 @@
+/* The messages a service call wants published. The service appends; the adapter
+ * publishes each entry after the service call returns (so after its commit) and then
+ * clears the outbox. The outbox owns every string in it. */
+#ifndef MOSQUITTO_JOBS_OUTBOX_H
+#define MOSQUITTO_JOBS_OUTBOX_H
+
+#include <stddef.h>
+
+struct outbox_msg {
+	char *client_id;  /* deliver to this client only; NULL: to every subscriber */
+	char *topic;
+	char *payload;
+	size_t payload_len;
+	int qos;
+};
+
+struct outbox {
+	struct outbox_msg *msgs;
+	size_t count;
+	size_t cap;
+};
+
+/* Appends a message. Takes ownership of `payload` (malloc'd) in every case, copies
+ * the strings. Returns 0, or -1 when out of memory (payload is then freed). */
+int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
+		char *payload, size_t payload_len, int qos);
+/* Drops every message appended after `mark` (a previous ob->count): used when the
+ * transaction that produced them rolled back. */
+void outbox_truncate(struct outbox *ob, size_t mark);
+/* Frees every message and the array; the outbox can be reused. */
+void outbox_clear(struct outbox *ob);
+
+#endif

@@ -1,0 +1,52 @@
+/* The jobs service: every way in (device topics, the management API) ends in one
+ * call here that applies the request to the store and appends the replies and
+ * notifications to an outbox. Knows nothing of Mosquitto; time is a parameter.
+ *
+ * Ownership: the service owns its store. The caller owns the outbox, publishes what
+ * was appended once the call returns (every change is committed by then), and
+ * clears it. */
+#ifndef MOSQUITTO_JOBS_SERVICE_H
+#define MOSQUITTO_JOBS_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/outbox.h"
+
+enum jobs_log_level { JOBS_LOG_ERR, JOBS_LOG_WARNING, JOBS_LOG_NOTICE, JOBS_LOG_INFO, JOBS_LOG_DEBUG };
+
+/* Where the service logs (the adapter passes Mosquitto's log). */
+typedef void (*jobs_log_fn)(void *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct jobs_request {
+	const char *client_id;   /* the requester: replies go to this client only */
+	const char *username;    /* for the audit log; may be NULL */
+	const char *topic;
+	const char *payload;     /* not NUL-terminated; may be NULL when payload_len is 0 */
+	size_t payload_len;
+	int qos;                 /* the request's QoS; replies use min(qos, 1) */
+	int64_t now;             /* epoch seconds */
+};
+
+/* The management API's request topic and response topic. */
+#define JOBS_CONTROL_TOPIC "$CONTROL/jobs/v1"
+#define JOBS_CONTROL_RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
+
+struct service;
+
+/* Opens the store named by cfg (copied). On failure returns -1 with err filled. */
+int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx,
+		struct service **out, char *err, size_t errlen);
+void service_destroy(struct service *svc);
+
+/* A publish on any topic. Returns false when the topic is not under
+ * $aws/things/{thing}/jobs/ (nothing appended), true otherwise. */
+bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+
+/* A request on JOBS_CONTROL_TOPIC: appends one response to the requester. */
+void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+
+#endif

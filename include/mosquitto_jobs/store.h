@@ -1,0 +1,118 @@
+/* SQLite storage of jobs and job executions.
+ *
+ * One connection, WAL, statements prepared once at open. Transactions nest as
+ * SQLite savepoints, so a request's store_begin/store_commit works both alone and
+ * inside an outer batch. Every function returns STORE_OK or a STORE_* code; rows
+ * come back in caller-owned structs whose strings are freed with the matching
+ * *_free function. Knows nothing of JSON shapes or MQTT. */
+#ifndef MOSQUITTO_JOBS_STORE_H
+#define MOSQUITTO_JOBS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/names.h"
+#include "mosquitto_jobs/status.h"
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,
+	STORE_EXISTS,
+	STORE_ERROR, /* SQLite failed; store_errmsg says why */
+};
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Job (not execution) states. Stored as numbers: never renumber. */
+enum job_status {
+	JOB_IN_PROGRESS = 0,
+	JOB_COMPLETED = 1,
+	JOB_CANCELED = 2,
+	JOB_DELETION_IN_PROGRESS = 3,
+	JOB_SCHEDULED = 4,
+	JOB_STATUS_COUNT
+};
+const char *store_job_status_name(int status);
+
+enum target_selection { TARGET_SNAPSHOT = 0, TARGET_CONTINUOUS = 1 };
+
+struct store_job {
+	int64_t seq;                              /* creation order; set by store_job_insert */
+	char job_id[JOBS_JOB_ID_MAX + 1];
+	char namespace_id[JOBS_NAMESPACE_MAX + 1];
+	int status;                               /* enum job_status */
+	int target_selection;
+	char *description;                        /* NULL when none */
+	char *document;                           /* JSON object text */
+	char *targets;                            /* JSON array text, as given */
+	int64_t created_at;
+	int64_t last_updated_at;
+	int64_t completed_at;                     /* 0 while not completed */
+	bool force_canceled;
+	char *reason_code;                        /* NULL when none */
+	char *comment;                            /* NULL when none */
+};
+void store_job_free(struct store_job *job);
+
+struct store_exec {
+	char thing[JOBS_THING_NAME_MAX + 1];
+	int64_t job_seq;
+	char job_id[JOBS_JOB_ID_MAX + 1];         /* filled by reads */
+	char namespace_id[JOBS_NAMESPACE_MAX + 1];
+	int64_t execution_number;
+	int status;                               /* enum exec_status */
+	char *status_details;                     /* JSON object text; NULL when empty */
+	int64_t queued_at;
+	int64_t started_at;                       /* 0 while never started */
+	int64_t last_updated_at;
+	int64_t version;
+	int64_t step_timeout_minutes;             /* 0 when none */
+	bool force_canceled;
+	char *document;                           /* the job's document, when asked for */
+};
+void store_exec_free(struct store_exec *exec);
+/* Frees `count` executions and the array. */
+void store_exec_array_free(struct store_exec *execs, size_t count);
+
+struct store;
+
+int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
+void store_close(struct store *store);
+const char *store_errmsg(const struct store *store);
+
+/* Savepoint-based transactions: begin/commit or begin/rollback, properly nested. */
+int store_begin(struct store *store);
+int store_commit(struct store *store);
+void store_rollback(struct store *store);
+
+int store_job_get(struct store *store, const char *job_id, struct store_job *out);
+/* STORE_EXISTS when the job id is taken. Sets job->seq. */
+int store_job_insert(struct store *store, struct store_job *job);
+/* Writes status, last_updated_at, completed_at, force_canceled, reason_code, comment. */
+int store_job_update_status(struct store *store, const struct store_job *job);
+/* counts[s] = number of executions of the job (latest per thing) in status s. */
+int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
+/* Whether any execution of the job is QUEUED or IN_PROGRESS. */
+int store_job_has_pending(struct store *store, int64_t job_seq, bool *out);
+
+/* The execution of job_seq on thing with that number; 0 means the latest. */
+int store_exec_get(struct store *store, const char *thing, int64_t job_seq,
+		int64_t execution_number, bool with_document, struct store_exec *out);
+int store_exec_insert(struct store *store, const struct store_exec *exec);
+/* Writes status, details, times, version, step timeout and force flag. */
+int store_exec_update(struct store *store, const struct store_exec *exec);
+
+/* A thing's pending executions in `namespace_id`: IN_PROGRESS first, then QUEUED,
+ * each by queuedAt then job creation; at most `limit`. *out is malloc'd (free with
+ * store_exec_array_free); documents are filled when with_document. */
+int store_pending(struct store *store, const char *thing, const char *namespace_id,
+		int limit, bool with_document, struct store_exec **out, size_t *count);
+
+/* The latest executions of a job whose status is in status_mask (bit 1<<status).
+ * *out is malloc'd (free with store_exec_array_free). */
+int store_job_executions(struct store *store, int64_t job_seq, unsigned status_mask,
+		struct store_exec **out, size_t *count);
+
+#endif

@@ -1,0 +1,118 @@
+/* Plugin option parsing and defaults. */
+#include "mosquitto_jobs/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_string(char **dst, const char *value)
+{
+	char *copy = strdup(value);
+	if(!copy) return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static bool parse_int(const char *s, long min, long max, int *out)
+{
+	char *end;
+	if(*s == '\0') return false;
+	long v = strtol(s, &end, 10);
+	if(*end != '\0' || v < min || v > max) return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool all_digits(const char *s, size_t len)
+{
+	if(strlen(s) != len) return false;
+	for(size_t i = 0; i < len; i++){
+		if(s[i] < '0' || s[i] > '9') return false;
+	}
+	return true;
+}
+
+static bool region_ok(const char *s)
+{
+	if(*s == '\0' || strlen(s) > 32) return false;
+	for(; *s; s++){
+		if(!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
+	}
+	return true;
+}
+
+static int apply(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	if(strcmp(key, "db_path") == 0){
+		if(*value == '\0'){
+			snprintf(err, errlen, "plugin_opt_db_path must not be empty");
+			return -1;
+		}
+		return set_string(&cfg->db_path, value);
+	}
+	if(strcmp(key, "synchronous") == 0){
+		if(strcmp(value, "normal") == 0) cfg->synchronous = JOBS_SYNC_NORMAL;
+		else if(strcmp(value, "full") == 0) cfg->synchronous = JOBS_SYNC_FULL;
+		else{
+			snprintf(err, errlen, "plugin_opt_synchronous must be 'normal' or 'full', not '%s'", value);
+			return -1;
+		}
+		return 0;
+	}
+	if(strcmp(key, "max_pending") == 0){
+		if(!parse_int(value, 1, JOBS_MAX_PENDING_LIMIT, &cfg->max_pending)){
+			snprintf(err, errlen, "plugin_opt_max_pending must be a whole number from 1 to %d, not '%s'",
+					JOBS_MAX_PENDING_LIMIT, value);
+			return -1;
+		}
+		return 0;
+	}
+	if(strcmp(key, "region") == 0){
+		if(!region_ok(value)){
+			snprintf(err, errlen, "plugin_opt_region must be lower-case letters, digits and '-', not '%s'", value);
+			return -1;
+		}
+		return set_string(&cfg->region, value);
+	}
+	if(strcmp(key, "account_id") == 0){
+		if(!all_digits(value, 12)){
+			snprintf(err, errlen, "plugin_opt_account_id must be 12 digits, not '%s'", value);
+			return -1;
+		}
+		return set_string(&cfg->account_id, value);
+	}
+	snprintf(err, errlen, "unknown option plugin_opt_%s", key);
+	return -1;
+}
+
+int config_parse(const struct jobs_option *opts, size_t count, struct jobs_config *cfg,
+		char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->synchronous = JOBS_SYNC_NORMAL;
+	cfg->max_pending = JOBS_DEFAULT_MAX_PENDING;
+	if(set_string(&cfg->db_path, JOBS_DEFAULT_DB_PATH)
+			|| set_string(&cfg->region, "us-east-1")
+			|| set_string(&cfg->account_id, "000000000000")){
+		snprintf(err, errlen, "out of memory");
+		config_free(cfg);
+		return -1;
+	}
+	for(size_t i = 0; i < count; i++){
+		if(!opts[i].key || !opts[i].value || apply(cfg, opts[i].key, opts[i].value, err, errlen)){
+			if(!opts[i].key || !opts[i].value) snprintf(err, errlen, "option without a key or value");
+			config_free(cfg);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void config_free(struct jobs_config *cfg)
+{
+	free(cfg->db_path);
+	free(cfg->region);
+	free(cfg->account_id);
+	memset(cfg, 0, sizeof(*cfg));
+}

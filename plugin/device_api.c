@@ -1,0 +1,408 @@
+/* The device API (spec sections 2-6): GetPendingJobExecutions,
+ * StartNextPendingJobExecution, DescribeJobExecution and UpdateJobExecution.
+ *
+ * Each handler validates every field first (InvalidRequest), then works inside one
+ * store transaction; notifications are appended during it and dropped again if it
+ * rolls back, and the reply is appended last. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mosquitto_jobs/jsonfield.h"
+#include "mosquitto_jobs/notify.h"
+#include "mosquitto_jobs/shapes.h"
+#include "mosquitto_jobs/topic.h"
+#include "mosquitto_jobs/utf8.h"
+#include "mosquitto_jobs/validate.h"
+#include "service_internal.h"
+
+/* One request being answered. */
+struct device_ctx {
+	struct service *svc;
+	const struct jobs_request *req;
+	const struct jobs_topic *topic;
+	struct outbox *ob;
+	const cJSON *body;          /* the request object */
+	const char *client_token;   /* into body; NULL when absent */
+	size_t outbox_mark;         /* where this request's messages start */
+};
+
+static void send_reply(struct device_ctx *c, const char *suffix, cJSON *root)
+{
+	char topic[512];
+	size_t len;
+	if(root && c->client_token && !cJSON_AddStringToObject(root, "clientToken", c->client_token)){
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	if(root && !shapes_add_int(root, "timestamp", c->req->now)){
+		cJSON_Delete(root);
+		root = NULL;
+	}
+	char *payload = shapes_print(root, &len);
+	if(!payload){
+		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: out of memory answering %s", c->req->topic);
+		return;
+	}
+	snprintf(topic, sizeof(topic), "%s/%s", c->req->topic, suffix);
+	outbox_add(c->ob, c->req->client_id, topic, payload, len, reply_qos(c->req->qos));
+}
+
+static void accept(struct device_ctx *c, cJSON *root)
+{
+	send_reply(c, "accepted", root ? root : cJSON_CreateObject());
+}
+
+/* Rejects with `code`; `state` (may be NULL) adds executionState. */
+static void reject(struct device_ctx *c, const char *code, const char *message,
+		const struct store_exec *state)
+{
+	SVC_LOG(c->svc, JOBS_LOG_INFO, "jobs: rejected %s from client %s: %s: %s",
+			c->req->topic, c->req->client_id ? c->req->client_id : "?", code, message);
+	cJSON *root = cJSON_CreateObject();
+	if(!root) return;
+	cJSON_AddStringToObject(root, "code", code);
+	cJSON_AddStringToObject(root, "message", message);
+	if(state){
+		cJSON *es = shapes_execution_state(state);
+		if(es) cJSON_AddItemToObject(root, "executionState", es);
+	}
+	send_reply(c, "rejected", root);
+}
+
+static void reject_invalid(struct device_ctx *c, const struct jf_error *err)
+{
+	reject(c, "InvalidRequest", err->msg, NULL);
+}
+
+/* A store failure: nothing of this request may remain, in the store or the outbox. */
+static void fail_internal(struct device_ctx *c)
+{
+	SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s: %s", c->req->topic, store_errmsg(c->svc->store));
+	store_rollback(c->svc->store);
+	outbox_truncate(c->ob, c->outbox_mark);
+	reject(c, "InternalError", "internal storage error", NULL);
+}
+
+static int commit(struct device_ctx *c)
+{
+	if(store_commit(c->svc->store) != STORE_OK){
+		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: commit failed on %s: %s", c->req->topic, store_errmsg(c->svc->store));
+		outbox_truncate(c->ob, c->outbox_mark);
+		reject(c, "InternalError", "internal storage error", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Looks up the job of the topic and the thing's execution of it. Rejects and
+ * returns -1 when either is missing or the store fails (the transaction is then
+ * rolled back). */
+static int load_execution(struct device_ctx *c, int64_t execution_number, bool with_document,
+		struct store_exec *out)
+{
+	struct store *st = c->svc->store;
+	struct store_job job;
+	int rc = store_job_get(st, c->topic->job_id, &job);
+	if(rc == STORE_OK){
+		/* A namespaced job is seen only on its namespace's topics, and a plain one only
+		 * on plain topics. */
+		bool same_ns = strcmp(job.namespace_id, c->topic->namespace_id) == 0;
+		int64_t seq = job.seq;
+		store_job_free(&job);
+		rc = same_ns ? store_exec_get(st, c->topic->thing, seq, execution_number, with_document, out)
+			: STORE_NOT_FOUND;
+	}
+	if(rc == STORE_OK) return 0;
+	if(rc == STORE_NOT_FOUND){
+		store_rollback(st);
+		char msg[256];
+		snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s",
+				c->topic->job_id, c->topic->thing);
+		reject(c, "ResourceNotFound", msg, NULL);
+	}else{
+		fail_internal(c);
+	}
+	return -1;
+}
+
+/* ---- GetPendingJobExecutions ---- */
+
+static void handle_get_pending(struct device_ctx *c)
+{
+	struct store_exec *rows;
+	size_t n;
+	if(store_pending(c->svc->store, c->topic->thing, c->topic->namespace_id,
+				c->svc->max_pending, false, &rows, &n) != STORE_OK){
+		reject(c, "InternalError", "internal storage error", NULL);
+		return;
+	}
+	cJSON *root = cJSON_CreateObject();
+	cJSON *in_progress = cJSON_AddArrayToObject(root, "inProgressJobs");
+	cJSON *queued = cJSON_AddArrayToObject(root, "queuedJobs");
+	for(size_t i = 0; root && in_progress && queued && i < n; i++){
+		cJSON_AddItemToArray(rows[i].status == EXEC_IN_PROGRESS ? in_progress : queued,
+				shapes_summary(&rows[i]));
+	}
+	store_exec_array_free(rows, n);
+	accept(c, root);
+}
+
+/* ---- StartNextPendingJobExecution ---- */
+
+static void handle_start_next(struct device_ctx *c)
+{
+	struct jf_error err;
+	const cJSON *details_obj = NULL;
+	char *details = NULL;
+	long long step = 0;
+	if(jf_object(c->body, "statusDetails", &details_obj, &err) == JF_BAD
+			|| (details_obj && validate_status_details(details_obj, &details, &err) != JF_OK)
+			|| jf_long(c->body, "stepTimeoutInMinutes", 1, JOBS_STEP_TIMEOUT_MAX, &step, &err) == JF_BAD){
+		reject_invalid(c, &err);
+		return;
+	}
+
+	struct store *st = c->svc->store;
+	struct store_exec *rows = NULL;
+	size_t n = 0;
+	if(store_begin(st) != STORE_OK
+			|| store_pending(st, c->topic->thing, c->topic->namespace_id, 1, true, &rows, &n) != STORE_OK){
+		fail_internal(c);
+		free(details);
+		return;
+	}
+	if(n && rows[0].status == EXEC_QUEUED){
+		struct store_exec *e = &rows[0];
+		struct next_id before = { true, e->job_seq, e->execution_number };
+		e->status = EXEC_IN_PROGRESS;
+		e->started_at = c->req->now;
+		e->last_updated_at = c->req->now;
+		e->version++;
+		if(details){
+			free(e->status_details);
+			e->status_details = details;
+			details = NULL;
+		}
+		if(step) e->step_timeout_minutes = step;
+		if(store_exec_update(st, e) != STORE_OK
+				|| notify_thing(c->svc, c->topic->thing, c->topic->namespace_id, false, &before,
+					c->req->now, c->ob) != 0){
+			fail_internal(c);
+			goto done;
+		}
+	}
+	if(commit(c) != 0) goto done;
+
+	cJSON *root = cJSON_CreateObject();
+	if(root && n) cJSON_AddItemToObject(root, "execution", shapes_execution(&rows[0], true));
+	accept(c, root);
+done:
+	free(details);
+	store_exec_array_free(rows, n);
+}
+
+/* ---- DescribeJobExecution ---- */
+
+static void handle_describe(struct device_ctx *c)
+{
+	struct jf_error err;
+	long long number = 0;
+	bool with_document = true;
+	if(jf_long(c->body, "executionNumber", 1, INT64_MAX / 2, &number, &err) == JF_BAD
+			|| jf_bool(c->body, "includeJobDocument", &with_document, &err) == JF_BAD){
+		reject_invalid(c, &err);
+		return;
+	}
+
+	struct store_exec e;
+	if(strcmp(c->topic->job_id, JOBS_NEXT_ID) == 0){
+		struct store_exec *rows;
+		size_t n;
+		if(store_pending(c->svc->store, c->topic->thing, c->topic->namespace_id, 1, with_document,
+					&rows, &n) != STORE_OK){
+			reject(c, "InternalError", "internal storage error", NULL);
+			return;
+		}
+		cJSON *root = cJSON_CreateObject();
+		if(root && n) cJSON_AddItemToObject(root, "execution", shapes_execution(&rows[0], with_document));
+		store_exec_array_free(rows, n);
+		accept(c, root);
+		return;
+	}
+	if(store_begin(c->svc->store) != STORE_OK){
+		fail_internal(c);
+		return;
+	}
+	if(load_execution(c, number, with_document, &e) != 0) return;
+	store_rollback(c->svc->store); /* read only */
+	cJSON *root = cJSON_CreateObject();
+	if(root) cJSON_AddItemToObject(root, "execution", shapes_execution(&e, with_document));
+	store_exec_free(&e);
+	accept(c, root);
+}
+
+/* ---- UpdateJobExecution ---- */
+
+struct update_fields {
+	enum exec_status status;
+	char *details;               /* NULL: leave unchanged */
+	bool has_expected_version;
+	long long expected_version;
+	long long execution_number;  /* 0: latest */
+	long long step_timeout;      /* 0: leave unchanged; -1: cancel */
+	bool include_state;
+	bool include_document;
+};
+
+static int parse_update(struct device_ctx *c, struct update_fields *f, struct jf_error *err)
+{
+	const char *status = NULL;
+	const cJSON *details_obj = NULL;
+	memset(f, 0, sizeof(*f));
+	int rc = jf_string(c->body, "status", &status, err);
+	if(rc == JF_ABSENT) return jf_fail(err, "status is required");
+	if(rc != JF_OK) return rc;
+	if(!status_parse(status, &f->status)){
+		return jf_fail(err, "status '%.32s' is not a job execution status", status);
+	}
+	if(!status_device_may_set((int)f->status)){
+		return jf_fail(err, "a device may not set status %s", status_name((int)f->status));
+	}
+	if(jf_object(c->body, "statusDetails", &details_obj, err) == JF_BAD) return JF_BAD;
+	if(details_obj && validate_status_details(details_obj, &f->details, err) != JF_OK) return JF_BAD;
+
+	rc = jf_long(c->body, "expectedVersion", 0, INT64_MAX / 2, &f->expected_version, err);
+	if(rc == JF_BAD) return rc;
+	f->has_expected_version = rc == JF_OK;
+	if(jf_long(c->body, "executionNumber", 1, INT64_MAX / 2, &f->execution_number, err) == JF_BAD
+			|| jf_long(c->body, "stepTimeoutInMinutes", -1, JOBS_STEP_TIMEOUT_MAX, &f->step_timeout, err) == JF_BAD
+			|| jf_bool(c->body, "includeJobExecutionState", &f->include_state, err) == JF_BAD
+			|| jf_bool(c->body, "includeJobDocument", &f->include_document, err) == JF_BAD){
+		return JF_BAD;
+	}
+	if(f->step_timeout == 0 && cJSON_GetObjectItemCaseSensitive(c->body, "stepTimeoutInMinutes")
+			&& !cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->body, "stepTimeoutInMinutes"))){
+		return jf_fail(err, "stepTimeoutInMinutes must be -1 or between 1 and %d", JOBS_STEP_TIMEOUT_MAX);
+	}
+	return JF_OK;
+}
+
+/* Moves a pending job to COMPLETED when its last pending execution ended. */
+static int refresh_job(struct device_ctx *c, int64_t job_seq)
+{
+	return service_job_refresh(c->svc, c->topic->job_id, job_seq, c->req->now);
+}
+
+static void handle_update(struct device_ctx *c)
+{
+	struct update_fields f;
+	struct jf_error err;
+	if(parse_update(c, &f, &err) != JF_OK){
+		free(f.details);
+		reject_invalid(c, &err);
+		return;
+	}
+	struct store *st = c->svc->store;
+	struct store_exec e;
+	if(store_begin(st) != STORE_OK){
+		fail_internal(c);
+		free(f.details);
+		return;
+	}
+	if(load_execution(c, f.execution_number, f.include_document, &e) != 0){
+		free(f.details);
+		return;
+	}
+	if(f.has_expected_version && f.expected_version != e.version){
+		store_rollback(st);
+		char msg[128];
+		snprintf(msg, sizeof(msg), "expectedVersion %lld does not match versionNumber %lld",
+				f.expected_version, (long long)e.version);
+		reject(c, "VersionMismatch", msg, &e);
+		goto done;
+	}
+	if(!status_device_may_move(e.status, (int)f.status)){
+		store_rollback(st);
+		char msg[128];
+		snprintf(msg, sizeof(msg), "cannot update an execution from %s to %s",
+				status_name(e.status), status_name((int)f.status));
+		reject(c, "InvalidStateTransition", msg, &e);
+		goto done;
+	}
+
+	int old_status = e.status;
+	bool status_changes = old_status != (int)f.status;
+	struct next_id before = { 0 };
+	if(status_changes && notify_next_id(c->svc, e.thing, e.namespace_id, &before) != 0){
+		fail_internal(c);
+		goto done;
+	}
+	e.status = (int)f.status;
+	e.version++;
+	e.last_updated_at = c->req->now;
+	if(e.status == EXEC_IN_PROGRESS && !e.started_at) e.started_at = c->req->now;
+	if(f.details){
+		free(e.status_details);
+		e.status_details = f.details;
+		f.details = NULL;
+	}
+	if(f.step_timeout) e.step_timeout_minutes = f.step_timeout > 0 ? f.step_timeout : 0;
+	if(store_exec_update(st, &e) != STORE_OK
+			|| (status_changes && notify_thing(c->svc, e.thing, e.namespace_id,
+					notify_set_changed(old_status, e.status), &before, c->req->now, c->ob) != 0)
+			|| (status_is_terminal(e.status) && refresh_job(c, e.job_seq) != 0)){
+		fail_internal(c);
+		goto done;
+	}
+	if(commit(c) != 0) goto done;
+
+	cJSON *root = cJSON_CreateObject();
+	if(root && f.include_state) cJSON_AddItemToObject(root, "executionState", shapes_execution_state(&e));
+	if(root && f.include_document) shapes_add_stored(root, "jobDocument", e.document);
+	accept(c, root);
+done:
+	free(f.details);
+	store_exec_free(&e);
+}
+
+/* ---- entry points ---- */
+
+void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob)
+{
+	struct device_ctx c = { .svc = svc, .req = req, .ob = ob, .outbox_mark = ob->count };
+	reject(&c, "InvalidTopic", "the topic maps to no jobs operation", NULL);
+}
+
+void device_handle(struct service *svc, const struct jobs_request *req,
+		const struct jobs_topic *topic, struct outbox *ob)
+{
+	struct device_ctx c = { .svc = svc, .req = req, .topic = topic, .ob = ob, .outbox_mark = ob->count };
+	struct jf_error err;
+
+	if(req->payload_len && !utf8_valid(req->payload, req->payload_len)){
+		reject(&c, "InvalidJson", "payload is not valid UTF-8", NULL);
+		return;
+	}
+	cJSON *body = req->payload_len ? cJSON_ParseWithLength(req->payload, req->payload_len)
+		: cJSON_CreateObject();
+	if(!cJSON_IsObject(body)){
+		cJSON_Delete(body);
+		reject(&c, "InvalidJson", "payload is not a JSON object", NULL);
+		return;
+	}
+	c.body = body;
+	if(jf_string(body, "clientToken", &c.client_token, &err) == JF_BAD){
+		reject_invalid(&c, &err);
+	}else if(req->payload_len && utf8_json_has_escaped_nul(req->payload, req->payload_len)){
+		reject(&c, "InvalidRequest", "strings may not contain U+0000", NULL);
+	}else{
+		switch(topic->op){
+		case OP_GET_PENDING: handle_get_pending(&c); break;
+		case OP_START_NEXT: handle_start_next(&c); break;
+		case OP_DESCRIBE: handle_describe(&c); break;
+		case OP_UPDATE: handle_update(&c); break;
+		}
+	}
+	cJSON_Delete(body);
+}

@@ -1,0 +1,125 @@
+/* notify / notify-next decisions and payloads. */
+#include "mosquitto_jobs/notify.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mosquitto_jobs/shapes.h"
+#include "mosquitto_jobs/status.h"
+#include "service_internal.h"
+
+/* Notifications go out at QoS 1; subscribers get min(their QoS, 1). */
+#define NOTIFY_QOS 1
+
+bool notify_set_changed(int from, int to)
+{
+	return status_is_pending(from) != status_is_pending(to);
+}
+
+static bool same_next(const struct next_id *a, const struct next_id *b)
+{
+	if(a->present != b->present) return false;
+	return !a->present || (a->job_seq == b->job_seq && a->execution_number == b->execution_number);
+}
+
+struct notify_plan notify_decide(bool set_changed, const struct next_id *before,
+		const struct next_id *after)
+{
+	struct notify_plan plan = { .notify = set_changed, .notify_next = !same_next(before, after) };
+	return plan;
+}
+
+static void topic_for(char *buf, size_t size, const char *thing, const char *namespace_id,
+		const char *what)
+{
+	if(namespace_id[0]){
+		snprintf(buf, size, "$aws/things/%s/jobs/%s-namespace-%s", thing, what, namespace_id);
+	}else{
+		snprintf(buf, size, "$aws/things/%s/jobs/%s", thing, what);
+	}
+}
+
+static int publish(struct outbox *ob, const char *topic, cJSON *root)
+{
+	size_t len;
+	char *payload = shapes_print(root, &len);
+	if(!payload) return -1;
+	return outbox_add(ob, NULL, topic, payload, len, NOTIFY_QOS);
+}
+
+int notify_next_id(struct service *svc, const char *thing, const char *namespace_id,
+		struct next_id *out)
+{
+	struct store_exec *rows;
+	size_t n;
+	if(store_pending(svc->store, thing, namespace_id, 1, false, &rows, &n) != STORE_OK) return -1;
+	out->present = n > 0;
+	out->job_seq = n ? rows[0].job_seq : 0;
+	out->execution_number = n ? rows[0].execution_number : 0;
+	store_exec_array_free(rows, n);
+	return 0;
+}
+
+/* {"timestamp":N,"jobs":{"IN_PROGRESS":[…],"QUEUED":[…]}}, empty lists omitted. */
+static cJSON *jobs_changed(const struct store_exec *rows, size_t n, int64_t now)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *jobs = cJSON_AddObjectToObject(root, "jobs");
+	if(!jobs || !shapes_add_int(root, "timestamp", now)) goto fail;
+	for(size_t i = 0; i < n; i++){
+		const char *key = status_name(rows[i].status);
+		cJSON *list = cJSON_GetObjectItemCaseSensitive(jobs, key);
+		if(!list && !(list = cJSON_AddArrayToObject(jobs, key))) goto fail;
+		cJSON *summary = shapes_summary(&rows[i]);
+		if(!summary) goto fail;
+		cJSON_AddItemToArray(list, summary);
+	}
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+/* {"timestamp":N,"execution":{…}} or {"timestamp":N} when nothing is pending. */
+static cJSON *next_changed(const struct store_exec *next, int64_t now)
+{
+	cJSON *root = cJSON_CreateObject();
+	if(!root || !shapes_add_int(root, "timestamp", now)) goto fail;
+	if(next){
+		cJSON *exec = shapes_execution(next, true);
+		if(!exec) goto fail;
+		cJSON_AddItemToObject(root, "execution", exec);
+	}
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
+int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
+		bool set_changed, const struct next_id *before, int64_t now, struct outbox *ob)
+{
+	struct store_exec *rows = NULL;
+	size_t n = 0;
+	int limit = set_changed ? svc->max_pending : 1;
+	if(store_pending(svc->store, thing, namespace_id, limit, true, &rows, &n) != STORE_OK) return -1;
+
+	struct next_id after = {
+		.present = n > 0,
+		.job_seq = n ? rows[0].job_seq : 0,
+		.execution_number = n ? rows[0].execution_number : 0,
+	};
+	struct notify_plan plan = notify_decide(set_changed, before, &after);
+	char topic[256];
+	int rc = 0;
+	if(plan.notify){
+		topic_for(topic, sizeof(topic), thing, namespace_id, "notify");
+		rc = publish(ob, topic, jobs_changed(rows, n, now));
+	}
+	if(rc == 0 && plan.notify_next){
+		topic_for(topic, sizeof(topic), thing, namespace_id, "notify-next");
+		rc = publish(ob, topic, next_changed(n ? &rows[0] : NULL, now));
+	}
+	store_exec_array_free(rows, n);
+	return rc;
+}

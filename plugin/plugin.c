@@ -1,0 +1,170 @@
+/* Mosquitto adapter: the only file that knows Mosquitto.
+ *
+ * Loads the options, creates the jobs service, and turns MESSAGE events on
+ * $aws/things/... and CONTROL events on $CONTROL/jobs/v1 into service calls, then
+ * publishes what the service put in the outbox. Jobs requests always return
+ * MOSQ_ERR_SUCCESS: anything else would fail the device's publish or disconnect it. */
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/service.h"
+
+#define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
+
+/* The plugin is built with hidden visibility; only these three entry points leave it. */
+#define PLUGIN_ENTRY __attribute__((visibility("default")))
+
+struct plugin {
+	mosquitto_plugin_id_t *id;
+	struct service *svc;
+	struct outbox outbox;
+};
+
+static const int log_levels[] = {
+	[JOBS_LOG_ERR] = MOSQ_LOG_ERR,
+	[JOBS_LOG_WARNING] = MOSQ_LOG_WARNING,
+	[JOBS_LOG_NOTICE] = MOSQ_LOG_NOTICE,
+	[JOBS_LOG_INFO] = MOSQ_LOG_INFO,
+	[JOBS_LOG_DEBUG] = MOSQ_LOG_DEBUG,
+};
+
+__attribute__((format(printf, 3, 4)))
+static void log_to_broker(void *ctx, int level, const char *fmt, ...)
+{
+	(void)ctx;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	mosquitto_log_printf(log_levels[level], "%s", line);
+}
+
+/* Publishes and empties the outbox. The broker copies each payload. */
+static void flush_outbox(struct plugin *p)
+{
+	for(size_t i = 0; i < p->outbox.count; i++){
+		const struct outbox_msg *m = &p->outbox.msgs[i];
+		int rc = mosquitto_broker_publish_copy(m->client_id, m->topic, (int)m->payload_len,
+				m->payload, m->qos, false, NULL);
+		if(rc != MOSQ_ERR_SUCCESS){
+			mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s",
+					m->topic, mosquitto_strerror(rc));
+		}
+	}
+	outbox_truncate(&p->outbox, 0);
+}
+
+static void fill_request(struct jobs_request *req, struct mosquitto *client, const char *topic,
+		const void *payload, uint32_t payloadlen, uint8_t qos)
+{
+	req->client_id = mosquitto_client_id(client);
+	req->username = mosquitto_client_username(client);
+	req->topic = topic;
+	req->payload = payload;
+	req->payload_len = payloadlen;
+	req->qos = qos;
+	req->now = (int64_t)time(NULL);
+}
+
+static int on_message(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	struct plugin *p = userdata;
+	struct mosquitto_evt_message *ev = event_data;
+	if(strncmp(ev->topic, "$aws/things/", 12) != 0) return MOSQ_ERR_SUCCESS;
+
+	struct jobs_request req;
+	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
+	if(service_handle_device(p->svc, &req, &p->outbox)) flush_outbox(p);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int on_control(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	struct plugin *p = userdata;
+	struct mosquitto_evt_control *ev = event_data;
+	struct jobs_request req;
+	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
+	service_handle_control(p->svc, &req, &p->outbox);
+	flush_outbox(p);
+	return MOSQ_ERR_SUCCESS;
+}
+
+PLUGIN_ENTRY int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	for(int i = 0; i < supported_version_count; i++){
+		if(supported_versions[i] == PLUGIN_API_VERSION) return PLUGIN_API_VERSION;
+	}
+	return -1;
+}
+
+PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+		struct mosquitto_opt *options, int option_count)
+{
+	struct jobs_config cfg;
+	char err[600];
+	struct jobs_option *opts = calloc(option_count > 0 ? (size_t)option_count : 1, sizeof(*opts));
+	if(!opts) return MOSQ_ERR_NOMEM;
+	for(int i = 0; i < option_count; i++){
+		opts[i].key = options[i].key;
+		opts[i].value = options[i].value;
+	}
+	int rc = config_parse(opts, (size_t)(option_count > 0 ? option_count : 0), &cfg, err, sizeof(err));
+	free(opts);
+	if(rc != 0){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: bad configuration: %s", err);
+		return MOSQ_ERR_INVAL;
+	}
+
+	struct plugin *p = calloc(1, sizeof(*p));
+	if(!p){
+		config_free(&cfg);
+		return MOSQ_ERR_NOMEM;
+	}
+	p->id = identifier;
+	rc = service_create(&cfg, log_to_broker, NULL, &p->svc, err, sizeof(err));
+	if(rc != 0){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
+		config_free(&cfg);
+		free(p);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d)",
+			cfg.db_path, cfg.synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg.max_pending);
+	config_free(&cfg);
+
+	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
+			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
+				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: could not register callbacks");
+		service_destroy(p->svc);
+		free(p);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	*userdata = p;
+	return MOSQ_ERR_SUCCESS;
+}
+
+PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+	(void)options;
+	(void)option_count;
+	struct plugin *p = userdata;
+	if(!p) return MOSQ_ERR_SUCCESS;
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
+	service_destroy(p->svc);
+	outbox_clear(&p->outbox);
+	free(p);
+	return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,94 @@
+/* Builders for JobExecution, JobExecutionSummary and JobExecutionState. */
+#include "mosquitto_jobs/shapes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool shapes_add_int(cJSON *obj, const char *key, int64_t value)
+{
+	return cJSON_AddNumberToObject(obj, key, (double)value) != NULL;
+}
+
+cJSON *shapes_parse_stored(const char *text)
+{
+	return text ? cJSON_Parse(text) : NULL;
+}
+
+bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
+{
+	if(!text) return true;
+	cJSON *value = shapes_parse_stored(text);
+	if(!value) return false;
+	if(!cJSON_AddItemToObject(obj, key, value)){
+		cJSON_Delete(value);
+		return false;
+	}
+	return true;
+}
+
+/* statusDetails is omitted when empty. */
+static bool add_details(cJSON *obj, const struct store_exec *e)
+{
+	if(!e->status_details || strcmp(e->status_details, "{}") == 0) return true;
+	return shapes_add_stored(obj, "statusDetails", e->status_details);
+}
+
+static bool add_times(cJSON *obj, const struct store_exec *e)
+{
+	bool ok = shapes_add_int(obj, "queuedAt", e->queued_at);
+	if(ok && e->started_at) ok = shapes_add_int(obj, "startedAt", e->started_at);
+	return ok && shapes_add_int(obj, "lastUpdatedAt", e->last_updated_at);
+}
+
+cJSON *shapes_summary(const struct store_exec *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddStringToObject(o, "jobId", e->job_id)
+		&& add_times(o, e)
+		&& shapes_add_int(o, "versionNumber", e->version)
+		&& shapes_add_int(o, "executionNumber", e->execution_number);
+	if(!ok){
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *shapes_execution(const struct store_exec *e, bool with_document)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddStringToObject(o, "jobId", e->job_id)
+		&& cJSON_AddStringToObject(o, "status", status_name(e->status))
+		&& add_details(o, e)
+		&& add_times(o, e)
+		&& shapes_add_int(o, "versionNumber", e->version)
+		&& shapes_add_int(o, "executionNumber", e->execution_number);
+	if(ok && with_document) ok = shapes_add_stored(o, "jobDocument", e->document);
+	if(!ok){
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+cJSON *shapes_execution_state(const struct store_exec *e)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && cJSON_AddStringToObject(o, "status", status_name(e->status))
+		&& add_details(o, e)
+		&& shapes_add_int(o, "versionNumber", e->version);
+	if(!ok){
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *shapes_print(cJSON *root, size_t *len)
+{
+	if(!root) return NULL;
+	char *text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if(text && len) *len = strlen(text);
+	return text;
+}

@@ -1,0 +1,104 @@
+/* UTF-8 validation and the code point classes AWS refuses in statusDetails. */
+#include "mosquitto_jobs/utf8.h"
+
+#include <stdint.h>
+
+/* Decodes one code point at s (at most `left` bytes). Returns its byte length, or 0
+ * when the sequence is malformed. */
+static size_t decode(const unsigned char *s, size_t left, uint32_t *cp)
+{
+	if(s[0] < 0x80){
+		*cp = s[0];
+		return 1;
+	}
+	size_t n;
+	uint32_t min;
+	if((s[0] & 0xE0) == 0xC0){ n = 2; min = 0x80; *cp = s[0] & 0x1F; }
+	else if((s[0] & 0xF0) == 0xE0){ n = 3; min = 0x800; *cp = s[0] & 0x0F; }
+	else if((s[0] & 0xF8) == 0xF0){ n = 4; min = 0x10000; *cp = s[0] & 0x07; }
+	else return 0;
+	if(n > left) return 0;
+	for(size_t i = 1; i < n; i++){
+		if((s[i] & 0xC0) != 0x80) return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3F);
+	}
+	if(*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
+	return n;
+}
+
+bool utf8_valid(const char *buf, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0;
+	while(i < len){
+		uint32_t cp;
+		size_t n = decode(s + i, len - i, &cp);
+		if(n == 0) return false;
+		i += n;
+	}
+	return true;
+}
+
+size_t utf8_length(const char *str)
+{
+	size_t count = 0;
+	for(const unsigned char *s = (const unsigned char *)str; *s; s++){
+		if((*s & 0xC0) != 0x80) count++;
+	}
+	return count;
+}
+
+static bool disallowed(uint32_t cp)
+{
+	if(cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;           /* Cc */
+	if(cp == 0xAD || cp == 0x61C || cp == 0x180E) return true;          /* Cf */
+	if(cp >= 0x600 && cp <= 0x605) return true;
+	if(cp >= 0x200B && cp <= 0x200F) return true;
+	if(cp >= 0x202A && cp <= 0x202E) return true;
+	if(cp >= 0x2060 && cp <= 0x206F) return true;
+	if(cp == 0xFEFF) return true;
+	if(cp >= 0xFFF9 && cp <= 0xFFFB) return true;
+	if(cp >= 0xE000 && cp <= 0xF8FF) return true;                       /* Co */
+	if(cp >= 0xF0000) return true;                                     /* planes 15-16: Co */
+	if(cp >= 0xFDD0 && cp <= 0xFDEF) return true;                       /* noncharacters */
+	if((cp & 0xFFFE) == 0xFFFE) return true;
+	if(cp >= 0xE0000 && cp <= 0xE007F) return true;                     /* tags (Cf) */
+	return false;
+}
+
+bool utf8_has_disallowed(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t left = 0;
+	while(s[left]) left++;
+	while(left > 0){
+		uint32_t cp;
+		size_t n = decode(s, left, &cp);
+		if(n == 0 || disallowed(cp)) return true;
+		s += n;
+		left -= n;
+	}
+	return false;
+}
+
+bool utf8_json_has_escaped_nul(const char *buf, size_t len)
+{
+	bool in_string = false;
+	for(size_t i = 0; i < len; i++){
+		char c = buf[i];
+		if(!in_string){
+			if(c == '"') in_string = true;
+			continue;
+		}
+		if(c == '"'){
+			in_string = false;
+		}else if(c == '\\' && i + 1 < len){
+			if(buf[i+1] == 'u' && i + 5 < len
+					&& buf[i+2] == '0' && buf[i+3] == '0' && buf[i+4] == '0' && buf[i+5] == '0'){
+				return true;
+			}
+			i++; /* skip the escaped character */
+		}
+	}
+	return false;
+}

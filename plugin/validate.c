@@ -1,0 +1,62 @@
+/* statusDetails, job document and raw payload checks. */
+#include "mosquitto_jobs/validate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mosquitto_jobs/names.h"
+#include "mosquitto_jobs/utf8.h"
+
+int validate_status_details(const cJSON *details, char **text, struct jf_error *err)
+{
+	if(!cJSON_IsObject(details)) return jf_fail(err, "statusDetails must be a JSON object");
+	const cJSON *item;
+	cJSON_ArrayForEach(item, details){
+		const char *key = item->string;
+		if(!names_details_key_valid(key, strlen(key))){
+			return jf_fail(err, "statusDetails key '%.128s' must be 1-128 characters of [a-zA-Z0-9:_-]", key);
+		}
+		if(!cJSON_IsString(item)){
+			return jf_fail(err, "statusDetails value of '%s' must be a string", key);
+		}
+		size_t len = utf8_length(item->valuestring);
+		if(len == 0 || len > JOBS_DETAILS_VALUE_MAX){
+			return jf_fail(err, "statusDetails value of '%s' must be 1-%d characters", key, JOBS_DETAILS_VALUE_MAX);
+		}
+		if(utf8_has_disallowed(item->valuestring)){
+			return jf_fail(err, "statusDetails value of '%s' holds a control, format or private-use character", key);
+		}
+	}
+	char *out = cJSON_PrintUnformatted(details);
+	if(!out) return jf_fail(err, "out of memory");
+	if(strlen(out) > JOBS_DETAILS_MAX_BYTES){
+		free(out);
+		return jf_fail(err, "statusDetails must be at most %d bytes of JSON", JOBS_DETAILS_MAX_BYTES);
+	}
+	*text = out;
+	return JF_OK;
+}
+
+int validate_document(const cJSON *document, char **text, struct jf_error *err)
+{
+	cJSON *parsed = NULL;
+	if(cJSON_IsString(document)){
+		parsed = cJSON_Parse(document->valuestring);
+		if(!cJSON_IsObject(parsed)){
+			cJSON_Delete(parsed);
+			return jf_fail(err, "document must hold a JSON object");
+		}
+		document = parsed;
+	}else if(!cJSON_IsObject(document)){
+		return jf_fail(err, "document must be a JSON object or a string holding one");
+	}
+	char *out = cJSON_PrintUnformatted(document);
+	cJSON_Delete(parsed);
+	if(!out) return jf_fail(err, "out of memory");
+	if(utf8_length(out) > JOBS_DOCUMENT_MAX){
+		free(out);
+		return jf_fail(err, "document must be at most %d characters", JOBS_DOCUMENT_MAX);
+	}
+	*text = out;
+	return JF_OK;
+}
