@@ -1,0 +1,380 @@
+"""Test harness: a real mosquitto with the built plugin on a free loopback port,
+and paho-mqtt clients that talk to it.
+
+Environment (set by ctest, see tests/CMakeLists.txt):
+  JOBS_PLUGIN   path of the built mosquitto_jobs.so (required)
+  JOBS_PRELOAD  sanitizer runtime to LD_PRELOAD into mosquitto (sanitizer builds)
+"""
+import itertools
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+import paho.mqtt.client as mqtt
+
+PLUGIN = os.environ.get("JOBS_PLUGIN")
+PRELOAD = os.environ.get("JOBS_PRELOAD", "")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    """A mosquitto process with the plugin. The database lives in `self.dir`,
+    so stop() followed by start() is a broker restart over the same state."""
+
+    def __init__(self, options=None, extra_conf="", db_path=None):
+        if not PLUGIN:
+            raise RuntimeError("JOBS_PLUGIN is not set")
+        self.dir = tempfile.mkdtemp(prefix="jobs-it-")
+        self.port = free_port()
+        self.db_path = db_path or os.path.join(self.dir, "jobs.db")
+        self.options = {"db_path": self.db_path}
+        self.options.update(options or {})
+        self.extra_conf = extra_conf
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "mosquitto.log")
+        self.conf_path = os.path.join(self.dir, "mosquitto.conf")
+
+    def write_conf(self):
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "per_listener_settings false",
+            "set_tcp_nodelay true",
+            "persistence false",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            f"plugin {PLUGIN}",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        for k, v in self.options.items():
+            lines.append(f"plugin_opt_{k} {v}")
+        with open(self.conf_path, "w") as f:
+            f.write("\n".join(lines) + "\n" + self.extra_conf + "\n")
+
+    def env(self):
+        env = dict(os.environ)
+        if PRELOAD:
+            env["LD_PRELOAD"] = PRELOAD
+            env["ASAN_OPTIONS"] = ("abort_on_error=0:halt_on_error=1:detect_leaks=1:"
+                                   f"log_path={self.dir}/asan")
+            env["UBSAN_OPTIONS"] = f"halt_on_error=1:print_stacktrace=1:log_path={self.dir}/ubsan"
+        return env
+
+    def start(self, expect_failure=False, timeout=10.0):
+        """Starts mosquitto; waits until the port accepts connections (or, with
+        expect_failure, until the process exits, returning its log)."""
+        self.write_conf()
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf_path], stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=self.env())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                self.log.close()
+                if expect_failure:
+                    return self.read_log()
+                raise RuntimeError("mosquitto exited at start:\n" + self.read_log())
+            if not expect_failure:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                        return None
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        if expect_failure:
+            self.stop()
+            raise RuntimeError("mosquitto kept running where it should have refused to start")
+        raise RuntimeError("mosquitto did not open its port:\n" + self.read_log())
+
+    def read_log(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def sanitizer_reports(self):
+        return [os.path.join(self.dir, n) for n in os.listdir(self.dir)
+                if n.startswith("asan") or n.startswith("ubsan")]
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the broker; asserts a clean exit (after SIGTERM) and no sanitizer
+        report. Returns the log."""
+        if self.proc is None:
+            return self.read_log()
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("mosquitto did not stop on SIGTERM")
+        code = self.proc.returncode
+        self.proc = None
+        self.log.close()
+        reports = self.sanitizer_reports()
+        if reports:
+            text = "".join(open(r, errors="replace").read() for r in reports)
+            raise AssertionError("sanitizer report:\n" + text)
+        if sig == signal.SIGTERM and code != 0:
+            raise AssertionError(f"mosquitto exited with {code}:\n" + self.read_log())
+        return self.read_log()
+
+    def cleanup(self):
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self, client_id, protocol=mqtt.MQTTv311, **kw):
+        return Client(self.port, client_id, protocol=protocol, **kw)
+
+
+class Client:
+    """A connected paho client whose received messages land in a queue."""
+
+    def __init__(self, port, client_id, protocol=mqtt.MQTTv311, username=None):
+        self.id = client_id
+        self.messages = queue.Queue()
+        self.c = mqtt.Client(client_id=client_id, protocol=protocol)
+        if username:
+            self.c.username_pw_set(username)
+        self.c.on_message = lambda c, u, m: self.messages.put(m)
+        self.protocol = protocol
+        self.connected = False
+        self.disconnects = []
+        self.c.on_disconnect = lambda c, u, rc, *a: self.disconnects.append(rc)
+        self._subacks = set()
+        self.c.on_subscribe = lambda c, u, mid, *a: self._subacks.add(mid)
+        self._sync_topic = None
+        self._sync_count = 0
+        self.c.connect("127.0.0.1", port, keepalive=30)
+        self.c.loop_start()
+        deadline = time.time() + 5
+        while not self.c.is_connected() and time.time() < deadline:
+            time.sleep(0.01)
+        if not self.c.is_connected():
+            raise RuntimeError(f"client {client_id} could not connect")
+
+    def subscribe(self, topic, qos=1):
+        result, mid = self.c.subscribe(topic, qos)
+        assert result == mqtt.MQTT_ERR_SUCCESS
+        # a round trip through the broker makes sure the subscription is in place
+        time.sleep(0.05)
+        self.drain(0.05)
+
+    def publish(self, topic, payload, qos=1, **kw):
+        if isinstance(payload, (dict, list)):
+            payload = json.dumps(payload)
+        info = self.c.publish(topic, payload, qos=qos, **kw)
+        if qos > 0:
+            info.wait_for_publish(timeout=5)
+            assert info.is_published(), f"publish on {topic} was not acknowledged"
+        return info
+
+    def get(self, timeout=3.0):
+        """The next message, or None."""
+        try:
+            return self.messages.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def expect(self, topic, timeout=3.0):
+        """Waits for a message on `topic` (others are kept in order); returns
+        (payload as JSON, message). Fails the test when none comes."""
+        kept = []
+        deadline = time.time() + timeout
+        try:
+            while True:
+                left = deadline - time.time()
+                if left <= 0:
+                    raise AssertionError(f"{self.id}: no message on {topic}; others: "
+                                         + ", ".join(m.topic for m in kept))
+                m = self.get(left)
+                if m is None:
+                    continue
+                if m.topic == topic:
+                    return json.loads(m.payload), m
+                kept.append(m)
+        finally:
+            for m in kept:
+                self.messages.put(m)
+
+    def drain(self, wait=0.3):
+        """Returns every message received within `wait` seconds."""
+        out = []
+        deadline = time.time() + wait
+        while True:
+            m = self.get(max(0.0, deadline - time.time()))
+            if m is None:
+                return out
+            out.append(m)
+
+    def sync(self, timeout=3.0):
+        """A round trip through the broker: publishes on a topic only this client
+        subscribes to and waits for it to come back. Returns (and consumes) every
+        other message received before it. Whatever the broker queued for this client
+        before the round trip started (for instance the replies and notifications of
+        a request whose reply was already seen) is in that list, so "nothing else
+        was sent" can be checked without sleeping."""
+        if self._sync_topic is None:
+            topic = f"sync/{self.id}"
+            result, mid = self.c.subscribe(topic, 1)
+            assert result == mqtt.MQTT_ERR_SUCCESS
+            deadline = time.time() + timeout
+            while mid not in self._subacks:
+                if time.time() > deadline:
+                    raise AssertionError(f"{self.id}: no SUBACK for {topic}")
+                time.sleep(0.005)
+            self._sync_topic = topic
+        self._sync_count += 1
+        token = str(self._sync_count).encode()
+        self.publish(self._sync_topic, token, qos=1)
+        out = []
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            m = self.get(left) if left > 0 else None
+            if m is None:
+                raise AssertionError(f"{self.id}: sync message did not come back")
+            if m.topic == self._sync_topic and m.payload == token:
+                return out
+            out.append(m)
+
+    def request(self, topic, payload=None, qos=1, timeout=3.0):
+        """Publishes a jobs request and waits for its accepted or rejected reply.
+        Returns (outcome, payload, message) with outcome 'accepted' or 'rejected'."""
+        if payload is None:
+            payload = {}
+        self.publish(topic, payload, qos=qos)
+        deadline = time.time() + timeout
+        kept = []
+        try:
+            while time.time() < deadline:
+                m = self.get(deadline - time.time())
+                if m is None:
+                    break
+                for outcome in ("accepted", "rejected"):
+                    if m.topic == f"{topic}/{outcome}":
+                        return outcome, json.loads(m.payload), m
+                kept.append(m)
+        finally:
+            for m in kept:
+                self.messages.put(m)
+        raise AssertionError(f"{self.id}: no reply to {topic}")
+
+    def control(self, *commands, timeout=3.0):
+        """Sends a $CONTROL/jobs/v1 request; returns the list of responses."""
+        self.publish("$CONTROL/jobs/v1", {"commands": list(commands)})
+        body, _ = self.expect("$CONTROL/jobs/v1/response", timeout)
+        return body["responses"]
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+class BrokerTest(unittest.TestCase):
+    """Starts one broker per test; self.broker, self.operator."""
+
+    options = None
+
+    def setUp(self):
+        self.broker = Broker(options=self.options)
+        self.broker.start()
+        self.clients = []
+        self.operator = self.client("operator")
+
+    def tearDown(self):
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+        try:
+            self.broker.stop()
+        finally:
+            self.broker.cleanup()
+
+    def client(self, client_id, **kw):
+        c = self.broker.client(client_id, **kw)
+        self.clients.append(c)
+        return c
+
+    def create_job(self, job_id, targets, document=None, **fields):
+        cmd = {"command": "createJob", "jobId": job_id, "targets": targets,
+               "document": document if document is not None else {"action": job_id}}
+        cmd.update(fields)
+        [resp] = self.operator.control(cmd)
+        self.assertNotIn("error", resp, resp)
+        return resp["data"]
+
+
+_unique = itertools.count(1)
+
+
+class SharedBrokerTest(unittest.TestCase):
+    """One broker for the whole class (cls.broker, cls.operator). Tests must not
+    interfere: each uses its own names, from self.name() (self.thing is one made
+    for the test)."""
+
+    options = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = Broker(options=cls.options)
+        try:
+            cls.broker.start()
+            cls.operator = cls.broker.client(f"operator-{cls.__name__}"[:60])
+        except Exception:
+            cls.broker.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.operator.close()
+        except Exception:
+            pass
+        try:
+            cls.broker.stop()
+        finally:
+            cls.broker.cleanup()
+
+    def setUp(self):
+        self.clients = []
+        self.thing = self.name("t")
+
+    def tearDown(self):
+        for c in self.clients:
+            try:
+                c.close()
+            except Exception:
+                pass
+
+    def name(self, prefix="n"):
+        """A name unique in this process, valid as a thing name and as a job id."""
+        return f"{prefix}{next(_unique)}-{self._testMethodName[5:35]}"
+
+    def client(self, client_id=None, **kw):
+        c = self.broker.client(client_id or self.name("c"), **kw)
+        self.clients.append(c)
+        return c
+
+    create_job = BrokerTest.create_job

@@ -1,0 +1,37 @@
+/* CUnit runner for the jobs core: no broker, in-memory or temporary SQLite. */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+void add_suite(const char *name, const struct test_entry *tests, size_t count)
+{
+	CU_pSuite suite = CU_add_suite(name, NULL, NULL);
+	if(!suite){
+		fprintf(stderr, "cannot add suite %s\n", name);
+		exit(2);
+	}
+	for(size_t i = 0; i < count; i++){
+		if(!CU_add_test(suite, tests[i].name, tests[i].fn)){
+			fprintf(stderr, "cannot add test %s\n", tests[i].name);
+			exit(2);
+		}
+	}
+}
+
+int main(void)
+{
+	if(CU_initialize_registry() != CUE_SUCCESS) return 2;
+	add_topic_tests();
+	add_status_tests();
+	add_validate_tests();
+	add_config_tests();
+	add_store_tests();
+	add_service_tests();
+	CU_basic_set_mode(CU_BRM_NORMAL);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

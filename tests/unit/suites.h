@@ -1,0 +1,22 @@
+/* Each test file adds its suites to the CUnit registry. */
+#ifndef JOBS_TEST_SUITES_H
+#define JOBS_TEST_SUITES_H
+
+#include <CUnit/CUnit.h>
+
+void add_topic_tests(void);
+void add_status_tests(void);
+void add_validate_tests(void);
+void add_config_tests(void);
+void add_store_tests(void);
+void add_service_tests(void);
+
+/* Adds a suite with the given tests; aborts the run when the registry fails. */
+struct test_entry {
+	const char *name;
+	CU_TestFunc fn;
+};
+void add_suite(const char *name, const struct test_entry *tests, size_t count);
+#define ADD_SUITE(name, table) add_suite((name), (table), sizeof(table) / sizeof((table)[0]))
+
+#endif

@@ -1,0 +1,524 @@
+/* The service driven directly: reply shapes, error codes, notifications and the
+ * management commands, with no broker. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "mosquitto_jobs/service.h"
+#include "suites.h"
+
+#define NOW 1700000000
+
+static struct service *svc;
+static struct outbox ob;
+
+static void setup(int max_pending)
+{
+	struct jobs_config cfg;
+	char err[512];
+	char mp[8];
+	snprintf(mp, sizeof(mp), "%d", max_pending);
+	struct jobs_option opts[] = { { "db_path", ":memory:" }, { "max_pending", mp } };
+	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
+	config_free(&cfg);
+	memset(&ob, 0, sizeof(ob));
+}
+
+static void teardown(void)
+{
+	outbox_clear(&ob);
+	service_destroy(svc);
+	svc = NULL;
+}
+
+/* Sends a device request; the outbox holds what it produced. */
+static bool device(const char *topic, const char *payload, int qos)
+{
+	outbox_truncate(&ob, 0);
+	struct jobs_request req = { .client_id = "dev", .topic = topic, .payload = payload,
+		.payload_len = payload ? strlen(payload) : 0, .qos = qos, .now = NOW };
+	return service_handle_device(svc, &req, &ob);
+}
+
+static void control(const char *payload)
+{
+	outbox_truncate(&ob, 0);
+	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .payload = payload,
+		.payload_len = strlen(payload), .qos = 1, .now = NOW };
+	service_handle_control(svc, &req, &ob);
+}
+
+/* Index of the outbox message on `topic`, or -1. */
+static int find(const char *topic)
+{
+	for(size_t i = 0; i < ob.count; i++){
+		if(strcmp(ob.msgs[i].topic, topic) == 0) return (int)i;
+	}
+	return -1;
+}
+
+static int count_topic(const char *topic)
+{
+	int n = 0;
+	for(size_t i = 0; i < ob.count; i++) n += strcmp(ob.msgs[i].topic, topic) == 0;
+	return n;
+}
+
+/* Parsed payload of the message on `topic` (caller deletes), or NULL. */
+static cJSON *body(const char *topic)
+{
+	int i = find(topic);
+	return i < 0 ? NULL : cJSON_ParseWithLength(ob.msgs[i].payload, ob.msgs[i].payload_len);
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : -999;
+}
+
+/* Checks a rejected reply on `topic` with `code`; returns the body (caller deletes). */
+static cJSON *expect_rejected(const char *topic, const char *code)
+{
+	char reply[512];
+	snprintf(reply, sizeof(reply), "%s/rejected", topic);
+	cJSON *b = body(reply);
+	CU_ASSERT_PTR_NOT_NULL(b);
+	if(b){
+		CU_ASSERT_STRING_EQUAL(str(b, "code"), code);
+		CU_ASSERT_PTR_NOT_NULL(str(b, "message"));
+		CU_ASSERT_EQUAL(num(b, "timestamp"), NOW);
+	}else{
+		fprintf(stderr, "\n  no rejection on %s (wanted %s)\n", topic, code);
+	}
+	return b;
+}
+
+static void create_job(const char *id, const char *targets)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+			"{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"%s\",\"targets\":%s,"
+			"\"document\":{\"op\":\"%s\"}}]}", id, targets, id);
+	control(cmd);
+	cJSON *r = body(JOBS_CONTROL_RESPONSE_TOPIC);
+	cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "responses"), 0);
+	CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(first, "data"));
+	cJSON_Delete(r);
+}
+
+#define P "$aws/things/t1/jobs"
+
+static void test_get_pending_shapes(void)
+{
+	setup(10);
+	CU_ASSERT_TRUE(device(P "/get", "", 1));
+	cJSON *b = body(P "/get/accepted");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(b, "inProgressJobs")), 0);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(b, "queuedJobs")), 0);
+	CU_ASSERT_EQUAL(num(b, "timestamp"), NOW);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(b, "clientToken"));
+	CU_ASSERT_STRING_EQUAL(ob.msgs[0].client_id, "dev");
+	CU_ASSERT_EQUAL(ob.msgs[0].qos, 1);
+	cJSON_Delete(b);
+
+	create_job("j1", "[\"t1\"]");
+	CU_ASSERT_TRUE(device(P "/get", "{\"clientToken\":\"tok\"}", 2));
+	CU_ASSERT_EQUAL(ob.msgs[0].qos, 1); /* min(request QoS, 1) */
+	b = body(P "/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(b, "clientToken"), "tok");
+	cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "queuedJobs"), 0);
+	CU_ASSERT_STRING_EQUAL(str(s, "jobId"), "j1");
+	CU_ASSERT_EQUAL(num(s, "versionNumber"), 1);
+	CU_ASSERT_EQUAL(num(s, "executionNumber"), 1);
+	CU_ASSERT_EQUAL(num(s, "queuedAt"), NOW);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(s, "status"));
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(s, "startedAt"));
+	cJSON_Delete(b);
+
+	CU_ASSERT_TRUE(device(P "/get", NULL, 0));
+	CU_ASSERT_EQUAL(ob.msgs[0].qos, 0);
+	teardown();
+}
+
+static void test_max_pending(void)
+{
+	setup(2);
+	create_job("a", "[\"t1\"]");
+	create_job("b", "[\"t1\"]");
+	create_job("c", "[\"t1\"]");
+	cJSON *n = body(P "/notify");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "jobs"), "QUEUED")), 2);
+	cJSON_Delete(n);
+	device(P "/get", "{}", 1);
+	cJSON *b = body(P "/get/accepted");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(b, "queuedJobs")), 2);
+	cJSON_Delete(b);
+	teardown();
+}
+
+static void test_start_next_and_update(void)
+{
+	setup(10);
+	create_job("j1", "[\"t1\"]");
+	device(P "/start-next", "{\"statusDetails\":{\"step\":\"1\"},\"stepTimeoutInMinutes\":5}", 1);
+	cJSON *b = body(P "/start-next/accepted");
+	cJSON *e = cJSON_GetObjectItem(b, "execution");
+	CU_ASSERT_STRING_EQUAL(str(e, "status"), "IN_PROGRESS");
+	CU_ASSERT_EQUAL(num(e, "versionNumber"), 2);
+	CU_ASSERT_EQUAL(num(e, "startedAt"), NOW);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(e, "statusDetails"), "step"), "1");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(e, "jobDocument"), "op"), "j1");
+	cJSON_Delete(b);
+	CU_ASSERT_EQUAL(find(P "/notify"), -1); /* QUEUED -> IN_PROGRESS: no notify */
+
+	/* start-next again: unchanged */
+	device(P "/start-next", "{\"statusDetails\":{\"step\":\"2\"}}", 1);
+	b = body(P "/start-next/accepted");
+	e = cJSON_GetObjectItem(b, "execution");
+	CU_ASSERT_EQUAL(num(e, "versionNumber"), 2);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(e, "statusDetails"), "step"), "1");
+	cJSON_Delete(b);
+
+	/* wrong expectedVersion as a digit string */
+	device(P "/j1/update", "{\"status\":\"SUCCEEDED\",\"expectedVersion\":\"1\",\"clientToken\":\"c\"}", 1);
+	b = expect_rejected(P "/j1/update", "VersionMismatch");
+	CU_ASSERT_STRING_EQUAL(str(b, "clientToken"), "c");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "executionState"), "status"), "IN_PROGRESS");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(b, "executionState"), "versionNumber"), 2);
+	cJSON_Delete(b);
+
+	device(P "/j1/update", "{\"status\":\"SUCCEEDED\",\"expectedVersion\":\"2\","
+			"\"includeJobExecutionState\":true,\"includeJobDocument\":true}", 1);
+	b = body(P "/j1/update/accepted");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "executionState"), "status"), "SUCCEEDED");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(b, "executionState"), "versionNumber"), 3);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "jobDocument"), "op"), "j1");
+	cJSON_Delete(b);
+
+	/* terminal: any further update is an invalid transition */
+	device(P "/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	b = expect_rejected(P "/j1/update", "InvalidStateTransition");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "executionState"), "status"), "SUCCEEDED");
+	cJSON_Delete(b);
+
+	/* nothing pending: accepted without execution */
+	device(P "/start-next", "", 1);
+	b = body(P "/start-next/accepted");
+	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(b, "execution"));
+	cJSON_Delete(b);
+	teardown();
+}
+
+static void test_describe(void)
+{
+	setup(10);
+	create_job("j1", "[\"t1\"]");
+	device(P "/j1/get", "{\"includeJobDocument\":false}", 1);
+	cJSON *b = body(P "/j1/get/accepted");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "execution"), "jobDocument"));
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "QUEUED");
+	cJSON_Delete(b);
+	device(P "/$next/get", "", 1);
+	b = body(P "/$next/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(cJSON_GetObjectItem(b, "execution"), "jobDocument"), "op"), "j1");
+	cJSON_Delete(b);
+	device(P "/j1/get", "{\"executionNumber\":2}", 1);
+	cJSON_Delete(expect_rejected(P "/j1/get", "ResourceNotFound"));
+	device(P "/nope/get", "", 1);
+	cJSON_Delete(expect_rejected(P "/nope/get", "ResourceNotFound"));
+	device("$aws/things/t2/jobs/j1/get", "", 1);
+	cJSON_Delete(expect_rejected("$aws/things/t2/jobs/j1/get", "ResourceNotFound"));
+	device("$aws/things/t2/jobs/$next/get", "", 1);
+	b = body("$aws/things/t2/jobs/$next/get/accepted");
+	CU_ASSERT_PTR_NOT_NULL(b);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(b, "execution"));
+	cJSON_Delete(b);
+	teardown();
+}
+
+struct bad_request {
+	const char *topic;
+	const char *payload;
+	const char *code;
+};
+
+static void test_error_codes(void)
+{
+	static const struct bad_request cases[] = {
+		{ P "/j1/update", "not json", "InvalidJson" },
+		{ P "/j1/update", "[1,2]", "InvalidJson" },
+		{ P "/j1/update", "\"s\"", "InvalidJson" },
+		{ P "/j1/update", "{\"status\":\"\xff\"}", "InvalidJson" },
+		{ P "/j1/update", "{}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"DONE\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"QUEUED\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"TIMED_OUT\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"CANCELED\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"REMOVED\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":1}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"expectedVersion\":1.5}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"expectedVersion\":-1}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"expectedVersion\":true}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"executionNumber\":0}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"stepTimeoutInMinutes\":0}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"stepTimeoutInMinutes\":10081}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"includeJobDocument\":\"yes\"}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"includeJobExecutionState\":1}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"statusDetails\":[]}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"k\":2}}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"clientToken\":5}", "InvalidRequest" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"clientToken\":\"a\\u0000b\"}", "InvalidRequest" },
+		{ P "/start-next", "{\"stepTimeoutInMinutes\":-1}", "InvalidRequest" },
+		{ P "/start-next", "{\"statusDetails\":\"x\"}", "InvalidRequest" },
+		{ P "/j1/get", "{\"executionNumber\":\"x\"}", "InvalidRequest" },
+		{ P "/j1/get", "{\"includeJobDocument\":null,\"executionNumber\":1.1}", "InvalidRequest" },
+		{ P "/nope/update", "{\"status\":\"IN_PROGRESS\"}", "ResourceNotFound" },
+		{ P "/list", "{}", "InvalidTopic" },
+		{ P "/j1/cancel", "{}", "InvalidTopic" },
+		{ P "/$next/update", "{\"status\":\"IN_PROGRESS\"}", "InvalidTopic" },
+		{ "$aws/things/bad.thing/jobs/get", "{}", "InvalidTopic" },
+	};
+	setup(10);
+	create_job("j1", "[\"t1\"]");
+	for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++){
+		CU_ASSERT_TRUE(device(cases[i].topic, cases[i].payload, 1));
+		CU_ASSERT_EQUAL(ob.count, 1); /* only the rejection */
+		cJSON_Delete(expect_rejected(cases[i].topic, cases[i].code));
+	}
+	/* nothing changed */
+	device(P "/j1/get", "", 1);
+	cJSON *b = body(P "/j1/get/accepted");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(b, "execution"), "versionNumber"), 1);
+	cJSON_Delete(b);
+	/* reply topics and foreign topics produce nothing */
+	CU_ASSERT_TRUE(device(P "/get/accepted", "{}", 1));
+	CU_ASSERT_EQUAL(ob.count, 0);
+	CU_ASSERT_TRUE(device(P "/notify", "{}", 1));
+	CU_ASSERT_EQUAL(ob.count, 0);
+	CU_ASSERT_FALSE(device("$aws/things/t1/shadow/update", "{}", 1));
+	CU_ASSERT_EQUAL(ob.count, 0);
+	teardown();
+}
+
+/* Create two jobs, start-next, succeed, start-next, fail. */
+static void test_notification_sequence(void)
+{
+	setup(10);
+	create_job("a", "[\"t1\"]");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 1);
+	create_job("b", "[\"t1\"]");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 0);
+	cJSON *n = body(P "/notify");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "jobs"), "QUEUED")), 2);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "jobs"), "IN_PROGRESS"));
+	CU_ASSERT_EQUAL(ob.msgs[find(P "/notify")].client_id, NULL);
+	cJSON_Delete(n);
+
+	device(P "/start-next", "", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify") + count_topic(P "/notify-next"), 0);
+	device(P "/a/update", "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"p\":\"50\"}}", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify") + count_topic(P "/notify-next"), 0);
+	device(P "/a/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 1);
+	n = body(P "/notify-next");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(n, "execution"), "jobId"), "b");
+	cJSON_Delete(n);
+
+	device(P "/start-next", "", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify") + count_topic(P "/notify-next"), 0);
+	device(P "/b/update", "{\"status\":\"FAILED\"}", 1);
+	n = body(P "/notify");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(n, "jobs")), 0);
+	cJSON_Delete(n);
+	n = body(P "/notify-next");
+	CU_ASSERT_PTR_NOT_NULL(n);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(n, "execution"));
+	CU_ASSERT_EQUAL(num(n, "timestamp"), NOW);
+	cJSON_Delete(n);
+
+	/* an update that makes a later job IN_PROGRESS changes $next */
+	create_job("c", "[\"t1\"]");
+	create_job("d", "[\"t1\"]");
+	device(P "/d/update", "{\"status\":\"IN_PROGRESS\"}", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 0);
+	n = body(P "/notify-next");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(n, "execution"), "jobId"), "d");
+	cJSON_Delete(n);
+	teardown();
+}
+
+static cJSON *response(int index)
+{
+	cJSON *r = body(JOBS_CONTROL_RESPONSE_TOPIC);
+	cJSON *item = cJSON_DetachItemFromArray(cJSON_GetObjectItem(r, "responses"), index);
+	cJSON_Delete(r);
+	return item;
+}
+
+static void expect_control_error(const char *payload, const char *exception)
+{
+	control(payload);
+	cJSON *r = response(0);
+	const char *e = str(r, "error");
+	CU_ASSERT_PTR_NOT_NULL(e);
+	if(e) CU_ASSERT_EQUAL(strncmp(e, exception, strlen(exception)), 0);
+	if(!e || strncmp(e, exception, strlen(exception))) fprintf(stderr, "\n  %s -> %s\n", payload, e ? e : "(no error)");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 0);
+	cJSON_Delete(r);
+}
+
+static void test_control(void)
+{
+	setup(10);
+	control("{\"commands\":[{\"command\":\"createJob\",\"correlationData\":\"c1\",\"jobId\":\"j1\","
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thing/t1\",\"t2\",\"t1\"],"
+			"\"document\":\"{\\\"x\\\":1}\",\"description\":\"first\"},"
+			"{\"command\":\"describeJob\",\"jobId\":\"j1\"}]}");
+	CU_ASSERT_STRING_EQUAL(ob.msgs[ob.count - 1].client_id, "op");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 1);
+	cJSON *r = response(0);
+	CU_ASSERT_STRING_EQUAL(str(r, "correlationData"), "c1");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(r, "data"), "jobArn"), "arn:aws:iot:us-east-1:000000000000:job/j1");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(r, "data"), "description"), "first");
+	cJSON_Delete(r);
+	r = response(1);
+	cJSON *job = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "job");
+	CU_ASSERT_STRING_EQUAL(str(job, "status"), "IN_PROGRESS");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(job, "jobProcessDetails"), "numberOfQueuedThings"), 2);
+	cJSON_Delete(r);
+
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j1\",\"targets\":[\"t1\"],\"document\":{}}]}",
+			"ResourceAlreadyExistsException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j2\",\"targets\":[\"bad/name\"],\"document\":{}}]}",
+			"InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j2\",\"targets\":[],\"document\":{}}]}",
+			"InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j2\",\"targets\":[\"t1\"]}]}",
+			"InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j2\",\"targets\":[\"t1\"],\"document\":\"[]\"}]}",
+			"InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"j 2\",\"targets\":[\"t1\"],\"document\":{}}]}",
+			"InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"nope\"}]}",
+			"ResourceNotFoundException");
+	expect_control_error("{\"commands\":[{\"command\":\"frobnicate\"}]}", "InvalidRequestException");
+	expect_control_error("{\"commands\":[42]}", "InvalidRequestException");
+	expect_control_error("{\"nothing\":1}", "InvalidRequestException");
+	expect_control_error("garbage", "InvalidRequestException");
+
+	/* t1 starts, then cancel without force: t2's QUEUED is canceled, t1 keeps going */
+	device(P "/start-next", "", 1);
+	control("{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"j1\",\"comment\":\"stop\"}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 0);
+	control("{\"commands\":[{\"command\":\"describeJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t2\"}]}");
+	r = response(0);
+	cJSON *e = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "execution");
+	CU_ASSERT_STRING_EQUAL(str(e, "status"), "CANCELED");
+	CU_ASSERT_EQUAL(num(e, "versionNumber"), 2);
+	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(e, "forceCanceled")));
+	CU_ASSERT_STRING_EQUAL(str(e, "thingArn"), "arn:aws:iot:us-east-1:000000000000:thing/t2");
+	cJSON_Delete(r);
+	device(P "/j1/get", "", 1);
+	r = body(P "/j1/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(r, "execution"), "status"), "IN_PROGRESS");
+	cJSON_Delete(r);
+
+	/* with force, the IN_PROGRESS one goes too */
+	control("{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"j1\",\"force\":true}]}");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 1);
+	device(P "/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	r = expect_rejected(P "/j1/update", "InvalidStateTransition");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(r, "executionState"), "status"), "CANCELED");
+	cJSON_Delete(r);
+	control("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"j1\"}]}");
+	r = response(0);
+	job = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "job");
+	CU_ASSERT_STRING_EQUAL(str(job, "status"), "CANCELED");
+	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(job, "forceCanceled")));
+	CU_ASSERT_STRING_EQUAL(str(job, "comment"), "stop");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(job, "jobProcessDetails"), "numberOfCanceledThings"), 2);
+	cJSON_Delete(r);
+	teardown();
+}
+
+static void test_job_completes(void)
+{
+	setup(10);
+	create_job("j1", "[\"t1\",\"t2\"]");
+	device(P "/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	control("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"j1\"}]}");
+	cJSON *r = response(0);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "job"), "status"), "IN_PROGRESS");
+	cJSON_Delete(r);
+	device("$aws/things/t2/jobs/j1/update", "{\"status\":\"REJECTED\"}", 1);
+	control("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"j1\"}]}");
+	r = response(0);
+	cJSON *job = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "job");
+	CU_ASSERT_STRING_EQUAL(str(job, "status"), "COMPLETED");
+	CU_ASSERT_EQUAL(num(job, "completedAt"), NOW);
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(job, "jobProcessDetails"), "numberOfRejectedThings"), 1);
+	cJSON_Delete(r);
+	expect_control_error("{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"j1\"}]}",
+			"InvalidStateTransitionException");
+	teardown();
+}
+
+static void test_namespaces(void)
+{
+	setup(10);
+	control("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"gg\",\"targets\":[\"t1\"],"
+			"\"document\":{},\"namespaceId\":\"aws-gg-deployment\"}]}");
+	CU_ASSERT_EQUAL(count_topic(P "/notify-namespace-aws-gg-deployment"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next-namespace-aws-gg-deployment"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 0);
+	device(P "/get", "", 1);
+	cJSON *b = body(P "/get/accepted");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(b, "queuedJobs")), 0);
+	cJSON_Delete(b);
+	device(P "/gg/get", "", 1);
+	cJSON_Delete(expect_rejected(P "/gg/get", "ResourceNotFound"));
+	device(P "/$next/namespace-aws-gg-deployment/get", "", 1);
+	b = body(P "/$next/namespace-aws-gg-deployment/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "jobId"), "gg");
+	cJSON_Delete(b);
+	device(P "/gg/namespace-aws-gg-deployment/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	CU_ASSERT_NOT_EQUAL(find(P "/gg/namespace-aws-gg-deployment/update/accepted"), -1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-namespace-aws-gg-deployment"), 1);
+	teardown();
+}
+
+void add_service_tests(void)
+{
+	static const struct test_entry tests[] = {
+		{ "get pending shapes and QoS", test_get_pending_shapes },
+		{ "max_pending caps lists", test_max_pending },
+		{ "start-next and update", test_start_next_and_update },
+		{ "describe", test_describe },
+		{ "error codes", test_error_codes },
+		{ "notification sequence", test_notification_sequence },
+		{ "management commands", test_control },
+		{ "job completes", test_job_completes },
+		{ "namespaces", test_namespaces },
+	};
+	ADD_SUITE("service", tests);
+}

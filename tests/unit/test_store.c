@@ -1,0 +1,172 @@
+/* Store: schema version, persistence across reopen, pending order, refusals. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mosquitto_jobs/store.h"
+#include "suites.h"
+
+static char db_path[64];
+
+static struct store *open_temp(void)
+{
+	snprintf(db_path, sizeof(db_path), "/tmp/jobs-unit-%d.db", (int)getpid());
+	struct store *s = NULL;
+	char err[512];
+	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_OK);
+	return s;
+}
+
+static void remove_temp(void)
+{
+	char p[80];
+	unlink(db_path);
+	snprintf(p, sizeof(p), "%s-wal", db_path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", db_path);
+	unlink(p);
+}
+
+static int64_t add_job(struct store *s, const char *id, int64_t now)
+{
+	struct store_job job = { .status = JOB_IN_PROGRESS, .created_at = now, .last_updated_at = now };
+	snprintf(job.job_id, sizeof(job.job_id), "%s", id);
+	job.document = "{}";
+	job.targets = "[]";
+	CU_ASSERT_EQUAL(store_job_insert(s, &job), STORE_OK);
+	return job.seq;
+}
+
+static void add_exec(struct store *s, const char *thing, int64_t seq, int status, int64_t queued_at)
+{
+	struct store_exec e = { .job_seq = seq, .execution_number = 1, .status = status,
+		.queued_at = queued_at, .last_updated_at = queued_at, .version = 1 };
+	snprintf(e.thing, sizeof(e.thing), "%s", thing);
+	CU_ASSERT_EQUAL(store_exec_insert(s, &e), STORE_OK);
+}
+
+static void test_schema_and_reopen(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	int64_t seq = add_job(s, "persist", 100);
+	add_exec(s, "t1", seq, EXEC_QUEUED, 100);
+	struct store_job dup = { .status = JOB_IN_PROGRESS, .document = "{}", .targets = "[]" };
+	strcpy(dup.job_id, "persist");
+	CU_ASSERT_EQUAL(store_job_insert(s, &dup), STORE_EXISTS);
+	store_close(s);
+
+	s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	struct store_exec e;
+	CU_ASSERT_EQUAL(store_exec_get(s, "t1", seq, 0, true, &e), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(e.job_id, "persist");
+	CU_ASSERT_STRING_EQUAL(e.document, "{}");
+	CU_ASSERT_EQUAL(e.status, EXEC_QUEUED);
+	store_exec_free(&e);
+	store_close(s);
+
+	sqlite3 *db;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	CU_ASSERT_STRING_EQUAL((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	/* a database from a newer plugin is refused, not damaged */
+	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	char err[512] = "";
+	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "schema version 99"));
+	remove_temp();
+}
+
+static void test_unusable_path(void)
+{
+	struct store *s = NULL;
+	char err[512] = "";
+	CU_ASSERT_EQUAL(store_open("/nonexistent-dir/jobs.db", JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_PTR_NULL(s);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/jobs.db"));
+}
+
+static void test_pending_order(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	/* created in this order; queued times deliberately not monotonic */
+	int64_t a = add_job(s, "a", 10), b = add_job(s, "b", 10), c = add_job(s, "c", 10),
+		d = add_job(s, "d", 10), x = add_job(s, "x", 10);
+	add_exec(s, "t", a, EXEC_QUEUED, 20);
+	add_exec(s, "t", b, EXEC_QUEUED, 10);
+	add_exec(s, "t", c, EXEC_IN_PROGRESS, 30);
+	add_exec(s, "t", d, EXEC_SUCCEEDED, 5);
+	add_exec(s, "t", x, EXEC_QUEUED, 20);
+	add_exec(s, "other", a, EXEC_QUEUED, 1);
+
+	struct store_exec *rows;
+	size_t n;
+	CU_ASSERT_EQUAL_FATAL(store_pending(s, "t", "", 10, false, &rows, &n), STORE_OK);
+	CU_ASSERT_EQUAL_FATAL(n, 4);
+	CU_ASSERT_STRING_EQUAL(rows[0].job_id, "c"); /* IN_PROGRESS first */
+	CU_ASSERT_STRING_EQUAL(rows[1].job_id, "b"); /* then by queuedAt */
+	CU_ASSERT_STRING_EQUAL(rows[2].job_id, "a"); /* then by creation */
+	CU_ASSERT_STRING_EQUAL(rows[3].job_id, "x");
+	store_exec_array_free(rows, n);
+	CU_ASSERT_EQUAL(store_pending(s, "t", "", 2, false, &rows, &n), STORE_OK);
+	CU_ASSERT_EQUAL(n, 2);
+	store_exec_array_free(rows, n);
+	CU_ASSERT_EQUAL(store_pending(s, "t", "ns", 10, false, &rows, &n), STORE_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	store_exec_array_free(rows, n);
+
+	bool pending;
+	CU_ASSERT_EQUAL(store_job_has_pending(s, d, &pending), STORE_OK);
+	CU_ASSERT_FALSE(pending);
+	CU_ASSERT_EQUAL(store_job_has_pending(s, a, &pending), STORE_OK);
+	CU_ASSERT_TRUE(pending);
+	int64_t counts[EXEC_STATUS_COUNT];
+	CU_ASSERT_EQUAL(store_job_counts(s, a, counts), STORE_OK);
+	CU_ASSERT_EQUAL(counts[EXEC_QUEUED], 2);
+	store_close(s);
+	remove_temp();
+}
+
+static void test_rollback(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "gone", 1);
+	store_rollback(s);
+	struct store_job job;
+	CU_ASSERT_EQUAL(store_job_get(s, "gone", &job), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "kept", 1);
+	CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
+	CU_ASSERT_EQUAL(store_job_get(s, "kept", &job), STORE_OK);
+	store_job_free(&job);
+	store_close(s);
+	remove_temp();
+}
+
+void add_store_tests(void)
+{
+	static const struct test_entry tests[] = {
+		{ "schema version and reopen", test_schema_and_reopen },
+		{ "unusable path refused", test_unusable_path },
+		{ "pending order", test_pending_order },
+		{ "savepoint rollback", test_rollback },
+	};
+	ADD_SUITE("store", tests);
+}
