@@ -14,6 +14,7 @@ static void msg_free(struct outbox_msg *m)
 	free(m->client_id);
 	free(m->topic);
 	free(m->payload);
+	free(m->correlation);
 }
 
 int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
@@ -41,6 +42,19 @@ int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
 		return -1;
 	}
 	ob->msgs[ob->count++] = m;
+	return 0;
+}
+
+int outbox_set_correlation(struct outbox *ob, const void *data, size_t len)
+{
+	if(ob->count == 0 || len == 0) return -1;
+	struct outbox_msg *m = &ob->msgs[ob->count - 1];
+	void *copy = malloc(len);
+	if(!copy) return -1;
+	memcpy(copy, data, len);
+	free(m->correlation);
+	m->correlation = copy;
+	m->correlation_len = len;
 	return 0;
 }
 

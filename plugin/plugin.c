@@ -7,6 +7,7 @@
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
+#include <mqtt_protocol.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,8 +54,15 @@ static void flush_outbox(struct plugin *p)
 {
 	for(size_t i = 0; i < p->outbox.count; i++){
 		const struct outbox_msg *m = &p->outbox.msgs[i];
+		mosquitto_property *props = NULL;
+		if(m->correlation && mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
+					m->correlation, (uint16_t)m->correlation_len) != MOSQ_ERR_SUCCESS){
+			mosquitto_property_free_all(&props);
+			props = NULL;
+		}
 		int rc = mosquitto_broker_publish_copy(m->client_id, m->topic, (int)m->payload_len,
-				m->payload, m->qos, false, NULL);
+				m->payload, m->qos, false, props);
+		if(rc != MOSQ_ERR_SUCCESS) mosquitto_property_free_all(&props);
 		if(rc != MOSQ_ERR_SUCCESS){
 			mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s",
 					m->topic, mosquitto_strerror(rc));
@@ -66,6 +74,7 @@ static void flush_outbox(struct plugin *p)
 static void fill_request(struct jobs_request *req, struct mosquitto *client, const char *topic,
 		const void *payload, uint32_t payloadlen, uint8_t qos)
 {
+	memset(req, 0, sizeof(*req));
 	req->client_id = mosquitto_client_id(client);
 	req->username = mosquitto_client_username(client);
 	req->topic = topic;
@@ -94,9 +103,23 @@ static int on_control(int event, void *event_data, void *userdata)
 	struct plugin *p = userdata;
 	struct mosquitto_evt_control *ev = event_data;
 	struct jobs_request req;
+	char *response_topic = NULL;
+	void *correlation = NULL;
+	uint16_t correlation_len = 0;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
+	/* MQTT 5 request/response: answer on the response topic too, with the correlation data. */
+	if(mosquitto_property_read_string(ev->properties, MQTT_PROP_RESPONSE_TOPIC, &response_topic, false)){
+		mosquitto_property_read_binary(ev->properties, MQTT_PROP_CORRELATION_DATA, &correlation,
+				&correlation_len, false);
+		req.response_topic = response_topic;
+		req.correlation_data = correlation;
+		req.correlation_len = correlation_len;
+	}
 	service_handle_control(p->svc, &req, &p->outbox);
 	flush_outbox(p);
+	/* allocated by the broker */
+	mosquitto_free(response_topic);
+	mosquitto_free(correlation);
 	return MOSQ_ERR_SUCCESS;
 }
 

@@ -12,6 +12,8 @@ struct outbox_msg {
 	char *payload;
 	size_t payload_len;
 	int qos;
+	void *correlation;   /* MQTT 5 correlation data to attach; NULL when none */
+	size_t correlation_len;
 };
 
 struct outbox {
@@ -24,6 +26,9 @@ struct outbox {
  * the strings. Returns 0, or -1 when out of memory (payload is then freed). */
 int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
 		char *payload, size_t payload_len, int qos);
+/* Gives the last message appended MQTT 5 correlation data (copied). Returns 0, or -1
+ * when out of memory. */
+int outbox_set_correlation(struct outbox *ob, const void *data, size_t len);
 /* Drops every message appended after `mark` (a previous ob->count): used when the
  * transaction that produced them rolled back. */
 void outbox_truncate(struct outbox *ob, size_t mark);

@@ -29,6 +29,10 @@ struct jobs_request {
 	size_t payload_len;
 	int qos;                 /* the request's QoS; replies use min(qos, 1) */
 	int64_t now;             /* epoch seconds */
+	/* MQTT 5 request/response: where to answer too, and what to echo; NULL when none */
+	const char *response_topic;
+	const void *correlation_data;
+	size_t correlation_len;
 };
 
 /* The management API's request topic and response topic. */
@@ -46,7 +50,9 @@ void service_destroy(struct service *svc);
  * $aws/things/{thing}/jobs/ (nothing appended), true otherwise. */
 bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
-/* A request on JOBS_CONTROL_TOPIC: appends one response to the requester. */
+/* A request on JOBS_CONTROL_TOPIC: appends the response for the requester on
+ * JOBS_CONTROL_RESPONSE_TOPIC and, for an MQTT 5 request with a response topic, on
+ * that topic with its correlation data too. */
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
 #endif

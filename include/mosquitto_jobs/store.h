@@ -23,7 +23,7 @@ enum store_rc {
 	STORE_ERROR, /* SQLite failed; store_errmsg says why */
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Job (not execution) states. Stored as numbers: never renumber. */
 enum job_status {
@@ -55,6 +55,15 @@ struct store_job {
 	char *comment;                            /* NULL when none */
 };
 void store_job_free(struct store_job *job);
+void store_job_array_free(struct store_job *jobs, size_t count);
+
+/* Filters of store_job_list: -1 / NULL for "any". */
+struct store_job_filter {
+	int status;
+	int target_selection;
+	const char *namespace_id;
+	const char *group;        /* jobs created with this thing group as a target */
+};
 
 struct store_exec {
 	char thing[JOBS_THING_NAME_MAX + 1];
@@ -76,6 +85,21 @@ void store_exec_free(struct store_exec *exec);
 /* Frees `count` executions and the array. */
 void store_exec_array_free(struct store_exec *execs, size_t count);
 
+struct store_group {
+	char name[JOBS_THING_NAME_MAX + 1];
+	char *description;                        /* NULL when none */
+	int64_t created_at;
+};
+void store_group_free(struct store_group *group);
+void store_group_array_free(struct store_group *groups, size_t count);
+
+/* A thing or group name in a list. */
+struct store_name {
+	char name[JOBS_THING_NAME_MAX + 1];
+};
+
+enum target_kind { TARGET_KIND_THING = 0, TARGET_KIND_GROUP = 1 };
+
 struct store;
 
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
@@ -94,6 +118,11 @@ int store_job_insert(struct store *store, struct store_job *job);
 int store_job_update_status(struct store *store, const struct store_job *job);
 /* counts[s] = number of executions of the job (latest per thing) in status s. */
 int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
+/* Deletes the job, its executions and its targets. */
+int store_job_delete(struct store *store, int64_t job_seq);
+/* A page of jobs in creation order; *out is malloc'd (store_job_array_free). */
+int store_job_list(struct store *store, const struct store_job_filter *filter, int64_t offset,
+		int limit, struct store_job **out, size_t *count);
 /* Whether any execution of the job is QUEUED or IN_PROGRESS. */
 int store_job_has_pending(struct store *store, int64_t job_seq, bool *out);
 
@@ -103,6 +132,9 @@ int store_exec_get(struct store *store, const char *thing, int64_t job_seq,
 int store_exec_insert(struct store *store, const struct store_exec *exec);
 /* Writes status, details, times, version, step timeout and force flag. */
 int store_exec_update(struct store *store, const struct store_exec *exec);
+
+/* STORE_NOT_FOUND when there was no such execution. */
+int store_exec_delete(struct store *store, const char *thing, int64_t job_seq, int64_t execution_number);
 
 /* A thing's pending executions in `namespace_id`: IN_PROGRESS first, then QUEUED,
  * each by queuedAt then job creation; at most `limit`. *out is malloc'd (free with
@@ -114,5 +146,35 @@ int store_pending(struct store *store, const char *thing, const char *namespace_
  * *out is malloc'd (free with store_exec_array_free). */
 int store_job_executions(struct store *store, int64_t job_seq, unsigned status_mask,
 		struct store_exec **out, size_t *count);
+
+/* Pages of executions (every execution number), status -1 for any; *out is malloc'd
+ * (store_exec_array_free). By job: ordered by thing. By thing: by job creation;
+ * namespace_id NULL for any. */
+int store_job_exec_page(struct store *store, int64_t job_seq, int status, int64_t offset,
+		int limit, struct store_exec **out, size_t *count);
+int store_thing_exec_page(struct store *store, const char *thing, int status,
+		const char *namespace_id, int64_t offset, int limit, struct store_exec **out, size_t *count);
+
+/* Thing groups. Deleting a group deletes its memberships. */
+int store_group_get(struct store *store, const char *name, struct store_group *out);
+int store_group_insert(struct store *store, const struct store_group *group);
+int store_group_delete(struct store *store, const char *name);
+int store_group_list(struct store *store, const char *prefix, int64_t offset, int limit,
+		struct store_group **out, size_t *count);
+/* STORE_EXISTS when the thing already is a member; STORE_NOT_FOUND on removing a
+ * thing that is not. */
+int store_member_add(struct store *store, const char *group, const char *thing, int64_t now);
+int store_member_remove(struct store *store, const char *group, const char *thing);
+/* A page of a group's things, by name; *out is malloc'd (free()). */
+int store_member_list(struct store *store, const char *group, int64_t offset, int limit,
+		struct store_name **out, size_t *count);
+
+/* Job targets: what a job was created for. */
+int store_target_add(struct store *store, int64_t job_seq, enum target_kind kind, const char *name);
+/* The IN_PROGRESS continuous jobs with `group` among their targets. */
+int store_continuous_jobs_for_group(struct store *store, const char *group,
+		struct store_job **out, size_t *count);
+/* Whether the job targets the thing, directly or through a group it belongs to. */
+int store_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
 
 #endif

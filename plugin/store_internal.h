@@ -1,0 +1,79 @@
+/* What the store's files share: the connection, the statement cache and row
+ * mapping. Not part of the core's public surface. */
+#ifndef MOSQUITTO_JOBS_STORE_INTERNAL_H
+#define MOSQUITTO_JOBS_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "mosquitto_jobs/store.h"
+
+/* One slot per statement; each is prepared on first use, with the SQL written next
+ * to the function that runs it, and kept for the life of the connection. */
+enum stmt_id {
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_JOB_GET,
+	ST_JOB_INSERT,
+	ST_JOB_UPDATE_STATUS,
+	ST_JOB_DELETE,
+	ST_JOB_DELETE_EXECS,
+	ST_JOB_DELETE_TARGETS,
+	ST_JOB_COUNTS,
+	ST_JOB_HAS_PENDING,
+	ST_JOB_LIST,
+	ST_EXEC_GET,
+	ST_EXEC_GET_LATEST,
+	ST_EXEC_INSERT,
+	ST_EXEC_UPDATE,
+	ST_EXEC_DELETE,
+	ST_PENDING,
+	ST_JOB_EXECS,
+	ST_JOB_EXECS_PAGE,
+	ST_THING_EXECS_PAGE,
+	ST_TARGET_INSERT,
+	ST_TARGET_JOBS_FOR_GROUP,
+	ST_TARGETS_THING,
+	ST_GROUP_GET,
+	ST_GROUP_INSERT,
+	ST_GROUP_DELETE,
+	ST_GROUP_DELETE_MEMBERS,
+	ST_GROUP_LIST,
+	ST_MEMBER_INSERT,
+	ST_MEMBER_DELETE,
+	ST_MEMBER_LIST,
+	ST_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* The cached statement for `id`, prepared from `sql` on first use; NULL on error. */
+sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id, const char *sql);
+/* Steps a statement that returns no rows and resets it: STORE_OK, STORE_EXISTS
+ * (constraint), or STORE_ERROR. */
+int store_step_done(sqlite3_stmt *st);
+/* Resets a statement after reading its rows. */
+void store_finish(sqlite3_stmt *st);
+int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
+char *store_column_strdup(sqlite3_stmt *st, int col);
+void store_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size);
+
+/* Columns every execution query selects, in the order store_read_exec expects. */
+#define STORE_EXEC_COLUMNS \
+	"e.thing, e.job_seq, j.job_id, e.namespace_id, e.execution_number, e.status, e.status_details," \
+	" e.queued_at, e.started_at, e.last_updated_at, e.version, e.step_timeout_minutes," \
+	" e.force_canceled, j.document"
+/* Steps a bound execution query into a malloc'd array (store_exec_array_free). */
+int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
+
+/* Steps a bound job query (columns as store_jobs.c's JOB_COLUMNS) into a malloc'd
+ * array (store_job_array_free). */
+int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
+#define STORE_JOB_COLUMNS_J \
+	"j.seq, j.job_id, j.namespace_id, j.status, j.target_selection, j.description, j.document," \
+	" j.targets, j.created_at, j.last_updated_at, j.completed_at, j.force_canceled, j.reason_code, j.comment"
+
+#endif

@@ -1,0 +1,336 @@
+/* Store: jobs and job executions. */
+#include "store_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define JOB_COLUMNS \
+	"seq, job_id, namespace_id, status, target_selection, description, document," \
+	" targets, created_at, last_updated_at, completed_at, force_canceled, reason_code, comment"
+
+/* The latest execution of each thing, for per-job views. */
+#define LATEST_ONLY \
+	" AND e.execution_number = (SELECT max(x.execution_number) FROM executions x" \
+	"  WHERE x.thing = e.thing AND x.job_seq = e.job_seq)"
+
+void store_job_free(struct store_job *job)
+{
+	free(job->description);
+	free(job->document);
+	free(job->targets);
+	free(job->reason_code);
+	free(job->comment);
+	memset(job, 0, sizeof(*job));
+}
+
+void store_job_array_free(struct store_job *jobs, size_t count)
+{
+	for(size_t i = 0; i < count; i++) store_job_free(&jobs[i]);
+	free(jobs);
+}
+
+static void read_job(sqlite3_stmt *st, struct store_job *job)
+{
+	memset(job, 0, sizeof(*job));
+	job->seq = sqlite3_column_int64(st, 0);
+	store_column_copy(st, 1, job->job_id, sizeof(job->job_id));
+	store_column_copy(st, 2, job->namespace_id, sizeof(job->namespace_id));
+	job->status = sqlite3_column_int(st, 3);
+	job->target_selection = sqlite3_column_int(st, 4);
+	job->description = store_column_strdup(st, 5);
+	job->document = store_column_strdup(st, 6);
+	job->targets = store_column_strdup(st, 7);
+	job->created_at = sqlite3_column_int64(st, 8);
+	job->last_updated_at = sqlite3_column_int64(st, 9);
+	job->completed_at = sqlite3_column_int64(st, 10);
+	job->force_canceled = sqlite3_column_int(st, 11) != 0;
+	job->reason_code = store_column_strdup(st, 12);
+	job->comment = store_column_strdup(st, 13);
+}
+
+int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
+{
+	struct store_job *arr = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		if(n == cap){
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_job *grown = realloc(arr, ncap * sizeof(*arr));
+			if(!grown){
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			arr = grown;
+			cap = ncap;
+		}
+		read_job(st, &arr[n++]);
+	}
+	store_finish(st);
+	if(rc != SQLITE_DONE){
+		store_job_array_free(arr, n);
+		return STORE_ERROR;
+	}
+	*out = arr;
+	*count = n;
+	return STORE_OK;
+}
+
+/* ---- jobs ---- */
+
+int store_job_get(struct store *s, const char *job_id, struct store_job *out)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_GET, "SELECT " JOB_COLUMNS " FROM jobs WHERE job_id = ?1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if(rc == SQLITE_ROW) read_job(st, out);
+	store_finish(st);
+	if(rc == SQLITE_ROW) return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+int store_job_insert(struct store *s, struct store_job *job)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_INSERT,
+		"INSERT INTO jobs(job_id, namespace_id, status, target_selection, description, document,"
+		" targets, created_at, last_updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, job->job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job->namespace_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, job->status);
+	sqlite3_bind_int(st, 4, job->target_selection);
+	store_bind_text_or_null(st, 5, job->description);
+	sqlite3_bind_text(st, 6, job->document, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, job->targets, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, job->created_at);
+	sqlite3_bind_int64(st, 9, job->last_updated_at);
+	int rc = store_step_done(st);
+	if(rc == STORE_OK) job->seq = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+int store_job_update_status(struct store *s, const struct store_job *job)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_UPDATE_STATUS,
+		"UPDATE jobs SET status = ?2, last_updated_at = ?3, completed_at = ?4, force_canceled = ?5,"
+		" reason_code = ?6, comment = ?7 WHERE seq = ?1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job->seq);
+	sqlite3_bind_int(st, 2, job->status);
+	sqlite3_bind_int64(st, 3, job->last_updated_at);
+	sqlite3_bind_int64(st, 4, job->completed_at);
+	sqlite3_bind_int(st, 5, job->force_canceled ? 1 : 0);
+	store_bind_text_or_null(st, 6, job->reason_code);
+	store_bind_text_or_null(st, 7, job->comment);
+	return store_step_done(st);
+}
+
+static int run_with_seq(struct store *s, enum stmt_id id, const char *sql, int64_t seq)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, seq);
+	return store_step_done(st);
+}
+
+int store_job_delete(struct store *s, int64_t job_seq)
+{
+	int rc = run_with_seq(s, ST_JOB_DELETE_EXECS, "DELETE FROM executions WHERE job_seq = ?1", job_seq);
+	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_TARGETS, "DELETE FROM job_targets WHERE job_seq = ?1", job_seq);
+	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE, "DELETE FROM jobs WHERE seq = ?1", job_seq);
+	return rc;
+}
+
+int store_job_counts(struct store *s, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_COUNTS,
+		"SELECT e.status, count(*) FROM executions e WHERE e.job_seq = ?1" LATEST_ONLY
+		" GROUP BY e.status");
+	memset(counts, 0, sizeof(int64_t) * EXEC_STATUS_COUNT);
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	int rc;
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		int status = sqlite3_column_int(st, 0);
+		if(status >= 0 && status < EXEC_STATUS_COUNT) counts[status] = sqlite3_column_int64(st, 1);
+	}
+	store_finish(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+int store_job_has_pending(struct store *s, int64_t job_seq, bool *out)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_HAS_PENDING,
+		"SELECT 1 FROM executions WHERE job_seq = ?1 AND status <= 1 LIMIT 1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	int rc = sqlite3_step(st);
+	store_finish(st);
+	if(rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_ERROR;
+	*out = rc == SQLITE_ROW;
+	return STORE_OK;
+}
+
+int store_job_list(struct store *s, const struct store_job_filter *f, int64_t offset, int limit,
+		struct store_job **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_LIST,
+		"SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 < 0 OR status = ?1)"
+		" AND (?2 < 0 OR target_selection = ?2) AND (?3 IS NULL OR namespace_id = ?3)"
+		" AND (?4 IS NULL OR EXISTS(SELECT 1 FROM job_targets t WHERE t.job_seq = jobs.seq"
+		"  AND t.kind = 1 AND t.name = ?4))"
+		" ORDER BY seq LIMIT ?5 OFFSET ?6");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int(st, 1, f->status);
+	sqlite3_bind_int(st, 2, f->target_selection);
+	store_bind_text_or_null(st, 3, f->namespace_id);
+	store_bind_text_or_null(st, 4, f->group);
+	sqlite3_bind_int(st, 5, limit);
+	sqlite3_bind_int64(st, 6, offset);
+	return store_collect_jobs(st, out, count);
+}
+
+/* ---- executions ---- */
+
+int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
+		int64_t execution_number, bool with_document, struct store_exec *out)
+{
+	sqlite3_stmt *st = execution_number
+		? store_stmt(s, ST_EXEC_GET,
+			"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+			" WHERE e.thing = ?1 AND e.job_seq = ?2 AND e.execution_number = ?3")
+		: store_stmt(s, ST_EXEC_GET_LATEST,
+			"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+			" WHERE e.thing = ?1 AND e.job_seq = ?2 ORDER BY e.execution_number DESC LIMIT 1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, job_seq);
+	if(execution_number) sqlite3_bind_int64(st, 3, execution_number);
+	struct store_exec *rows;
+	size_t n;
+	int rc = store_collect_execs(st, with_document, &rows, &n);
+	if(rc != STORE_OK) return rc;
+	if(n == 0){
+		free(rows);
+		return STORE_NOT_FOUND;
+	}
+	*out = rows[0];
+	free(rows);
+	return STORE_OK;
+}
+
+int store_exec_insert(struct store *s, const struct store_exec *e)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXEC_INSERT,
+		"INSERT INTO executions(thing, job_seq, execution_number, namespace_id, status,"
+		" status_details, queued_at, started_at, last_updated_at, version, step_timeout_minutes,"
+		" force_canceled) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->job_seq);
+	sqlite3_bind_int64(st, 3, e->execution_number);
+	sqlite3_bind_text(st, 4, e->namespace_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, e->status);
+	store_bind_text_or_null(st, 6, e->status_details);
+	sqlite3_bind_int64(st, 7, e->queued_at);
+	sqlite3_bind_int64(st, 8, e->started_at);
+	sqlite3_bind_int64(st, 9, e->last_updated_at);
+	sqlite3_bind_int64(st, 10, e->version);
+	sqlite3_bind_int64(st, 11, e->step_timeout_minutes);
+	sqlite3_bind_int(st, 12, e->force_canceled ? 1 : 0);
+	return store_step_done(st);
+}
+
+int store_exec_update(struct store *s, const struct store_exec *e)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXEC_UPDATE,
+		"UPDATE executions SET status = ?4, status_details = ?5, started_at = ?6,"
+		" last_updated_at = ?7, version = ?8, step_timeout_minutes = ?9, force_canceled = ?10"
+		" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->job_seq);
+	sqlite3_bind_int64(st, 3, e->execution_number);
+	sqlite3_bind_int(st, 4, e->status);
+	store_bind_text_or_null(st, 5, e->status_details);
+	sqlite3_bind_int64(st, 6, e->started_at);
+	sqlite3_bind_int64(st, 7, e->last_updated_at);
+	sqlite3_bind_int64(st, 8, e->version);
+	sqlite3_bind_int64(st, 9, e->step_timeout_minutes);
+	sqlite3_bind_int(st, 10, e->force_canceled ? 1 : 0);
+	int rc = store_step_done(st);
+	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
+	return rc;
+}
+
+int store_exec_delete(struct store *s, const char *thing, int64_t job_seq, int64_t execution_number)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_EXEC_DELETE,
+		"DELETE FROM executions WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, job_seq);
+	sqlite3_bind_int64(st, 3, execution_number);
+	int rc = store_step_done(st);
+	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
+	return rc;
+}
+
+int store_pending(struct store *s, const char *thing, const char *namespace_id,
+		int limit, bool with_document, struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_PENDING,
+		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		" WHERE e.thing = ?1 AND e.namespace_id = ?2 AND e.status <= 1"
+		" ORDER BY e.status, e.queued_at, e.job_seq LIMIT ?3");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, namespace_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, limit);
+	return store_collect_execs(st, with_document, out, count);
+}
+
+int store_job_executions(struct store *s, int64_t job_seq, unsigned status_mask,
+		struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS,
+		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		" WHERE e.job_seq = ?1 AND ((1 << e.status) & ?2) != 0" LATEST_ONLY
+		" ORDER BY e.thing");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	sqlite3_bind_int64(st, 2, status_mask);
+	return store_collect_execs(st, false, out, count);
+}
+
+int store_job_exec_page(struct store *s, int64_t job_seq, int status, int64_t offset, int limit,
+		struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS_PAGE,
+		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		" WHERE e.job_seq = ?1 AND (?2 < 0 OR e.status = ?2)"
+		" ORDER BY e.thing, e.execution_number LIMIT ?3 OFFSET ?4");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	sqlite3_bind_int(st, 2, status);
+	sqlite3_bind_int(st, 3, limit);
+	sqlite3_bind_int64(st, 4, offset);
+	return store_collect_execs(st, false, out, count);
+}
+
+int store_thing_exec_page(struct store *s, const char *thing, int status, const char *namespace_id,
+		int64_t offset, int limit, struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_THING_EXECS_PAGE,
+		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		" WHERE e.thing = ?1 AND (?2 < 0 OR e.status = ?2) AND (?3 IS NULL OR e.namespace_id = ?3)"
+		" ORDER BY e.job_seq, e.execution_number LIMIT ?4 OFFSET ?5");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, status);
+	store_bind_text_or_null(st, 3, namespace_id);
+	sqlite3_bind_int(st, 4, limit);
+	sqlite3_bind_int64(st, 5, offset);
+	return store_collect_execs(st, false, out, count);
+}
