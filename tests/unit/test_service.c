@@ -507,6 +507,179 @@ static void test_namespaces(void)
 	teardown();
 }
 
+
+/* The data of response `index`, or NULL when it is an error (caller deletes the response). */
+static cJSON *ok_data(cJSON *r)
+{
+	if(!cJSON_GetObjectItem(r, "data")) fprintf(stderr, "\n  error: %s\n", str(r, "error") ? str(r, "error") : "?");
+	return cJSON_GetObjectItem(r, "data");
+}
+
+static void test_continuous_group_jobs(void)
+{
+	setup(10);
+	control("{\"commands\":[{\"command\":\"createThingGroup\",\"thingGroupName\":\"g\"},"
+			"{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t1\"},"
+			"{\"command\":\"createJob\",\"jobId\":\"c\",\"targetSelection\":\"CONTINUOUS\",\"document\":{},"
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/g\"]},"
+			"{\"command\":\"createJob\",\"jobId\":\"s\",\"document\":{},"
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/g\"]}]}");
+	for(int i = 0; i < 4; i++){
+		cJSON *r = response(i);
+		CU_ASSERT_PTR_NOT_NULL(ok_data(r));
+		cJSON_Delete(r);
+	}
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 2);
+
+	/* t2 joins: the continuous job reaches it, the snapshot job does not */
+	control("{\"commands\":[{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 1);
+	cJSON *n = body("$aws/things/t2/jobs/notify-next");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(n, "execution"), "jobId"), "c");
+	cJSON_Delete(n);
+	/* adding it again changes nothing */
+	control("{\"commands\":[{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 0);
+
+	/* t2 leaves: its pending execution is REMOVED, and a device update is refused */
+	control("{\"commands\":[{\"command\":\"removeThingFromThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 1);
+	device("$aws/things/t2/jobs/c/update", "{\"status\":\"IN_PROGRESS\"}", 1);
+	cJSON *b = expect_rejected("$aws/things/t2/jobs/c/update", "InvalidStateTransition");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "executionState"), "status"), "REMOVED");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(b, "executionState"), "versionNumber"), 2);
+	cJSON_Delete(b);
+
+	/* it comes back: a new execution, number 2 */
+	control("{\"commands\":[{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"}]}");
+	device("$aws/things/t2/jobs/c/get", "", 1);
+	b = body("$aws/things/t2/jobs/c/get/accepted");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(b, "execution"), "executionNumber"), 2);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "QUEUED");
+	cJSON_Delete(b);
+
+	/* t2 finishes it, leaves and comes back: it does not run it again */
+	device("$aws/things/t2/jobs/c/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	control("{\"commands\":[{\"command\":\"removeThingFromThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"},"
+			"{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t2\"}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 0);
+
+	/* the snapshot job completes once t1 is done; the continuous one never does */
+	device(P "/s/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	device(P "/c/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	control("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"s\"},{\"command\":\"describeJob\",\"jobId\":\"c\"}]}");
+	cJSON *r = response(0);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(ok_data(r), "job"), "status"), "COMPLETED");
+	cJSON_Delete(r);
+	r = response(1);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(ok_data(r), "job"), "status"), "IN_PROGRESS");
+	cJSON_Delete(r);
+
+	/* deleting the group removes t1's new pending execution of a second continuous job */
+	control("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"c2\",\"targetSelection\":\"CONTINUOUS\",\"document\":{},"
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/g\"]},"
+			"{\"command\":\"deleteThingGroup\",\"thingGroupName\":\"g\"},"
+			"{\"command\":\"describeJobExecution\",\"jobId\":\"c2\",\"thingName\":\"t1\"}]}");
+	r = response(2);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(ok_data(r), "execution"), "status"), "REMOVED");
+	cJSON_Delete(r);
+	expect_control_error("{\"commands\":[{\"command\":\"listThingsInThingGroup\",\"thingGroupName\":\"g\"}]}",
+			"ResourceNotFoundException");
+	expect_control_error("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"x\",\"document\":{},"
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/nope\"]}]}", "ResourceNotFoundException");
+	teardown();
+}
+
+static void test_paging(void)
+{
+	setup(10);
+	char cmd[256];
+	for(int i = 0; i < 7; i++){
+		snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"p%d\",\"targets\":[\"t%d\"],\"document\":{}}]}", i, i % 2);
+		control(cmd);
+	}
+	/* walk listJobs 3 at a time */
+	char token[32] = "";
+	int seen = 0, pages = 0;
+	do{
+		if(token[0]) snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"listJobs\",\"maxResults\":3,\"nextToken\":\"%s\"}]}", token);
+		else snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"listJobs\",\"maxResults\":3}]}");
+		control(cmd);
+		cJSON *r = response(0);
+		cJSON *d = ok_data(r);
+		cJSON *jobs = cJSON_GetObjectItem(d, "jobs");
+		char expect[8];
+		snprintf(expect, sizeof(expect), "p%d", seen);
+		CU_ASSERT_STRING_EQUAL(str(cJSON_GetArrayItem(jobs, 0), "jobId"), expect);
+		seen += cJSON_GetArraySize(jobs);
+		const char *next = str(d, "nextToken");
+		snprintf(token, sizeof(token), "%s", next ? next : "");
+		cJSON_Delete(r);
+		pages++;
+	}while(token[0] && pages < 10);
+	CU_ASSERT_EQUAL(seen, 7);
+	CU_ASSERT_EQUAL(pages, 3);
+
+	control("{\"commands\":[{\"command\":\"listJobExecutionsForThing\",\"thingName\":\"t0\"}]}");
+	cJSON *r = response(0);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(ok_data(r), "executionSummaries")), 4);
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(ok_data(r), "nextToken"));
+	cJSON_Delete(r);
+	expect_control_error("{\"commands\":[{\"command\":\"listJobs\",\"nextToken\":\"abc\"}]}", "InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"listJobs\",\"maxResults\":0}]}", "InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"listJobs\",\"maxResults\":251}]}", "InvalidRequestException");
+	expect_control_error("{\"commands\":[{\"command\":\"listJobs\",\"status\":\"DONE\"}]}", "InvalidRequestException");
+	teardown();
+}
+
+static void test_execution_commands(void)
+{
+	setup(10);
+	create_job("j1", "[\"t1\",\"t2\"]");
+	device(P "/start-next", "", 1);
+	/* IN_PROGRESS needs force; versions are checked */
+	expect_control_error("{\"commands\":[{\"command\":\"cancelJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t1\"}]}",
+			"InvalidStateTransitionException");
+	expect_control_error("{\"commands\":[{\"command\":\"cancelJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t1\",\"force\":true,\"expectedVersion\":1}]}",
+			"VersionConflictException");
+	control("{\"commands\":[{\"command\":\"cancelJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t1\",\"force\":true,"
+			"\"expectedVersion\":2,\"statusDetails\":{\"why\":\"op\"}}]}");
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 1);
+	device(P "/j1/get", "", 1);
+	cJSON *b = body(P "/j1/get/accepted");
+	cJSON *e = cJSON_GetObjectItem(b, "execution");
+	CU_ASSERT_STRING_EQUAL(str(e, "status"), "CANCELED");
+	CU_ASSERT_EQUAL(num(e, "versionNumber"), 3);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(e, "statusDetails"), "why"), "op");
+	cJSON_Delete(b);
+	expect_control_error("{\"commands\":[{\"command\":\"cancelJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t1\",\"force\":true}]}",
+			"InvalidStateTransitionException");
+
+	/* deleting: a pending one needs force and notifies; the execution is gone */
+	expect_control_error("{\"commands\":[{\"command\":\"deleteJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t2\",\"executionNumber\":1}]}",
+			"InvalidStateTransitionException");
+	expect_control_error("{\"commands\":[{\"command\":\"deleteJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t2\"}]}",
+			"InvalidRequestException");
+	control("{\"commands\":[{\"command\":\"deleteJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t2\",\"executionNumber\":1,\"force\":true},"
+			"{\"command\":\"deleteJobExecution\",\"jobId\":\"j1\",\"thingName\":\"t1\",\"executionNumber\":1}]}");
+	CU_ASSERT_EQUAL(count_topic("$aws/things/t2/jobs/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 0); /* t1's was terminal already */
+	device("$aws/things/t2/jobs/j1/get", "", 1);
+	cJSON_Delete(expect_rejected("$aws/things/t2/jobs/j1/get", "ResourceNotFound"));
+
+	/* deleteJob: the job id can be used again */
+	control("{\"commands\":[{\"command\":\"getJobDocument\",\"jobId\":\"j1\"},{\"command\":\"deleteJob\",\"jobId\":\"j1\"}]}");
+	cJSON *r = response(0);
+	CU_ASSERT_STRING_EQUAL(str(ok_data(r), "document"), "{\"op\":\"j1\"}");
+	cJSON_Delete(r);
+	r = response(1);
+	CU_ASSERT_PTR_NOT_NULL(ok_data(r)); /* all executions gone: COMPLETED */
+	cJSON_Delete(r);
+	create_job("j1", "[\"t1\"]");
+	teardown();
+}
+
 void add_service_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -519,6 +692,9 @@ void add_service_tests(void)
 		{ "management commands", test_control },
 		{ "job completes", test_job_completes },
 		{ "namespaces", test_namespaces },
+		{ "continuous jobs follow thing groups", test_continuous_group_jobs },
+		{ "paging", test_paging },
+		{ "execution commands", test_execution_commands },
 	};
 	ADD_SUITE("service", tests);
 }
