@@ -1,0 +1,540 @@
+/* The subcommands: one table entry each, named as in `aws iot`, mapping flags to the
+ * JSON fields of the management command (AWS `iot` camelCase names).
+ *
+ * Flag types: a string; a string list (every following word up to the next --flag);
+ * a boolean (--force sets true, --no-force false); an integer; a JSON value, given
+ * inline or as file://PATH. A value that starts with -- is written --flag=VALUE. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobsctl.h"
+
+#define MAX_ARGS 12                 /* per command, with room for the end marker */
+#define JSON_FILE_MAX (16u << 20)   /* file:// values */
+
+enum arg_type { ARG_STRING, ARG_STRINGS, ARG_BOOL, ARG_INT, ARG_JSON };
+
+struct arg {
+	const char *flag;    /* --job-id */
+	const char *field;   /* jobId */
+	enum arg_type type;
+	bool required;
+	const char *help;
+};
+
+struct command {
+	const char *name;    /* create-job */
+	const char *wire;    /* createJob */
+	const char *summary;
+	struct arg args[MAX_ARGS];  /* up to the first entry without a flag */
+};
+
+#define REQUIRED true
+#define OPTIONAL false
+
+#define A_JOB_ID { "--job-id", "jobId", ARG_STRING, REQUIRED, "the job's id" }
+#define A_THING { "--thing-name", "thingName", ARG_STRING, REQUIRED, "the thing's name" }
+#define A_GROUP { "--thing-group-name", "thingGroupName", ARG_STRING, REQUIRED, "the thing group's name" }
+#define A_FORCE(what) { "--force", "force", ARG_BOOL, OPTIONAL, what }
+#define A_NAMESPACE { "--namespace-id", "namespaceId", ARG_STRING, OPTIONAL, \
+	"job namespace (Greengrass uses aws-gg-deployment)" }
+#define A_MAX_RESULTS { "--max-results", "maxResults", ARG_INT, OPTIONAL, "at most this many results per page" }
+#define A_NEXT_TOKEN { "--next-token", "nextToken", ARG_STRING, OPTIONAL, \
+	"the nextToken of the previous page" }
+#define A_EXEC_STATUS { "--status", "status", ARG_STRING, OPTIONAL, \
+	"only executions in this status: QUEUED, IN_PROGRESS, SUCCEEDED, FAILED, TIMED_OUT, REJECTED, " \
+	"REMOVED or CANCELED" }
+
+static const struct command commands[] = {
+	{ "create-job", "createJob", "Create a job for things", {
+		{ "--job-id", "jobId", ARG_STRING, REQUIRED, "the new job's id: 1-64 of [a-zA-Z0-9_-]" },
+		{ "--targets", "targets", ARG_STRINGS, REQUIRED,
+			"thing names or ARNs (arn:aws:iot:REGION:ACCOUNT:thing/NAME or .../thinggroup/NAME)" },
+		{ "--document", "document", ARG_JSON, REQUIRED, "the job document, a JSON object" },
+		{ "--description", "description", ARG_STRING, OPTIONAL, "a description" },
+		{ "--target-selection", "targetSelection", ARG_STRING, OPTIONAL, "SNAPSHOT (default) or CONTINUOUS" },
+		A_NAMESPACE,
+		{ "--timeout-config", "timeoutConfig", ARG_JSON, OPTIONAL, "{\"inProgressTimeoutInMinutes\":N}" },
+		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_JSON, OPTIONAL,
+			"{\"maximumPerMinute\":N} or {\"exponentialRate\":{...}}" },
+		{ "--abort-config", "abortConfig", ARG_JSON, OPTIONAL, "{\"criteriaList\":[...]}" },
+		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_JSON, OPTIONAL,
+			"{\"criteriaList\":[{\"failureType\":...,\"numberOfRetries\":N}]}" },
+		{ "--scheduling-config", "schedulingConfig", ARG_JSON, OPTIONAL,
+			"{\"startTime\":...,\"endTime\":...,\"endBehavior\":...}" },
+	} },
+	{ "describe-job", "describeJob", "Describe a job, with its execution counts", {
+		A_JOB_ID,
+	} },
+	{ "list-jobs", "listJobs", "List jobs", {
+		{ "--status", "status", ARG_STRING, OPTIONAL,
+			"only jobs in this status: IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED" },
+		{ "--target-selection", "targetSelection", ARG_STRING, OPTIONAL, "only SNAPSHOT or CONTINUOUS jobs" },
+		{ "--thing-group-name", "thingGroupName", ARG_STRING, OPTIONAL, "only jobs targeting this thing group" },
+		A_NAMESPACE,
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	} },
+	{ "cancel-job", "cancelJob", "Cancel a job: its queued executions, and in-progress ones with --force", {
+		A_JOB_ID,
+		A_FORCE("also cancel the IN_PROGRESS executions"),
+		{ "--reason-code", "reasonCode", ARG_STRING, OPTIONAL, "why (at most 128 characters)" },
+		{ "--comment", "comment", ARG_STRING, OPTIONAL, "a comment" },
+	} },
+	{ "delete-job", "deleteJob", "Delete a job and its executions", {
+		A_JOB_ID,
+		A_FORCE("delete even a job that is still in progress"),
+	} },
+	{ "get-job-document", "getJobDocument", "Print a job's document", {
+		A_JOB_ID,
+	} },
+	{ "describe-job-execution", "describeJobExecution", "Describe a job's execution on a thing", {
+		A_JOB_ID,
+		A_THING,
+		{ "--execution-number", "executionNumber", ARG_INT, OPTIONAL, "which execution (default: the latest)" },
+	} },
+	{ "cancel-job-execution", "cancelJobExecution", "Cancel a job's execution on a thing", {
+		A_JOB_ID,
+		A_THING,
+		A_FORCE("cancel even an IN_PROGRESS execution"),
+		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL,
+			"fail unless the execution has this versionNumber" },
+		{ "--status-details", "statusDetails", ARG_JSON, OPTIONAL, "a JSON object of string values" },
+	} },
+	{ "delete-job-execution", "deleteJobExecution", "Delete one execution of a job on a thing", {
+		A_JOB_ID,
+		A_THING,
+		{ "--execution-number", "executionNumber", ARG_INT, REQUIRED, "which execution" },
+		A_FORCE("delete even an execution that is not terminal"),
+	} },
+	{ "list-job-executions-for-job", "listJobExecutionsForJob", "List the executions of a job", {
+		A_JOB_ID,
+		A_EXEC_STATUS,
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	} },
+	{ "list-job-executions-for-thing", "listJobExecutionsForThing", "List the job executions of a thing", {
+		A_THING,
+		A_EXEC_STATUS,
+		A_NAMESPACE,
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	} },
+	{ "create-thing-group", "createThingGroup", "Create a thing group", {
+		A_GROUP,
+		{ "--thing-group-properties", "thingGroupProperties", ARG_JSON, OPTIONAL,
+			"{\"thingGroupDescription\":...,\"attributePayload\":{...}}" },
+	} },
+	{ "delete-thing-group", "deleteThingGroup", "Delete a thing group", {
+		A_GROUP,
+	} },
+	{ "add-thing-to-thing-group", "addThingToThingGroup", "Add a thing to a thing group", {
+		A_GROUP,
+		A_THING,
+	} },
+	{ "remove-thing-from-thing-group", "removeThingFromThingGroup", "Remove a thing from a thing group", {
+		A_GROUP,
+		A_THING,
+	} },
+	{ "list-things-in-thing-group", "listThingsInThingGroup", "List the things in a thing group", {
+		A_GROUP,
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	} },
+	{ "list-thing-groups", "listThingGroups", "List thing groups", {
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+		{ "--name-prefix-filter", "namePrefixFilter", ARG_STRING, OPTIONAL,
+			"only groups whose name starts with this" },
+	} },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(*commands))
+
+const struct command *commands_find(const char *name)
+{
+	for(size_t i = 0; i < NCOMMANDS; i++){
+		if(strcmp(commands[i].name, name) == 0) return &commands[i];
+	}
+	return NULL;
+}
+
+void commands_print_list(FILE *f)
+{
+	for(size_t i = 0; i < NCOMMANDS; i++){
+		fprintf(f, "  %-31s %s\n", commands[i].name, commands[i].summary);
+	}
+}
+
+static const char *metavar(enum arg_type t)
+{
+	switch(t){
+	case ARG_STRING: return " STRING";
+	case ARG_STRINGS: return " STRING [STRING ...]";
+	case ARG_BOOL: return "";
+	case ARG_INT: return " INTEGER";
+	case ARG_JSON: return " JSON|file://PATH";
+	}
+	return "";
+}
+
+static size_t nargs(const struct command *c)
+{
+	size_t n = 0;
+	while(n < MAX_ARGS && c->args[n].flag) n++;
+	return n;
+}
+
+void command_print_help(const struct command *c, FILE *f)
+{
+	size_t n = nargs(c);
+	/* The synopsis, wrapped before 80 columns. */
+	int col = fprintf(f, "usage: jobsctl [global options] %s", c->name);
+	for(size_t i = 0; i < n; i++){
+		const struct arg *a = &c->args[i];
+		char word[96];
+		int len = snprintf(word, sizeof(word), "%s%s%s%s", a->required ? "" : "[", a->flag,
+				metavar(a->type), a->required ? "" : "]");
+		if(col + 1 + len > 79){
+			fprintf(f, "\n       ");
+			col = 7;
+		}
+		col += fprintf(f, " %s", word);
+	}
+	fprintf(f, "\n\n%s (management command %s).\n\nOptions:\n", c->summary, c->wire);
+	for(size_t i = 0; i < n; i++){
+		const struct arg *a = &c->args[i];
+		if(a->type == ARG_BOOL) fprintf(f, "  %s, --no-%s", a->flag, a->flag + 2);
+		else fprintf(f, "  %s%s", a->flag, metavar(a->type));
+		fprintf(f, "%s\n      %s (JSON field %s)\n", a->required ? "  (required)" : "", a->help, a->field);
+	}
+	fprintf(f, "  --help\n      show this help\n\n");
+	fprintf(f, "A value that starts with -- is written --flag=VALUE. A JSON value is given inline\n"
+			"or read from a file with file://PATH. Global options (jobsctl --help) go before\n"
+			"the command name.\n");
+}
+
+__attribute__((format(printf, 2, 3)))
+static int usage(const struct command *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "jobsctl: %s: ", c->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nRun 'jobsctl %s --help' for its options.\n", c->name);
+	return JOBSCTL_EXIT_USAGE;
+}
+
+/* Well-formed UTF-8: no overlong forms, surrogates or code points past U+10FFFF. */
+static bool utf8_valid(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+	while(i < len){
+		unsigned char b = s[i];
+		size_t n;
+		uint32_t cp;
+		if(b < 0x80){
+			i++;
+			continue;
+		}else if(b >= 0xC2 && b <= 0xDF){
+			n = 1;
+			cp = b & 0x1F;
+		}else if(b >= 0xE0 && b <= 0xEF){
+			n = 2;
+			cp = b & 0x0F;
+		}else if(b >= 0xF0 && b <= 0xF4){
+			n = 3;
+			cp = b & 0x07;
+		}else{
+			return false;
+		}
+		if(len - i <= n) return false;
+		for(size_t k = 1; k <= n; k++){
+			if((s[i + k] & 0xC0) != 0x80) return false;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF))
+				|| (cp >= 0xD800 && cp <= 0xDFFF)){
+			return false;
+		}
+		i += n + 1;
+	}
+	return true;
+}
+
+/* Whether JSON text (already known to parse) has a \u0000 escape in a string: cJSON
+ * would cut the string there, and the server refuses such payloads. */
+static bool has_escaped_nul(const char *s)
+{
+	bool in_string = false;
+	for(; *s; s++){
+		if(!in_string){
+			if(*s == '"') in_string = true;
+		}else if(*s == '\\'){
+			if(s[1] == 'u' && strncmp(s + 2, "0000", 4) == 0) return true;
+			if(s[1]) s++;
+		}else if(*s == '"'){
+			in_string = false;
+		}
+	}
+	return false;
+}
+
+/* Reads a whole file into a NUL-terminated buffer; on failure, a message in err. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errsize)
+{
+	FILE *f = fopen(path, "rb");
+	if(!f){
+		snprintf(err, errsize, "%s", strerror(errno));
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	while(buf){
+		if(n + 1 >= cap){
+			if(cap >= JSON_FILE_MAX){
+				snprintf(err, errsize, "larger than %u MiB", JSON_FILE_MAX >> 20);
+				break;
+			}
+			char *bigger = realloc(buf, cap * 2);
+			if(!bigger) break;
+			buf = bigger;
+			cap *= 2;
+		}
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if(got == 0){
+			if(ferror(f)){
+				snprintf(err, errsize, "%s", strerror(errno));
+				break;
+			}
+			buf[n] = '\0';
+			fclose(f);
+			*len = n;
+			return buf;
+		}
+	}
+	if(!buf || !err[0]) snprintf(err, errsize, "out of memory");
+	free(buf);
+	fclose(f);
+	return NULL;
+}
+
+/* A JSON value given inline or as file://PATH; checked here, and sent as text (so
+ * that numbers keep their spelling) in a raw item in *out. */
+static int json_arg(const struct command *c, const struct arg *a, const char *value, cJSON **out)
+{
+	char *buf = NULL;
+	const char *text = value;
+	const char *origin = "";
+	char err[200] = "";
+	size_t len = strlen(value);
+	int rc = JOBSCTL_EXIT_USAGE;
+
+	if(strncmp(value, "file://", 7) == 0){
+		origin = value + 7;
+		if(!(buf = read_file(origin, &len, err, sizeof(err)))){
+			return usage(c, "%s: cannot read %s: %s", a->flag, origin, err);
+		}
+		text = buf;
+		if(memchr(buf, '\0', len)){
+			usage(c, "%s: %s holds a NUL byte: not JSON text", a->flag, origin);
+			goto done;
+		}
+	}
+	const char *in = origin[0] ? " in " : "";
+	if(!utf8_valid(text, len)){
+		usage(c, "%s: invalid UTF-8%s%s", a->flag, in, origin);
+		goto done;
+	}
+	const char *end = NULL;
+	cJSON *parsed = cJSON_ParseWithOpts(text, &end, true);
+	if(!parsed){
+		size_t at = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+		unsigned line = 1, col = 1;
+		for(size_t i = 0; i < at; i++){
+			if(text[i] == '\n'){
+				line++;
+				col = 1;
+			}else{
+				col++;
+			}
+		}
+		char near[24];
+		size_t k = 0;
+		for(size_t i = at; i < len && k + 1 < sizeof(near) && text[i] != '\n'; i++){
+			near[k++] = (unsigned char)text[i] < 0x20 ? '?' : text[i];
+		}
+		near[k] = '\0';
+		if(!len) usage(c, "%s: empty%s%s: a JSON value is needed", a->flag, in, origin);
+		else if(k) usage(c, "%s: invalid JSON%s%s at line %u column %u, near '%s'", a->flag, in, origin, line, col, near);
+		else usage(c, "%s: invalid JSON%s%s: it ends too early", a->flag, in, origin);
+		goto done;
+	}
+	cJSON_Delete(parsed);
+	if(has_escaped_nul(text)){
+		usage(c, "%s: a string%s%s holds \\u0000, which the server refuses", a->flag, in, origin);
+		goto done;
+	}
+	/* Without the whitespace between tokens (the text parsed, so it has no comments
+	 * for cJSON_Minify to drop either). */
+	/* cJSON skips a UTF-8 byte order mark before a document, but not inside one. */
+	if(strncmp(text, "\xEF\xBB\xBF", 3) == 0) text += 3;
+	char *raw = strdup(text);
+	if(raw){
+		cJSON_Minify(raw);
+		*out = cJSON_CreateRaw(raw);
+		free(raw);
+	}
+	if(*out) rc = 0;
+	else usage(c, "%s: out of memory", a->flag);
+done:
+	free(buf);
+	return rc;
+}
+
+static int int_arg(const struct command *c, const struct arg *a, const char *value, cJSON **out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(value, &end, 10);
+	bool digits = (value[0] >= '0' && value[0] <= '9') || (value[0] == '-' && value[1] >= '0' && value[1] <= '9');
+	if(!digits || *end || errno){
+		return usage(c, "%s: '%s' is not an integer", a->flag, value);
+	}
+	char text[32];
+	snprintf(text, sizeof(text), "%lld", v);
+	if(!(*out = cJSON_CreateRaw(text))) return usage(c, "%s: out of memory", a->flag);
+	return 0;
+}
+
+static int string_arg(const struct command *c, const struct arg *a, const char *value, cJSON **out)
+{
+	if(!utf8_valid(value, strlen(value))) return usage(c, "%s: invalid UTF-8", a->flag);
+	if(!(*out = cJSON_CreateString(value))) return usage(c, "%s: out of memory", a->flag);
+	return 0;
+}
+
+/* The argument named by `word` (--flag, --flag=VALUE, or --no-flag for a boolean). */
+static const struct arg *find_arg(const struct command *c, const char *word, const char **inline_value,
+		bool *negated)
+{
+	const char *eq = strchr(word, '=');
+	size_t len = eq ? (size_t)(eq - word) : strlen(word);
+	*inline_value = eq ? eq + 1 : NULL;
+	*negated = false;
+	for(size_t i = 0; i < nargs(c); i++){
+		const struct arg *a = &c->args[i];
+		if(strlen(a->flag) == len && strncmp(a->flag, word, len) == 0) return a;
+		if(a->type == ARG_BOOL && strncmp(word, "--no-", 5) == 0 && strlen(a->flag + 2) == len - 5
+				&& strncmp(a->flag + 2, word + 5, len - 5) == 0){
+			*negated = true;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static bool is_flag(const char *word)
+{
+	return strncmp(word, "--", 2) == 0;
+}
+
+/* Parses the arguments into `obj`; 0 or JOBSCTL_EXIT_USAGE after a message. */
+static int parse_args(const struct command *c, int argc, char **argv, cJSON *obj)
+{
+	bool seen[MAX_ARGS] = { false };
+	int i = 0;
+	while(i < argc){
+		const char *word = argv[i++];
+		const char *value;
+		bool negated;
+		if(!is_flag(word)) return usage(c, "unexpected argument '%s'", word);
+		const struct arg *a = find_arg(c, word, &value, &negated);
+		if(!a && options_is_global_flag(word)){
+			return usage(c, "unknown option '%s': global options go before the command name", word);
+		}
+		if(!a) return usage(c, "unknown option '%s'", word);
+		size_t k = (size_t)(a - c->args);
+		if(seen[k]) return usage(c, "%s is given more than once", a->flag);
+		seen[k] = true;
+
+		cJSON *item = NULL;
+		int rc = 0;
+		if(a->type == ARG_BOOL){
+			if(value) return usage(c, "%s takes no value", a->flag);
+			item = cJSON_CreateBool(!negated);
+			if(!item) rc = usage(c, "out of memory");
+		}else if(a->type == ARG_STRINGS){
+			item = cJSON_CreateArray();
+			if(!item) return usage(c, "out of memory");
+			for(;;){
+				if(!value){
+					if(i >= argc || is_flag(argv[i])) break;
+					value = argv[i++];
+				}
+				cJSON *s = NULL;
+				rc = string_arg(c, a, value, &s);
+				if(rc) break;
+				if(!cJSON_AddItemToArray(item, s)){
+					cJSON_Delete(s);
+					rc = usage(c, "out of memory");
+					break;
+				}
+				value = NULL;
+			}
+			if(!rc && cJSON_GetArraySize(item) == 0) rc = usage(c, "%s needs at least one value", a->flag);
+		}else{
+			if(!value){
+				if(i >= argc || is_flag(argv[i])){
+					return usage(c, "%s needs a value%s", a->flag,
+							i < argc ? " (write --flag=VALUE for a value that starts with --)" : "");
+				}
+				value = argv[i++];
+			}
+			if(a->type == ARG_STRING) rc = string_arg(c, a, value, &item);
+			else if(a->type == ARG_INT) rc = int_arg(c, a, value, &item);
+			else rc = json_arg(c, a, value, &item);
+		}
+		if(rc){
+			cJSON_Delete(item);
+			return rc;
+		}
+		if(!cJSON_AddItemToObject(obj, a->field, item)){
+			cJSON_Delete(item);
+			return usage(c, "out of memory");
+		}
+	}
+	for(size_t k = 0; k < nargs(c); k++){
+		if(c->args[k].required && !seen[k]) return usage(c, "%s is required", c->args[k].flag);
+	}
+	return 0;
+}
+
+int command_build(const struct command *c, int argc, char **argv, const char *correlation, cJSON **out)
+{
+	for(int i = 0; i < argc; i++){
+		if(strcmp(argv[i], "--help") == 0){
+			command_print_help(c, stdout);
+			return JOBSCTL_HELP;
+		}
+	}
+	cJSON *obj = cJSON_CreateObject();
+	if(!obj || !cJSON_AddStringToObject(obj, "command", c->wire)
+			|| !cJSON_AddStringToObject(obj, "correlationData", correlation)){
+		cJSON_Delete(obj);
+		return usage(c, "out of memory");
+	}
+	int rc = parse_args(c, argc, argv, obj);
+	if(rc){
+		cJSON_Delete(obj);
+		return rc;
+	}
+	*out = obj;
+	return 0;
+}

@@ -1,0 +1,437 @@
+/* jobsctl: connects to the broker, publishes one management command on
+ * $CONTROL/jobs/v1 and waits for its reply.
+ *
+ * The plugin publishes the reply on $CONTROL/jobs/v1/response to the requesting
+ * client id alone, without any subscription. jobsctl subscribes to nothing and uses
+ * a clean session, so that nothing but the plugin's replies reaches it; among those
+ * it takes the entry whose correlationData is the random one it sent. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include "jobsctl.h"
+
+#define REQUEST_TOPIC "$CONTROL/jobs/v1"
+#define RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
+#define KEEPALIVE 60
+#define CORRELATION_BYTES 16
+
+struct session {
+	const struct options *o;
+	const char *host;
+	const char *payload;
+	size_t payload_len;
+	const char *correlation;
+	bool connected;       /* CONNACK accepted */
+	bool done;
+	int exit_code;
+	char *message;        /* for stderr, when exit_code is not 0 */
+	cJSON *data;          /* the reply's data, on success */
+	char lib_error[300];  /* libmosquitto's last error log line (TLS errors land there) */
+	char stray[600];      /* an error reply that carries no correlationData */
+};
+
+/* Ends the session with `code` (the first call wins). */
+__attribute__((format(printf, 3, 4)))
+static void finish(struct session *s, int code, const char *fmt, ...)
+{
+	if(s->done) return;
+	s->done = true;
+	s->exit_code = code;
+	if(!fmt) return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if(n < 0) return;
+	s->message = malloc((size_t)n + 1);
+	if(!s->message) return;
+	va_start(ap, fmt);
+	vsnprintf(s->message, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
+{
+	(void)mosq;
+	struct session *s = obj;
+	if(level & MOSQ_LOG_ERR) snprintf(s->lib_error, sizeof(s->lib_error), "%s", line);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+	(void)flags;
+	(void)props;
+	struct session *s = obj;
+	if(rc != 0){
+		finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s", s->host, s->o->port,
+				s->o->protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
+		return;
+	}
+	s->connected = true;
+	int prc = mosquitto_publish_v5(mosq, NULL, REQUEST_TOPIC, (int)s->payload_len, s->payload, 1, false, NULL);
+	if(prc != MOSQ_ERR_SUCCESS){
+		finish(s, JOBSCTL_EXIT_CONNECT, "cannot send the request: %s", mosquitto_strerror(prc));
+	}
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)mid;
+	(void)props;
+	struct session *s = obj;
+	/* MQTT 5: the broker refused the publish (for instance its ACL denies the topic). */
+	if(reason >= 0x80){
+		finish(s, JOBSCTL_EXIT_ERROR, "the broker refused the request on %s: %s", REQUEST_TOPIC,
+				mosquitto_reason_string(reason));
+	}
+}
+
+/* One entry of a reply that is ours. */
+static void take_response(struct session *s, cJSON *entry)
+{
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
+	cJSON *data = cJSON_GetObjectItemCaseSensitive(entry, "data");
+	if(cJSON_IsString(error)){
+		finish(s, JOBSCTL_EXIT_ERROR, "%s", error->valuestring);
+	}else if(error){
+		finish(s, JOBSCTL_EXIT_ERROR, "malformed reply: error is not a string");
+	}else if(data){
+		s->data = cJSON_DetachItemViaPointer(entry, data);
+		finish(s, JOBSCTL_EXIT_OK, NULL);
+	}else{
+		finish(s, JOBSCTL_EXIT_ERROR, "malformed reply: it has neither data nor error");
+	}
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
+		const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	struct session *s = obj;
+	if(s->done || !msg->topic || strcmp(msg->topic, RESPONSE_TOPIC) != 0 || !msg->payload || msg->payloadlen <= 0){
+		return;
+	}
+	cJSON *body = cJSON_ParseWithLength(msg->payload, (size_t)msg->payloadlen);
+	cJSON *responses = cJSON_GetObjectItemCaseSensitive(body, "responses");
+	cJSON *entry;
+	if(cJSON_IsArray(responses)){
+		cJSON_ArrayForEach(entry, responses){
+			const cJSON *corr = cJSON_GetObjectItemCaseSensitive(entry, "correlationData");
+			if(cJSON_IsString(corr) && strcmp(corr->valuestring, s->correlation) == 0){
+				take_response(s, entry);
+				break;
+			}
+			/* The server could not read a request at all: not provably ours, but
+			 * worth saying if no reply comes. */
+			const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
+			if(!corr && cJSON_IsString(error)){
+				snprintf(s->stray, sizeof(s->stray), "%s", error->valuestring);
+			}
+		}
+	}
+	cJSON_Delete(body);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+	(void)mosq;
+	(void)props;
+	struct session *s = obj;
+	if(s->connected){
+		/* MQTT 5 DISCONNECT reason codes are >= 0x80; the rest are libmosquitto's. */
+		finish(s, JOBSCTL_EXIT_CONNECT, "the broker closed the connection before replying%s%s",
+				rc ? ": " : "", rc ? (rc >= 0x80 ? mosquitto_reason_string(rc) : mosquitto_strerror(rc)) : "");
+	}
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* libmosquitto's error text for rc; `saved_errno` is errno right after the call. */
+static const char *error_text(const struct session *s, int rc, int saved_errno)
+{
+	if(rc == MOSQ_ERR_ERRNO) return strerror(saved_errno);
+	if(rc == MOSQ_ERR_TLS && s->lib_error[0]) return s->lib_error;
+	if(rc == MOSQ_ERR_EAI) return "cannot resolve the host name";
+	return mosquitto_strerror(rc);
+}
+
+/* Sets up the client; 0, or an exit status after a message. */
+static int configure(struct mosquitto *mosq, const struct options *o)
+{
+	int rc = mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
+			o->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+	if(rc == MOSQ_ERR_SUCCESS && (o->username || o->password)){
+		rc = mosquitto_username_pw_set(mosq, o->username, o->password);
+		if(rc == MOSQ_ERR_MALFORMED_UTF8){
+			fprintf(stderr, "jobsctl: the username is not valid UTF-8\n");
+			return JOBSCTL_EXIT_USAGE;
+		}
+	}
+	if(rc == MOSQ_ERR_SUCCESS && (o->cafile || o->capath)){
+		rc = mosquitto_tls_set(mosq, o->cafile, o->capath, o->cert, o->key, NULL);
+		if(rc == MOSQ_ERR_SUCCESS && o->insecure) rc = mosquitto_tls_insecure_set(mosq, true);
+	}
+	if(rc != MOSQ_ERR_SUCCESS){
+		fprintf(stderr, "jobsctl: cannot set up the MQTT client: %s\n", mosquitto_strerror(rc));
+		return rc == MOSQ_ERR_NOMEM ? JOBSCTL_EXIT_ERROR : JOBSCTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int print_data(const cJSON *data, enum output_format format)
+{
+	char *text = format == OUTPUT_PRETTY ? cJSON_Print(data) : cJSON_PrintUnformatted(data);
+	if(!text){
+		fprintf(stderr, "jobsctl: out of memory\n");
+		return JOBSCTL_EXIT_ERROR;
+	}
+	fputs(text, stdout);
+	fputc('\n', stdout);
+	free(text);
+	if(fflush(stdout) != 0 || ferror(stdout)){
+		fprintf(stderr, "jobsctl: cannot write the output: %s\n", strerror(errno));
+		return JOBSCTL_EXIT_ERROR;
+	}
+	return JOBSCTL_EXIT_OK;
+}
+
+/* Connects, sends the request and waits for the reply; returns the exit status. */
+static int exchange(const struct options *o, const char *payload, const char *correlation)
+{
+	char default_id[32];
+	const char *id = o->client_id;
+	if(!id){
+		snprintf(default_id, sizeof(default_id), "jobsctl-%ld", (long)getpid());
+		id = default_id;
+	}
+	struct session s = {
+		.o = o, .host = o->host ? o->host : JOBSCTL_DEFAULT_HOST, .payload = payload,
+		.payload_len = strlen(payload), .correlation = correlation,
+	};
+	if(s.payload_len > INT_MAX){
+		fprintf(stderr, "jobsctl: the request is too large\n");
+		return JOBSCTL_EXIT_USAGE;
+	}
+
+	mosquitto_lib_init();
+	errno = 0;
+	struct mosquitto *mosq = mosquitto_new(id, true, &s);
+	if(!mosq){
+		int code = errno == ENOMEM ? JOBSCTL_EXIT_ERROR : JOBSCTL_EXIT_USAGE;
+		fprintf(stderr, "jobsctl: %s\n", errno == ENOMEM ? "out of memory"
+				: "invalid client id (it must be 1-65535 bytes of UTF-8)");
+		mosquitto_lib_cleanup();
+		return code;
+	}
+	mosquitto_log_callback_set(mosq, on_log);
+	mosquitto_connect_v5_callback_set(mosq, on_connect);
+	mosquitto_publish_v5_callback_set(mosq, on_publish);
+	mosquitto_message_v5_callback_set(mosq, on_message);
+	mosquitto_disconnect_v5_callback_set(mosq, on_disconnect);
+
+	int code = configure(mosq, o);
+	if(code){
+		mosquitto_destroy(mosq);
+		mosquitto_lib_cleanup();
+		return code;
+	}
+
+	const double deadline = now_seconds() + o->timeout;
+	/* Non-blocking: a host that does not answer cannot hold us past --timeout
+	 * (only the name lookup blocks). */
+	int rc = mosquitto_connect_async(mosq, s.host, o->port, KEEPALIVE);
+	int saved_errno = errno;
+	if(rc != MOSQ_ERR_SUCCESS){
+		finish(&s, JOBSCTL_EXIT_CONNECT, "cannot connect to %s:%d: %s", s.host, o->port,
+				error_text(&s, rc, saved_errno));
+	}
+	while(!s.done){
+		double left = deadline - now_seconds();
+		if(left <= 0){
+			if(!s.connected){
+				finish(&s, JOBSCTL_EXIT_CONNECT, "cannot connect to %s:%d: no answer within %g s",
+						s.host, o->port, o->timeout);
+			}else if(s.stray[0]){
+				finish(&s, JOBSCTL_EXIT_TIMEOUT, "no reply within %g s; the server answered a request "
+						"it could not read: %s", o->timeout, s.stray);
+			}else{
+				finish(&s, JOBSCTL_EXIT_TIMEOUT, "no reply within %g s from the jobs plugin on %s:%d "
+						"(is it loaded, and may this client publish to %s?)", o->timeout, s.host, o->port,
+						REQUEST_TOPIC);
+			}
+			break;
+		}
+		int ms = left >= 1.0 ? 1000 : (int)(left * 1000) + 1;
+		rc = mosquitto_loop(mosq, ms, 1);
+		saved_errno = errno;
+		if(rc != MOSQ_ERR_SUCCESS && !s.done){
+			finish(&s, JOBSCTL_EXIT_CONNECT, "%s %s:%d: %s",
+					s.connected ? "lost the connection to" : "cannot connect to", s.host, o->port,
+					error_text(&s, rc, saved_errno));
+		}
+	}
+	if(s.connected) mosquitto_disconnect_v5(mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+	mosquitto_destroy(mosq);
+	mosquitto_lib_cleanup();
+
+	if(s.exit_code == JOBSCTL_EXIT_OK){
+		code = print_data(s.data, o->output);
+	}else{
+		code = s.exit_code;
+		fprintf(stderr, "jobsctl: %s\n", s.message ? s.message : "out of memory");
+	}
+	cJSON_Delete(s.data);
+	free(s.message);
+	return code;
+}
+
+/* A random hex string of 2 * CORRELATION_BYTES characters. */
+static void make_correlation(char *out)
+{
+	unsigned char bytes[CORRELATION_BYTES];
+	size_t got = 0;
+	FILE *f = fopen("/dev/urandom", "rb");
+	if(f){
+		got = fread(bytes, 1, sizeof(bytes), f);
+		fclose(f);
+	}
+	if(got != sizeof(bytes)){
+		/* No /dev/urandom: time and pid, mixed (splitmix64). */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t x = (uint64_t)ts.tv_sec * 1000000007u ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+		for(size_t i = 0; i < sizeof(bytes); i++){
+			x += 0x9E3779B97F4A7C15u;
+			uint64_t z = x;
+			z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+			z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+			bytes[i] = (unsigned char)(z ^ (z >> 31));
+		}
+	}
+	for(size_t i = 0; i < sizeof(bytes); i++) snprintf(out + 2 * i, 3, "%02x", bytes[i]);
+}
+
+static void print_global_help(FILE *f)
+{
+	fprintf(f,
+		"usage: jobsctl [global options] COMMAND [command options]\n"
+		"\n"
+		"Operator CLI of mosquitto-jobs: sends one command to the jobs plugin's management\n"
+		"API (" REQUEST_TOPIC ") and prints the reply's data as JSON.\n"
+		"\n"
+		"Global options:\n");
+	options_print_help(f);
+	fprintf(f, "  %-32s %s\n", "    --help", "show this help");
+	fprintf(f,
+		"\n"
+		"Defaults file, read before the command line: $JOBSCTL_CONFIG, else\n"
+		"$XDG_CONFIG_HOME/jobsctl/config, else ~/.config/jobsctl/config. One global option\n"
+		"per line with its value (-p 1884); lines starting with # are comments.\n"
+		"\n"
+		"Commands (jobsctl COMMAND --help for each one's options):\n");
+	commands_print_list(f);
+	fprintf(f,
+		"\n"
+		"Exit status: 0 success; 1 the server answered with an error; 2 cannot connect or\n"
+		"connection lost; 3 no reply within --timeout; 64 usage error.\n");
+}
+
+static int run(struct options *o, int argc, char **argv)
+{
+	int next = 1;
+	int rc = options_load_defaults(o);
+	if(!rc) rc = options_parse_args(o, argc, argv, &next);
+	if(rc == JOBSCTL_HELP){
+		print_global_help(stdout);
+		return JOBSCTL_EXIT_OK;
+	}
+	if(rc) return rc;
+	if(next >= argc){
+		fprintf(stderr, "jobsctl: no command given. Run 'jobsctl --help' for the list.\n");
+		return JOBSCTL_EXIT_USAGE;
+	}
+	const char *name = argv[next];
+	if(strcmp(name, "help") == 0){
+		if(next + 1 >= argc){
+			print_global_help(stdout);
+			return JOBSCTL_EXIT_OK;
+		}
+		name = argv[next + 1];
+	}
+	const struct command *cmd = commands_find(name);
+	if(!cmd){
+		fprintf(stderr, "jobsctl: unknown command '%s'. Run 'jobsctl --help' for the list.\n", name);
+		return JOBSCTL_EXIT_USAGE;
+	}
+	if(name != argv[next]){
+		command_print_help(cmd, stdout);
+		return JOBSCTL_EXIT_OK;
+	}
+
+	char correlation[2 * CORRELATION_BYTES + 1];
+	make_correlation(correlation);
+	cJSON *command = NULL;
+	rc = command_build(cmd, argc - next - 1, argv + next + 1, correlation, &command);
+	if(rc == JOBSCTL_HELP) return JOBSCTL_EXIT_OK;
+	if(rc) return rc;
+	rc = options_check(o);
+	if(rc){
+		cJSON_Delete(command);
+		return rc;
+	}
+
+	cJSON *request = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(request, "commands");
+	if(!list || !cJSON_AddItemToArray(list, command)){
+		cJSON_Delete(command);
+		cJSON_Delete(request);
+		fprintf(stderr, "jobsctl: out of memory\n");
+		return JOBSCTL_EXIT_ERROR;
+	}
+	if(o->dry_run){
+		rc = print_data(request, o->output);
+		cJSON_Delete(request);
+		return rc;
+	}
+	char *payload = cJSON_PrintUnformatted(request);
+	cJSON_Delete(request);
+	if(!payload){
+		fprintf(stderr, "jobsctl: out of memory\n");
+		return JOBSCTL_EXIT_ERROR;
+	}
+	rc = exchange(o, payload, correlation);
+	free(payload);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	/* A closed pipe or socket is an error return, not a signal. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	struct options o;
+	options_init(&o);
+	int rc = run(&o, argc, argv);
+	options_free(&o);
+	return rc;
+}
