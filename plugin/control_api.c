@@ -248,7 +248,7 @@ void control_handle(struct service *svc, const struct jobs_request *req, struct 
 	const cJSON *list = NULL;
 	if(req->payload_len && utf8_valid(req->payload, req->payload_len)
 			&& !utf8_json_has_escaped_nul(req->payload, req->payload_len)){
-		body = cJSON_ParseWithLength(req->payload, req->payload_len);
+		body = jf_parse_strict(req->payload, req->payload_len);
 		list = cJSON_GetObjectItemCaseSensitive(body, "commands");
 	}
 	if(!cJSON_IsArray(list)){

@@ -384,7 +384,7 @@ void device_handle(struct service *svc, const struct jobs_request *req,
 		reject(&c, "InvalidJson", "payload is not valid UTF-8", NULL);
 		return;
 	}
-	cJSON *body = req->payload_len ? cJSON_ParseWithLength(req->payload, req->payload_len)
+	cJSON *body = req->payload_len ? jf_parse_strict(req->payload, req->payload_len)
 		: cJSON_CreateObject();
 	if(!cJSON_IsObject(body)){
 		cJSON_Delete(body);

@@ -2,6 +2,7 @@
 #include "mosquitto_jobs/jsonfield.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,4 +112,59 @@ int jf_long(const cJSON *obj, const char *key, long long min, long long max,
 	const cJSON *item = member(obj, key);
 	if(!item) return JF_ABSENT;
 	return jf_long_value(item, key, min, max, out, err);
+}
+
+cJSON *jf_parse_strict(const char *buf, size_t len)
+{
+	const char *end = NULL;
+	cJSON *tree = cJSON_ParseWithLengthOpts(buf, len, &end, false);
+	if(!tree) return NULL;
+	for(const char *p = end; p && p < buf + len; p++){
+		if(*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0'){
+			cJSON_Delete(tree);
+			return NULL;
+		}
+	}
+	return tree;
+}
+
+/* Shortest "%.*g" that reads back to the same double. */
+static void format_number(double d, char *buf, size_t size)
+{
+	for(int precision = 1; precision <= 17; precision++){
+		snprintf(buf, size, "%.*g", precision, d);
+		if(strtod(buf, NULL) == d) return;
+	}
+}
+
+static bool numbers_to_raw(cJSON *node)
+{
+	for(; node; node = node->next){
+		if(cJSON_IsNumber(node)){
+			char buf[40];
+			if(!isfinite(node->valuedouble)) snprintf(buf, sizeof(buf), "null");
+			else format_number(node->valuedouble, buf, sizeof(buf));
+			char *text = strdup(buf);
+			if(!text) return false;
+			node->type = cJSON_Raw;
+			node->valuestring = text;
+		}else if(!numbers_to_raw(node->child)){
+			return false;
+		}
+	}
+	return true;
+}
+
+char *jf_print_exact(cJSON *tree)
+{
+	if(!tree) return NULL;
+	if(cJSON_IsNumber(tree) || tree->child){
+		/* walk only this value, not its siblings */
+		cJSON *next = tree->next;
+		tree->next = NULL;
+		bool ok = numbers_to_raw(tree);
+		tree->next = next;
+		if(!ok) return NULL;
+	}
+	return cJSON_PrintUnformatted(tree);
 }

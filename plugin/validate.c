@@ -27,7 +27,7 @@ int validate_status_details(const cJSON *details, char **text, struct jf_error *
 			return jf_fail(err, "statusDetails value of '%s' holds a control, format or private-use character", key);
 		}
 	}
-	char *out = cJSON_PrintUnformatted(details);
+	char *out = cJSON_PrintUnformatted(details); /* strings only: printed exactly */
 	if(!out) return jf_fail(err, "out of memory");
 	if(strlen(out) > JOBS_DETAILS_MAX_BYTES){
 		free(out);
@@ -39,19 +39,20 @@ int validate_status_details(const cJSON *details, char **text, struct jf_error *
 
 int validate_document(const cJSON *document, char **text, struct jf_error *err)
 {
-	cJSON *parsed = NULL;
+	cJSON *copy;
 	if(cJSON_IsString(document)){
-		parsed = cJSON_Parse(document->valuestring);
-		if(!cJSON_IsObject(parsed)){
-			cJSON_Delete(parsed);
+		copy = jf_parse_strict(document->valuestring, strlen(document->valuestring));
+		if(!cJSON_IsObject(copy)){
+			cJSON_Delete(copy);
 			return jf_fail(err, "document must hold a JSON object");
 		}
-		document = parsed;
-	}else if(!cJSON_IsObject(document)){
+	}else if(cJSON_IsObject(document)){
+		copy = cJSON_Duplicate(document, true);
+	}else{
 		return jf_fail(err, "document must be a JSON object or a string holding one");
 	}
-	char *out = cJSON_PrintUnformatted(document);
-	cJSON_Delete(parsed);
+	char *out = jf_print_exact(copy);
+	cJSON_Delete(copy);
 	if(!out) return jf_fail(err, "out of memory");
 	if(utf8_length(out) > JOBS_DOCUMENT_MAX){
 		free(out);

@@ -31,6 +31,15 @@ int jf_long(const cJSON *obj, const char *key, long long min, long long max,
 int jf_long_value(const cJSON *item, const char *what, long long min, long long max,
 		long long *out, struct jf_error *err);
 
+/* Parses buf[0..len) as one JSON value with nothing but white space (or a C string's
+ * terminating NUL) after it
+ * (cJSON alone accepts trailing garbage). Returns a tree the caller deletes, or NULL. */
+cJSON *jf_parse_strict(const char *buf, size_t len);
+/* Serialises a tree without white space, numbers in the shortest form that reads
+ * back to the same double (cJSON 1.7.15 mangles some 16- and 17-digit integers).
+ * Changes the tree's number nodes to raw text. Returns a malloc'd string or NULL. */
+char *jf_print_exact(cJSON *tree);
+
 /* Formats err->msg; returns JF_BAD so callers can `return jf_fail(...)`. */
 int jf_fail(struct jf_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -17,9 +17,8 @@ cJSON *shapes_summary(const struct store_exec *e);
 cJSON *shapes_execution(const struct store_exec *e, bool with_document);
 /* JobExecutionState: status, statusDetails?, versionNumber. */
 cJSON *shapes_execution_state(const struct store_exec *e);
-/* Parses stored JSON text (document, details) back into a tree; NULL on failure. */
-cJSON *shapes_parse_stored(const char *text);
-/* Adds `key: parsed text` to obj when text is non-NULL. Returns false on failure. */
+/* Adds `key: <stored JSON text>` (a document, a details map) to obj when text is
+ * non-NULL; the text goes in verbatim. Returns false on failure. */
 bool shapes_add_stored(cJSON *obj, const char *key, const char *text);
 /* Adds an integer-valued number. Returns false on failure. */
 bool shapes_add_int(cJSON *obj, const char *key, int64_t value);

@@ -262,6 +262,8 @@ static void test_error_codes(void)
 		{ P "/j1/update", "not json", "InvalidJson" },
 		{ P "/j1/update", "[1,2]", "InvalidJson" },
 		{ P "/j1/update", "\"s\"", "InvalidJson" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\"} trailing", "InvalidJson" },
+		{ P "/j1/update", "{\"status\":\"IN_PROGRESS\"}{}", "InvalidJson" },
 		{ P "/j1/update", "{\"status\":\"\xff\"}", "InvalidJson" },
 		{ P "/j1/update", "{}", "InvalidRequest" },
 		{ P "/j1/update", "{\"status\":\"DONE\"}", "InvalidRequest" },

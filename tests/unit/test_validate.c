@@ -159,6 +159,14 @@ static void test_document(void)
 	CU_ASSERT_STRING_EQUAL(text, "{\"a\":1}");
 	free(text);
 	CU_ASSERT_EQUAL(document_rc("\"[1]\"", &text), JF_BAD);
+	CU_ASSERT_EQUAL(document_rc("\"{} trailing\"", &text), JF_BAD);
+	/* numbers come back as they went in, also where cJSON's printer would round */
+	CU_ASSERT_EQUAL(document_rc("{\"a\":9007199254740992,\"b\":0.1,\"c\":-3,\"d\":1e300,\"e\":[12345678901234567]}", &text), JF_OK);
+	CU_ASSERT_STRING_EQUAL(text, "{\"a\":9007199254740992,\"b\":0.1,\"c\":-3,\"d\":1e+300,\"e\":[12345678901234568]}");
+	free(text);
+	CU_ASSERT_EQUAL(document_rc("\"{\\\"n\\\": 4503599627370497}\"", &text), JF_OK);
+	CU_ASSERT_STRING_EQUAL(text, "{\"n\":4503599627370497}");
+	free(text);
 	CU_ASSERT_EQUAL(document_rc("\"not json\"", &text), JF_BAD);
 	CU_ASSERT_EQUAL(document_rc("[1]", &text), JF_BAD);
 	CU_ASSERT_EQUAL(document_rc("3", &text), JF_BAD);
