@@ -25,18 +25,23 @@ struct target {
 	char name[JOBS_THING_NAME_MAX + 1];
 };
 
-/* A target: a bare thing name, a thing ARN or a thing group ARN. */
+/* A target: a bare thing name, a thing ARN or a thing group ARN
+ * (arn:aws:iot:<region>:<account>:thing/<name>; names may hold ':'). */
 static int parse_target(struct control_ctx *c, const cJSON *item, struct target *t)
 {
 	if(!cJSON_IsString(item)) return control_fail(c, "InvalidRequestException", "targets must be strings");
 	const char *name = item->valuestring;
 	t->kind = TARGET_KIND_THING;
 	if(strncmp(name, "arn:", 4) == 0){
-		const char *kind = strrchr(name, ':');
-		if(kind && strncmp(kind, ":thing/", 7) == 0){
-			name = kind + 7;
-		}else if(kind && strncmp(kind, ":thinggroup/", 12) == 0){
-			name = kind + 12;
+		const char *resource = name;
+		for(int i = 0; i < 5 && resource; i++){
+			resource = strchr(resource, ':');
+			if(resource) resource++;
+		}
+		if(resource && strncmp(resource, "thing/", 6) == 0){
+			name = resource + 6;
+		}else if(resource && strncmp(resource, "thinggroup/", 11) == 0){
+			name = resource + 11;
 			t->kind = TARGET_KIND_GROUP;
 		}else{
 			return control_fail(c, "InvalidRequestException", "target %.200s is neither a thing nor a thing group ARN", name);

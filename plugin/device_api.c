@@ -371,7 +371,16 @@ done:
 void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
 	struct device_ctx c = { .svc = svc, .req = req, .ob = ob, .outbox_mark = ob->count };
+	/* The clientToken is echoed here too when the payload carries one. */
+	cJSON *body = NULL;
+	if(req->payload_len && utf8_valid(req->payload, req->payload_len)
+			&& !utf8_json_has_escaped_nul(req->payload, req->payload_len)){
+		body = jf_parse_strict(req->payload, req->payload_len);
+		const cJSON *token = cJSON_GetObjectItemCaseSensitive(body, "clientToken");
+		if(cJSON_IsString(token)) c.client_token = token->valuestring;
+	}
 	reject(&c, "InvalidTopic", "the topic maps to no jobs operation", NULL);
+	cJSON_Delete(body);
 }
 
 void device_handle(struct service *svc, const struct jobs_request *req,
@@ -392,10 +401,12 @@ void device_handle(struct service *svc, const struct jobs_request *req,
 		return;
 	}
 	c.body = body;
-	if(jf_string(body, "clientToken", &c.client_token, &err) == JF_BAD){
-		reject_invalid(&c, &err);
-	}else if(req->payload_len && utf8_json_has_escaped_nul(req->payload, req->payload_len)){
+	if(req->payload_len && utf8_json_has_escaped_nul(req->payload, req->payload_len)){
+		/* cJSON would cut the strings short at the NUL: refused, and no clientToken is
+		 * echoed, since a token cut short is worse than none. */
 		reject(&c, "InvalidRequest", "strings may not contain U+0000", NULL);
+	}else if(jf_string(body, "clientToken", &c.client_token, &err) == JF_BAD){
+		reject_invalid(&c, &err);
 	}else{
 		switch(topic->op){
 		case OP_GET_PENDING: handle_get_pending(&c); break;

@@ -261,7 +261,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 	return STORE_OK;
 
 fail:
-	snprintf(err, errlen, "cannot use database %s: %s", path, msg);
+	snprintf(err, errlen, "cannot use database %s (plugin_opt_db_path): %s", path, msg);
 	store_close(s);
 	return STORE_ERROR;
 }

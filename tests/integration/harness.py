@@ -140,6 +140,8 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+        if getattr(self, "log", None) is not None and not self.log.closed:
+            self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self, client_id, protocol=mqtt.MQTTv311, **kw):
@@ -165,6 +167,9 @@ class Client:
         self._sync_topic = None
         self._sync_count = 0
         self.c.connect("127.0.0.1", port, keepalive=30)
+        # Like the AWS SDKs: without it, a request sent right after the PUBACK of the
+        # previous reply waits ~40 ms for the broker's delayed ACK (Nagle).
+        self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
         deadline = time.time() + 5
         while not self.c.is_connected() and time.time() < deadline:

@@ -531,6 +531,7 @@ class ValidationTest(DeviceTest):
         ("statusDetails value tab", {"statusDetails": {"k": "a\tb"}}),
         ("statusDetails value DEL", {"statusDetails": {"k": "a\u007fb"}}),
         ("statusDetails value C1", {"statusDetails": {"k": "a\u0085b"}}),
+        ("statusDetails value U+0000", {"statusDetails": {"k": "a\u0000b"}}),
         ("statusDetails value U+200B", {"statusDetails": {"k": "a\u200bb"}}),
         ("statusDetails value U+FEFF", {"statusDetails": {"k": "\ufeffab"}}),
         ("statusDetails value private use", {"statusDetails": {"k": "a\ue000b"}}),
@@ -568,6 +569,18 @@ class ValidationTest(DeviceTest):
             with self.subTest(levels):
                 self.rejected(levels, {"clientToken": 12, "status": "SUCCEEDED"}, "InvalidRequest")
         self.assertEqual(self.execution(j)["status"], "QUEUED")
+
+    def test_status_details_map_size_cap(self):
+        # each entry "kNN":"x…" is 1024 + 8 bytes of JSON; the stored map is capped at 32768
+        j = self.job()
+        big = {f"k{i:02d}": "x" * 1024 for i in range(33)}
+        self.assertGreater(len(json.dumps(big, separators=(",", ":"))), 32768)
+        self.rejected(f"{j}/update", {"status": "IN_PROGRESS", "statusDetails": big}, "InvalidRequest")
+        self.assertEqual(self.execution(j)["versionNumber"], 1)
+        fits = {f"k{i:02d}": "x" * 1024 for i in range(31)}
+        self.assertLess(len(json.dumps(fits, separators=(",", ":"))), 32768)
+        self.update(j, "IN_PROGRESS", statusDetails=fits)
+        self.assertEqual(self.execution(j)["statusDetails"], fits)
 
     def test_status_details_limits_accepted(self):
         j = self.job()
@@ -632,6 +645,24 @@ class CommonRequestTest(DeviceTest):
         body = self.rejected(f"{j}/update", {"status": "FAILED", "clientToken": token},
                              "InvalidStateTransition")
         self.assertEqual(body["clientToken"], token)
+
+    def test_client_token_echoed_in_invalid_topic_replies(self):
+        # the payload is valid JSON with a token, so an echo is possible (spec 2 and 5)
+        for topic in (P("x" * 129, "get"), P("bad.thing", "start-next"), P(self.thing, "j" * 65, "get"),
+                      P(self.thing, "frobnicate")):
+            with self.subTest(topic=topic):
+                outcome, body, msg = self.dev.request(topic, {"clientToken": "it-1"})
+                self.assertEqual((outcome, body["code"]), ("rejected", "InvalidTopic"))
+                self.assertEqual(body.get("clientToken"), "it-1")
+
+    def test_client_token_with_nul_is_refused_not_truncated(self):
+        # a string holding U+0000 cannot be kept whole: the request is refused, and no
+        # token is echoed rather than a truncated one
+        token = "a\u0000b"
+        outcome, body, _ = self.rq("get", json.dumps({"clientToken": token}).encode())
+        self.assertEqual(outcome, "rejected", body)
+        self.assertEqual(body["code"], "InvalidRequest", body)
+        self.assertNotIn("clientToken", body)
 
     def test_client_token_absent_when_not_sent(self):
         j = self.job()
