@@ -14,6 +14,12 @@ static int set_string(char **dst, const char *value)
 	return 0;
 }
 
+static int oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	return -1;
+}
+
 static bool parse_int(const char *s, long min, long max, int *out)
 {
 	char *end;
@@ -49,7 +55,7 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 			snprintf(err, errlen, "plugin_opt_db_path must not be empty");
 			return -1;
 		}
-		return set_string(&cfg->db_path, value);
+		return set_string(&cfg->db_path, value) ? oom(err, errlen) : 0;
 	}
 	if(strcmp(key, "synchronous") == 0){
 		if(strcmp(value, "normal") == 0) cfg->synchronous = JOBS_SYNC_NORMAL;
@@ -73,14 +79,24 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 			snprintf(err, errlen, "plugin_opt_region must be lower-case letters, digits and '-', not '%s'", value);
 			return -1;
 		}
-		return set_string(&cfg->region, value);
+		return set_string(&cfg->region, value) ? oom(err, errlen) : 0;
 	}
 	if(strcmp(key, "account_id") == 0){
 		if(!all_digits(value, 12)){
 			snprintf(err, errlen, "plugin_opt_account_id must be 12 digits, not '%s'", value);
 			return -1;
 		}
-		return set_string(&cfg->account_id, value);
+		return set_string(&cfg->account_id, value) ? oom(err, errlen) : 0;
+	}
+	if(strcmp(key, "time_scale") == 0){
+		char *end;
+		double v = strtod(value, &end);
+		if(*value == '\0' || *end != '\0' || !(v >= 0.001 && v <= 100000)){
+			snprintf(err, errlen, "plugin_opt_time_scale must be a number from 0.001 to 100000, not '%s'", value);
+			return -1;
+		}
+		cfg->time_scale = v;
+		return 0;
 	}
 	snprintf(err, errlen, "unknown option plugin_opt_%s", key);
 	return -1;
@@ -92,6 +108,7 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->synchronous = JOBS_SYNC_NORMAL;
 	cfg->max_pending = JOBS_DEFAULT_MAX_PENDING;
+	cfg->time_scale = 1.0;
 	if(set_string(&cfg->db_path, JOBS_DEFAULT_DB_PATH)
 			|| set_string(&cfg->region, "us-east-1")
 			|| set_string(&cfg->account_id, "000000000000")){

@@ -6,6 +6,7 @@
 
 #include "control_internal.h"
 #include "mosquitto_jobs/names.h"
+#include "mosquitto_jobs/policy.h"
 #include "mosquitto_jobs/shapes.h"
 #include "mosquitto_jobs/validate.h"
 
@@ -13,11 +14,10 @@
 #define COMMENT_MAX 2028
 #define REASON_CODE_MAX 128
 
-/* Fields of CreateJob this version does not act on yet: refused rather than ignored. */
+/* Fields of CreateJob this version does not act on: refused rather than ignored. */
 static const char *const unsupported_create_fields[] = {
-	"documentSource", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
-	"jobExecutionsRetryConfig", "schedulingConfig", "presignedUrlConfig", "jobTemplateArn",
-	"destinationPackageVersions", "documentParameters",
+	"documentSource", "presignedUrlConfig", "jobTemplateArn", "destinationPackageVersions",
+	"documentParameters",
 };
 
 struct target {
@@ -85,11 +85,25 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(cmd, "document");
 	if(!doc || cJSON_IsNull(doc)) return control_fail(c, "InvalidRequestException", "document is required");
 	if(validate_document(doc, &job->document, &err) != JF_OK) return control_fail_invalid(c, &err);
+
+	struct parsed_policy pp;
+	if(policy_parse(cmd, &pp, &err) != JF_OK) return control_fail_invalid(c, &err);
+	job->policy = pp.policy;
+	job->abort_config = pp.abort_config;
+	job->policies = pp.policies;
+	/* A start in the future makes the job SCHEDULED; one in the past is "now" (AWS
+	 * wants it 30 minutes ahead; local testing does not). */
+	int64_t now_ms = request_ms(c->req);
+	struct job_policy *p = &job->policy;
+	job->status = p->start_ms > now_ms ? JOB_SCHEDULED : JOB_IN_PROGRESS;
+	if(job->status == JOB_SCHEDULED) p->wake_ms = p->start_ms;
+	else if(p->rollout_rate > 0) p->wake_ms = now_ms;
+	if(p->end_ms && (p->wake_ms == 0 || p->end_ms < p->wake_ms)) p->wake_ms = p->end_ms;
 	return 0;
 }
 
-/* Queues the job for every thing of a group. */
-static int queue_group(struct control_ctx *c, const struct store_job *job, const char *group)
+/* The job reaches every thing of a group. */
+static int queue_group(struct control_ctx *c, struct store_job *job, const char *group)
 {
 	enum { BATCH = 1000 };
 	for(int64_t offset = 0;; offset += BATCH){
@@ -98,7 +112,7 @@ static int queue_group(struct control_ctx *c, const struct store_job *job, const
 		if(store_member_list(c->svc->store, group, offset, BATCH, &things, &n) != STORE_OK) return control_fail_store(c);
 		int rc = 0;
 		for(size_t i = 0; i < n && rc == 0; i++){
-			if(fleet_queue_execution(c->svc, job, things[i].name, c->req->now, c->ob) != 0) rc = control_fail_store(c);
+			if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
 		}
 		free(things);
 		if(rc != 0 || n < BATCH) return rc;
@@ -120,7 +134,6 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	if(read_create_fields(c, cmd, &job)) goto cleanup;
 
 	snprintf(job.job_id, sizeof(job.job_id), "%s", c->job_id);
-	job.status = JOB_IN_PROGRESS;
 	job.created_at = job.last_updated_at = c->req->now;
 	if(!(job.targets = cJSON_PrintUnformatted(targets))){
 		control_fail(c, "InternalFailureException", "out of memory");
@@ -145,11 +158,12 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		}
 		if(tg.kind == TARGET_KIND_GROUP){
 			if(queue_group(c, &job, tg.name)) goto cleanup;
-		}else if(fleet_queue_execution(c->svc, &job, tg.name, c->req->now, c->ob) != 0){
+		}else if(fleet_reach_thing(c->svc, &job, tg.name, request_ms(c->req), c->ob) != 0){
 			control_fail_store(c);
 			goto cleanup;
 		}
 	}
+	service_note_wake(c->svc, job.policy.wake_ms);
 	/* A snapshot job for empty groups has nothing to wait for. */
 	if(service_job_refresh(c->svc, job.job_id, job.seq, c->req->now) != 0){
 		control_fail_store(c);
@@ -162,30 +176,6 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 cleanup:
 	store_job_free(&job);
 	return rc;
-}
-
-/* Moves every latest execution of the job in `mask` to `to`. */
-static int move_all(struct control_ctx *c, const struct store_job *job, unsigned mask, int to)
-{
-	struct store_exec *execs;
-	size_t n;
-	if(store_job_executions(c->svc->store, job->seq, mask, &execs, &n) != STORE_OK) return control_fail_store(c);
-	int rc = 0;
-	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_move_execution(c->svc, &execs[i], to, c->req->now, c->ob) != 0) rc = control_fail_store(c);
-	}
-	store_exec_array_free(execs, n);
-	return rc;
-}
-
-static int replace_text(char **dst, const char *value)
-{
-	if(!value) return 0;
-	char *copy = strdup(value);
-	if(!copy) return -1;
-	free(*dst);
-	*dst = copy;
-	return 0;
 }
 
 int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
@@ -207,19 +197,10 @@ int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		control_fail(c, "InvalidStateTransitionException", "job %s is already COMPLETED", c->job_id);
 		goto cleanup;
 	}
-	job.status = JOB_CANCELED;
-	job.force_canceled = job.force_canceled || force;
-	job.last_updated_at = c->req->now;
-	if(replace_text(&job.reason_code, reason) || replace_text(&job.comment, comment)){
-		control_fail(c, "InternalFailureException", "out of memory");
-		goto cleanup;
-	}
-	if(store_job_update_status(c->svc->store, &job) != STORE_OK){
+	if(fleet_cancel_job(c->svc, &job, force, reason, comment, request_ms(c->req), c->ob) != 0){
 		control_fail_store(c);
 		goto cleanup;
 	}
-	unsigned mask = (1u << EXEC_QUEUED) | (force ? 1u << EXEC_IN_PROGRESS : 0);
-	if(move_all(c, &job, mask, EXEC_CANCELED)) goto cleanup;
 	cJSON_AddStringToObject(data, "jobId", job.job_id);
 	control_add_arn(c, data, "jobArn", "job", job.job_id);
 	if(job.description) cJSON_AddStringToObject(data, "description", job.description);
@@ -255,7 +236,7 @@ int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	}
 	rc = 0;
 	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_delete_execution(c->svc, &execs[i], c->req->now, c->ob) != 0) rc = control_fail_store(c);
+		if(fleet_delete_execution(c->svc, &execs[i], request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
 	}
 	store_exec_array_free(execs, n);
 	if(rc == 0 && store_job_delete(c->svc->store, job.seq) != STORE_OK) rc = control_fail_store(c);
@@ -310,6 +291,14 @@ int control_describe_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		if(job.description) cJSON_AddStringToObject(o, "description", job.description);
 		if(job.namespace_id[0]) cJSON_AddStringToObject(o, "namespaceId", job.namespace_id);
 		shapes_add_stored(o, "targets", job.targets);
+		/* the policy fields, as given to createJob */
+		cJSON *policies = job.policies ? cJSON_Parse(job.policies) : NULL;
+		cJSON *field;
+		while(policies && (field = policies->child)){
+			cJSON_DetachItemViaPointer(policies, field);
+			cJSON_AddItemToObject(o, field->string, field);
+		}
+		cJSON_Delete(policies);
 		cJSON *pd = cJSON_AddObjectToObject(o, "jobProcessDetails");
 		for(int s = 0; pd && s < EXEC_STATUS_COUNT; s++) shapes_add_int(pd, process_detail_keys[s], counts[s]);
 	}

@@ -126,6 +126,42 @@ static int load_execution(struct device_ctx *c, int64_t execution_number, bool w
 	return -1;
 }
 
+/* The execution's timers (spec section 7): the in-progress timer starts when it
+ * enters IN_PROGRESS and is then fixed; a step timer replaces the running one (-1
+ * stops it) and never runs past the in-progress deadline; a terminal status stops
+ * both. */
+static void set_timers(struct device_ctx *c, struct store_exec *e, int old_status, long long step)
+{
+	int64_t now_ms = request_ms(c->req);
+	if(status_is_terminal(e->status)){
+		e->step_deadline_ms = e->progress_deadline_ms = 0;
+		return;
+	}
+	if(old_status == EXEC_QUEUED && e->status == EXEC_IN_PROGRESS && e->job_timeout_minutes){
+		e->progress_deadline_ms = now_ms + minutes_to_ms(c->svc, e->job_timeout_minutes);
+	}
+	if(step > 0){
+		int64_t deadline = now_ms + minutes_to_ms(c->svc, step);
+		if(e->progress_deadline_ms && deadline > e->progress_deadline_ms) deadline = e->progress_deadline_ms;
+		e->step_deadline_ms = deadline;
+	}else if(step < 0){
+		e->step_deadline_ms = 0;
+	}
+	service_note_wake(c->svc, e->step_deadline_ms);
+	service_note_wake(c->svc, e->progress_deadline_ms);
+}
+
+/* JobExecution with the time left while a timer runs. */
+static cJSON *execution_json(struct device_ctx *c, const struct store_exec *e, bool with_document)
+{
+	cJSON *o = shapes_execution(e, with_document);
+	if(o && !shapes_add_time_left(o, e, request_ms(c->req), c->svc->time_scale)){
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* ---- GetPendingJobExecutions ---- */
 
 static void handle_get_pending(struct device_ctx *c)
@@ -185,6 +221,7 @@ static void handle_start_next(struct device_ctx *c)
 			details = NULL;
 		}
 		if(step) e->step_timeout_minutes = step;
+		set_timers(c, e, EXEC_QUEUED, step);
 		if(store_exec_update(st, e) != STORE_OK
 				|| notify_thing(c->svc, c->topic->thing, c->topic->namespace_id, false, &before,
 					c->req->now, c->ob) != 0){
@@ -195,7 +232,7 @@ static void handle_start_next(struct device_ctx *c)
 	if(commit(c) != 0) goto done;
 
 	cJSON *root = cJSON_CreateObject();
-	if(root && n) cJSON_AddItemToObject(root, "execution", shapes_execution(&rows[0], true));
+	if(root && n) cJSON_AddItemToObject(root, "execution", execution_json(c, &rows[0], true));
 	accept(c, root);
 done:
 	free(details);
@@ -225,7 +262,7 @@ static void handle_describe(struct device_ctx *c)
 			return;
 		}
 		cJSON *root = cJSON_CreateObject();
-		if(root && n) cJSON_AddItemToObject(root, "execution", shapes_execution(&rows[0], with_document));
+		if(root && n) cJSON_AddItemToObject(root, "execution", execution_json(c, &rows[0], with_document));
 		store_exec_array_free(rows, n);
 		accept(c, root);
 		return;
@@ -237,7 +274,7 @@ static void handle_describe(struct device_ctx *c)
 	if(load_execution(c, number, with_document, &e) != 0) return;
 	store_rollback(c->svc->store); /* read only */
 	cJSON *root = cJSON_CreateObject();
-	if(root) cJSON_AddItemToObject(root, "execution", shapes_execution(&e, with_document));
+	if(root) cJSON_AddItemToObject(root, "execution", execution_json(c, &e, with_document));
 	store_exec_free(&e);
 	accept(c, root);
 }
@@ -286,12 +323,6 @@ static int parse_update(struct device_ctx *c, struct update_fields *f, struct jf
 		return jf_fail(err, "stepTimeoutInMinutes must be -1 or between 1 and %d", JOBS_STEP_TIMEOUT_MAX);
 	}
 	return JF_OK;
-}
-
-/* Moves a pending job to COMPLETED when its last pending execution ended. */
-static int refresh_job(struct device_ctx *c, int64_t job_seq)
-{
-	return service_job_refresh(c->svc, c->topic->job_id, job_seq, c->req->now);
 }
 
 static void handle_update(struct device_ctx *c)
@@ -348,10 +379,12 @@ static void handle_update(struct device_ctx *c)
 		f.details = NULL;
 	}
 	if(f.step_timeout) e.step_timeout_minutes = f.step_timeout > 0 ? f.step_timeout : 0;
+	set_timers(c, &e, old_status, f.step_timeout);
+	/* A terminal status may bring a retry, an abort, the job's completion. */
 	if(store_exec_update(st, &e) != STORE_OK
 			|| (status_changes && notify_thing(c->svc, e.thing, e.namespace_id,
 					notify_set_changed(old_status, e.status), &before, c->req->now, c->ob) != 0)
-			|| (status_is_terminal(e.status) && refresh_job(c, e.job_seq) != 0)){
+			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, request_ms(c->req), c->ob) != 0)){
 		fail_internal(c);
 		goto done;
 	}

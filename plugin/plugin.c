@@ -71,6 +71,13 @@ static void flush_outbox(struct plugin *p)
 	outbox_truncate(&p->outbox, 0);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void fill_request(struct jobs_request *req, struct mosquitto *client, const char *topic,
 		const void *payload, uint32_t payloadlen, uint8_t qos)
 {
@@ -81,7 +88,8 @@ static void fill_request(struct jobs_request *req, struct mosquitto *client, con
 	req->payload = payload;
 	req->payload_len = payloadlen;
 	req->qos = qos;
-	req->now = (int64_t)time(NULL);
+	req->now_ms = now_ms();
+	req->now = req->now_ms / 1000;
 }
 
 static int on_message(int event, void *event_data, void *userdata)
@@ -94,6 +102,17 @@ static int on_message(int event, void *event_data, void *userdata)
 	struct jobs_request req;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
 	if(service_handle_device(p->svc, &req, &p->outbox)) flush_outbox(p);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* TICK fires on every pass of the broker's loop (with zeroed times: read the clock). */
+static int on_tick(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	(void)event_data;
+	struct plugin *p = userdata;
+	service_tick(p->svc, now_ms(), &p->outbox);
+	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -162,13 +181,14 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		free(p);
 		return MOSQ_ERR_UNKNOWN;
 	}
-	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d)",
-			cfg.db_path, cfg.synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg.max_pending);
+	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
+			cfg.db_path, cfg.synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg.max_pending, cfg.time_scale);
 	config_free(&cfg);
 
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
-				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS){
+				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS
+			|| mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p) != MOSQ_ERR_SUCCESS){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: could not register callbacks");
 		service_destroy(p->svc);
 		free(p);
@@ -186,6 +206,7 @@ PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *
 	if(!p) return MOSQ_ERR_SUCCESS;
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
 	service_destroy(p->svc);
 	outbox_clear(&p->outbox);
 	free(p);

@@ -19,6 +19,7 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 	svc->log = log;
 	svc->log_ctx = log_ctx;
 	svc->max_pending = cfg->max_pending;
+	svc->time_scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
 	svc->region = strdup(cfg->region);
 	svc->account_id = strdup(cfg->account_id);
 	if(!svc->region || !svc->account_id){
@@ -70,14 +71,16 @@ int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq
 {
 	struct store_job job;
 	bool pending;
+	int64_t waiting = 0;
 	int rc = store_job_has_pending(svc->store, job_seq, &pending);
-	if(rc != STORE_OK || pending) return rc == STORE_OK ? 0 : -1;
+	if(rc == STORE_OK && !pending) rc = store_rollout_count(svc->store, job_seq, &waiting);
+	if(rc != STORE_OK || pending || waiting) return rc == STORE_OK ? 0 : -1;
 	if(store_job_get(svc->store, job_id, &job) != STORE_OK) return -1;
 	if(job.status == JOB_IN_PROGRESS && job.target_selection == TARGET_SNAPSHOT){
 		job.status = JOB_COMPLETED;
 		job.completed_at = now;
 		job.last_updated_at = now;
-		rc = store_job_update_status(svc->store, &job);
+		rc = store_job_update(svc->store, &job);
 	}
 	store_job_free(&job);
 	return rc == STORE_OK ? 0 : -1;

@@ -12,9 +12,26 @@ struct service {
 	int max_pending;
 	char *region;
 	char *account_id;
+	double time_scale;
 	jobs_log_fn log;
 	void *log_ctx;
+	/* The tick's shortcut: nothing is due before next_wake_ms (0: nothing at all),
+	 * valid while wake_known. */
+	bool wake_known;
+	int64_t next_wake_ms;
 };
+
+/* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */
+static inline int64_t minutes_to_ms(const struct service *svc, int64_t minutes)
+{
+	return (int64_t)((double)minutes * 60000.0 / svc->time_scale);
+}
+
+/* Something became due at `ms`: the tick must look then. */
+static inline void service_note_wake(struct service *svc, int64_t ms)
+{
+	if(ms > 0 && (svc->next_wake_ms == 0 || ms < svc->next_wake_ms)) svc->next_wake_ms = ms;
+}
 
 #define SVC_LOG(svc, level, ...) do{ if((svc)->log) (svc)->log((svc)->log_ctx, (level), __VA_ARGS__); }while(0)
 
@@ -25,26 +42,45 @@ static inline int reply_qos(int request_qos)
 }
 
 /* Moves a job to COMPLETED when it is a snapshot job in progress with no pending
- * execution left. Returns 0, or -1 on a store error. */
+ * execution left and nothing waiting in its rollout queue. Returns 0, or -1 on a
+ * store error. */
 int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now);
 
 /* Service-side changes (fleet.c). Each returns 0, or -1 on a store error (the
- * caller rolls back and drops what was appended to the outbox). */
+ * caller rolls back and drops what was appended to the outbox). Times: epoch ms. */
 /* Queues a new execution of the job for the thing (the next execution number) unless
  * one is already pending, and notifies the thing. */
 int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,
-		int64_t now, struct outbox *ob);
-/* Moves an execution to a service-set status (CANCELED, REMOVED, TIMED_OUT):
- * versionNumber +1, forceCanceled when an IN_PROGRESS one is canceled. */
-int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now,
+		int64_t retry_attempt, int64_t now_ms, struct outbox *ob);
+/* The job should reach the thing: queued now, or put in the job's rollout queue when
+ * a rollout or a schedule paces the job (job->policy.wake_ms may change). */
+int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms,
 		struct outbox *ob);
-int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now,
+/* Moves an execution to a service-set status (CANCELED, REMOVED, TIMED_OUT):
+ * versionNumber +1, timers stopped, forceCanceled when an IN_PROGRESS one is
+ * canceled; then fleet_finished for a terminal status. */
+int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms,
+		struct outbox *ob);
+/* After an execution reached a terminal status: a retry if the job's retry config
+ * allows one, the job's abort criteria, and the job's completion. */
+int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms, struct outbox *ob);
+/* Cancels a job: status CANCELED, rollout stopped, QUEUED executions (and IN_PROGRESS
+ * ones with force) CANCELED. */
+int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
+		const char *comment, int64_t now_ms, struct outbox *ob);
+int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms,
 		struct outbox *ob);
 /* A thing joined or left a group: continuous jobs targeting the group follow. */
-int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now,
+int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms,
 		struct outbox *ob);
-int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now,
+int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms,
 		struct outbox *ob);
+
+/* Request time in ms (requests from tests may carry only seconds). */
+static inline int64_t request_ms(const struct jobs_request *req)
+{
+	return req->now_ms ? req->now_ms : req->now * 1000;
+}
 
 /* Device API (device_api.c): the request's topic has been parsed. */
 struct jobs_topic;

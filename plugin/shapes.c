@@ -68,6 +68,16 @@ cJSON *shapes_execution(const struct store_exec *e, bool with_document)
 	return o;
 }
 
+bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale)
+{
+	int64_t deadline = e->step_deadline_ms;
+	if(!deadline || (e->progress_deadline_ms && e->progress_deadline_ms < deadline)) deadline = e->progress_deadline_ms;
+	if(!obj || !deadline) return true;
+	int64_t left_ms = deadline > now_ms ? deadline - now_ms : 0;
+	return shapes_add_int(obj, "approximateSecondsBeforeTimedOut",
+			(int64_t)((double)left_ms * time_scale / 1000.0 + 0.5));
+}
+
 cJSON *shapes_execution_state(const struct store_exec *e)
 {
 	cJSON *o = cJSON_CreateObject();

@@ -64,6 +64,38 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  PRIMARY KEY(job_seq, kind, name)"
 	") WITHOUT ROWID;"
 	"CREATE INDEX job_targets_by_name ON job_targets(kind, name);",
+	/* 2 -> 3: timers, retries, rollouts, aborts and schedules. */
+	"ALTER TABLE executions ADD COLUMN step_deadline_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE executions ADD COLUMN progress_deadline_ms INTEGER NOT NULL DEFAULT 0;"
+	/* the earlier of the two running deadlines, 0 when none: what the tick looks up */
+	"ALTER TABLE executions ADD COLUMN deadline_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE executions ADD COLUMN retry_attempt INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX executions_due ON executions(deadline_ms) WHERE deadline_ms > 0;"
+	"ALTER TABLE jobs ADD COLUMN abort_config TEXT;"
+	"ALTER TABLE jobs ADD COLUMN policies TEXT;"
+	"ALTER TABLE jobs ADD COLUMN timeout_minutes INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN retry_failed INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN retry_timed_out INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_rate REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_max REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_factor REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_notified_step INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_succeeded_step INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN rollout_base_count INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN window_start_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN window_released INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN released_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN start_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN end_ms INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN end_behavior INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN wake_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_wake ON jobs(wake_ms) WHERE wake_ms > 0;"
+	"CREATE TABLE rollout_queue("
+	"  id INTEGER PRIMARY KEY,"
+	"  job_seq INTEGER NOT NULL,"
+	"  thing TEXT NOT NULL"
+	");"
+	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);",
 };
 
 static const char *const job_status_names[JOB_STATUS_COUNT] = {
@@ -160,7 +192,11 @@ static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e
 	e->version = sqlite3_column_int64(st, 10);
 	e->step_timeout_minutes = sqlite3_column_int64(st, 11);
 	e->force_canceled = sqlite3_column_int(st, 12) != 0;
-	if(with_document) e->document = store_column_strdup(st, 13);
+	e->step_deadline_ms = sqlite3_column_int64(st, 13);
+	e->progress_deadline_ms = sqlite3_column_int64(st, 14);
+	e->retry_attempt = sqlite3_column_int64(st, 15);
+	e->job_timeout_minutes = sqlite3_column_int64(st, 16);
+	if(with_document) e->document = store_column_strdup(st, 17);
 }
 
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count)

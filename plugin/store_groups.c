@@ -177,7 +177,7 @@ int store_continuous_jobs_for_group(struct store *s, const char *group,
 		struct store_job **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TARGET_JOBS_FOR_GROUP,
-		"SELECT " STORE_JOB_COLUMNS_J " FROM job_targets t JOIN jobs j ON j.seq = t.job_seq"
+		"SELECT " STORE_JOB_COLUMNS " FROM job_targets t JOIN jobs j ON j.seq = t.job_seq"
 		" WHERE t.kind = 1 AND t.name = ?1 AND j.target_selection = 1 AND j.status = 0"
 		" ORDER BY j.seq");
 	if(!st) return STORE_ERROR;

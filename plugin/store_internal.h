@@ -15,7 +15,7 @@ enum stmt_id {
 	ST_ROLLBACK_TO,
 	ST_JOB_GET,
 	ST_JOB_INSERT,
-	ST_JOB_UPDATE_STATUS,
+	ST_JOB_UPDATE,
 	ST_JOB_DELETE,
 	ST_JOB_DELETE_EXECS,
 	ST_JOB_DELETE_TARGETS,
@@ -34,6 +34,15 @@ enum stmt_id {
 	ST_TARGET_INSERT,
 	ST_TARGET_JOBS_FOR_GROUP,
 	ST_TARGETS_THING,
+	ST_DUE_EXECS,
+	ST_NEXT_DEADLINE,
+	ST_DUE_JOBS,
+	ST_NEXT_WAKE,
+	ST_ROLLOUT_PUSH,
+	ST_ROLLOUT_PEEK,
+	ST_ROLLOUT_DELETE,
+	ST_ROLLOUT_CLEAR,
+	ST_ROLLOUT_COUNT,
 	ST_GROUP_GET,
 	ST_GROUP_INSERT,
 	ST_GROUP_DELETE,
@@ -65,15 +74,20 @@ void store_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size);
 #define STORE_EXEC_COLUMNS \
 	"e.thing, e.job_seq, j.job_id, e.namespace_id, e.execution_number, e.status, e.status_details," \
 	" e.queued_at, e.started_at, e.last_updated_at, e.version, e.step_timeout_minutes," \
-	" e.force_canceled, j.document"
+	" e.force_canceled, e.step_deadline_ms, e.progress_deadline_ms, e.retry_attempt, j.timeout_minutes, j.document"
 /* Steps a bound execution query into a malloc'd array (store_exec_array_free). */
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
 
-/* Steps a bound job query (columns as store_jobs.c's JOB_COLUMNS) into a malloc'd
- * array (store_job_array_free). */
-int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
-#define STORE_JOB_COLUMNS_J \
+/* Columns every job query selects (the table aliased `j`), in the order
+ * store_collect_jobs expects. */
+#define STORE_JOB_COLUMNS \
 	"j.seq, j.job_id, j.namespace_id, j.status, j.target_selection, j.description, j.document," \
-	" j.targets, j.created_at, j.last_updated_at, j.completed_at, j.force_canceled, j.reason_code, j.comment"
+	" j.targets, j.created_at, j.last_updated_at, j.completed_at, j.force_canceled, j.reason_code," \
+	" j.comment, j.abort_config, j.policies, j.timeout_minutes, j.retry_failed, j.retry_timed_out," \
+	" j.rollout_rate, j.rollout_max, j.rollout_factor, j.rollout_notified_step, j.rollout_succeeded_step," \
+	" j.rollout_base_count, j.window_start_ms, j.window_released, j.released_total, j.start_ms, j.end_ms," \
+	" j.end_behavior, j.wake_ms"
+/* Steps a bound job query into a malloc'd array (store_job_array_free). */
+int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
 
 #endif

@@ -4,10 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JOB_COLUMNS \
-	"seq, job_id, namespace_id, status, target_selection, description, document," \
-	" targets, created_at, last_updated_at, completed_at, force_canceled, reason_code, comment"
-
 /* The latest execution of each thing, for per-job views. */
 #define LATEST_ONLY \
 	" AND e.execution_number = (SELECT max(x.execution_number) FROM executions x" \
@@ -20,6 +16,8 @@ void store_job_free(struct store_job *job)
 	free(job->targets);
 	free(job->reason_code);
 	free(job->comment);
+	free(job->abort_config);
+	free(job->policies);
 	memset(job, 0, sizeof(*job));
 }
 
@@ -46,6 +44,25 @@ static void read_job(sqlite3_stmt *st, struct store_job *job)
 	job->force_canceled = sqlite3_column_int(st, 11) != 0;
 	job->reason_code = store_column_strdup(st, 12);
 	job->comment = store_column_strdup(st, 13);
+	job->abort_config = store_column_strdup(st, 14);
+	job->policies = store_column_strdup(st, 15);
+	struct job_policy *p = &job->policy;
+	p->in_progress_timeout_min = sqlite3_column_int64(st, 16);
+	p->retry_failed = sqlite3_column_int(st, 17);
+	p->retry_timed_out = sqlite3_column_int(st, 18);
+	p->rollout_rate = sqlite3_column_double(st, 19);
+	p->rollout_max = sqlite3_column_double(st, 20);
+	p->rollout_factor = sqlite3_column_double(st, 21);
+	p->rollout_notified_step = sqlite3_column_int64(st, 22);
+	p->rollout_succeeded_step = sqlite3_column_int64(st, 23);
+	p->rollout_base_count = sqlite3_column_int64(st, 24);
+	p->window_start_ms = sqlite3_column_int64(st, 25);
+	p->window_released = sqlite3_column_int64(st, 26);
+	p->released_total = sqlite3_column_int64(st, 27);
+	p->start_ms = sqlite3_column_int64(st, 28);
+	p->end_ms = sqlite3_column_int64(st, 29);
+	p->end_behavior = sqlite3_column_int(st, 30);
+	p->wake_ms = sqlite3_column_int64(st, 31);
 }
 
 int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
@@ -80,7 +97,7 @@ int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
 
 int store_job_get(struct store *s, const char *job_id, struct store_job *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_GET, "SELECT " JOB_COLUMNS " FROM jobs WHERE job_id = ?1");
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_GET, "SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE job_id = ?1");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -94,8 +111,13 @@ int store_job_insert(struct store *s, struct store_job *job)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_JOB_INSERT,
 		"INSERT INTO jobs(job_id, namespace_id, status, target_selection, description, document,"
-		" targets, created_at, last_updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+		" targets, created_at, last_updated_at, abort_config, policies, timeout_minutes, retry_failed,"
+		" retry_timed_out, rollout_rate, rollout_max, rollout_factor, rollout_notified_step,"
+		" rollout_succeeded_step, start_ms, end_ms, end_behavior, wake_ms)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
+		" ?20, ?21, ?22, ?23)");
 	if(!st) return STORE_ERROR;
+	const struct job_policy *p = &job->policy;
 	sqlite3_bind_text(st, 1, job->job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, job->namespace_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, job->status);
@@ -105,17 +127,34 @@ int store_job_insert(struct store *s, struct store_job *job)
 	sqlite3_bind_text(st, 7, job->targets, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, job->created_at);
 	sqlite3_bind_int64(st, 9, job->last_updated_at);
+	store_bind_text_or_null(st, 10, job->abort_config);
+	store_bind_text_or_null(st, 11, job->policies);
+	sqlite3_bind_int64(st, 12, p->in_progress_timeout_min);
+	sqlite3_bind_int(st, 13, p->retry_failed);
+	sqlite3_bind_int(st, 14, p->retry_timed_out);
+	sqlite3_bind_double(st, 15, p->rollout_rate);
+	sqlite3_bind_double(st, 16, p->rollout_max);
+	sqlite3_bind_double(st, 17, p->rollout_factor);
+	sqlite3_bind_int64(st, 18, p->rollout_notified_step);
+	sqlite3_bind_int64(st, 19, p->rollout_succeeded_step);
+	sqlite3_bind_int64(st, 20, p->start_ms);
+	sqlite3_bind_int64(st, 21, p->end_ms);
+	sqlite3_bind_int(st, 22, p->end_behavior);
+	sqlite3_bind_int64(st, 23, p->wake_ms);
 	int rc = store_step_done(st);
 	if(rc == STORE_OK) job->seq = sqlite3_last_insert_rowid(s->db);
 	return rc;
 }
 
-int store_job_update_status(struct store *s, const struct store_job *job)
+int store_job_update(struct store *s, const struct store_job *job)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_UPDATE_STATUS,
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_UPDATE,
 		"UPDATE jobs SET status = ?2, last_updated_at = ?3, completed_at = ?4, force_canceled = ?5,"
-		" reason_code = ?6, comment = ?7 WHERE seq = ?1");
+		" reason_code = ?6, comment = ?7, rollout_rate = ?8, rollout_base_count = ?9,"
+		" window_start_ms = ?10, window_released = ?11, released_total = ?12, wake_ms = ?13,"
+		" end_behavior = ?14 WHERE seq = ?1");
 	if(!st) return STORE_ERROR;
+	const struct job_policy *p = &job->policy;
 	sqlite3_bind_int64(st, 1, job->seq);
 	sqlite3_bind_int(st, 2, job->status);
 	sqlite3_bind_int64(st, 3, job->last_updated_at);
@@ -123,6 +162,13 @@ int store_job_update_status(struct store *s, const struct store_job *job)
 	sqlite3_bind_int(st, 5, job->force_canceled ? 1 : 0);
 	store_bind_text_or_null(st, 6, job->reason_code);
 	store_bind_text_or_null(st, 7, job->comment);
+	sqlite3_bind_double(st, 8, p->rollout_rate);
+	sqlite3_bind_int64(st, 9, p->rollout_base_count);
+	sqlite3_bind_int64(st, 10, p->window_start_ms);
+	sqlite3_bind_int64(st, 11, p->window_released);
+	sqlite3_bind_int64(st, 12, p->released_total);
+	sqlite3_bind_int64(st, 13, p->wake_ms);
+	sqlite3_bind_int(st, 14, p->end_behavior);
 	return store_step_done(st);
 }
 
@@ -138,6 +184,7 @@ int store_job_delete(struct store *s, int64_t job_seq)
 {
 	int rc = run_with_seq(s, ST_JOB_DELETE_EXECS, "DELETE FROM executions WHERE job_seq = ?1", job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_TARGETS, "DELETE FROM job_targets WHERE job_seq = ?1", job_seq);
+	if(rc == STORE_OK) rc = store_rollout_clear(s, job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE, "DELETE FROM jobs WHERE seq = ?1", job_seq);
 	return rc;
 }
@@ -176,9 +223,9 @@ int store_job_list(struct store *s, const struct store_job_filter *f, int64_t of
 		struct store_job **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_JOB_LIST,
-		"SELECT " JOB_COLUMNS " FROM jobs WHERE (?1 < 0 OR status = ?1)"
+		"SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE (?1 < 0 OR status = ?1)"
 		" AND (?2 < 0 OR target_selection = ?2) AND (?3 IS NULL OR namespace_id = ?3)"
-		" AND (?4 IS NULL OR EXISTS(SELECT 1 FROM job_targets t WHERE t.job_seq = jobs.seq"
+		" AND (?4 IS NULL OR EXISTS(SELECT 1 FROM job_targets t WHERE t.job_seq = j.seq"
 		"  AND t.kind = 1 AND t.name = ?4))"
 		" ORDER BY seq LIMIT ?5 OFFSET ?6");
 	if(!st) return STORE_ERROR;
@@ -220,12 +267,20 @@ int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
 	return STORE_OK;
 }
 
+/* The earlier running deadline, 0 when none. */
+static int64_t earlier_deadline(const struct store_exec *e)
+{
+	if(!e->step_deadline_ms) return e->progress_deadline_ms;
+	if(!e->progress_deadline_ms) return e->step_deadline_ms;
+	return e->step_deadline_ms < e->progress_deadline_ms ? e->step_deadline_ms : e->progress_deadline_ms;
+}
+
 int store_exec_insert(struct store *s, const struct store_exec *e)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_EXEC_INSERT,
 		"INSERT INTO executions(thing, job_seq, execution_number, namespace_id, status,"
 		" status_details, queued_at, started_at, last_updated_at, version, step_timeout_minutes,"
-		" force_canceled) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+		" force_canceled, retry_attempt) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->job_seq);
@@ -239,6 +294,7 @@ int store_exec_insert(struct store *s, const struct store_exec *e)
 	sqlite3_bind_int64(st, 10, e->version);
 	sqlite3_bind_int64(st, 11, e->step_timeout_minutes);
 	sqlite3_bind_int(st, 12, e->force_canceled ? 1 : 0);
+	sqlite3_bind_int64(st, 13, e->retry_attempt);
 	return store_step_done(st);
 }
 
@@ -246,7 +302,8 @@ int store_exec_update(struct store *s, const struct store_exec *e)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_EXEC_UPDATE,
 		"UPDATE executions SET status = ?4, status_details = ?5, started_at = ?6,"
-		" last_updated_at = ?7, version = ?8, step_timeout_minutes = ?9, force_canceled = ?10"
+		" last_updated_at = ?7, version = ?8, step_timeout_minutes = ?9, force_canceled = ?10,"
+		" step_deadline_ms = ?11, progress_deadline_ms = ?12, deadline_ms = ?13"
 		" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
@@ -259,6 +316,9 @@ int store_exec_update(struct store *s, const struct store_exec *e)
 	sqlite3_bind_int64(st, 8, e->version);
 	sqlite3_bind_int64(st, 9, e->step_timeout_minutes);
 	sqlite3_bind_int(st, 10, e->force_canceled ? 1 : 0);
+	sqlite3_bind_int64(st, 11, e->step_deadline_ms);
+	sqlite3_bind_int64(st, 12, e->progress_deadline_ms);
+	sqlite3_bind_int64(st, 13, earlier_deadline(e));
 	int rc = store_step_done(st);
 	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
 	return rc;
@@ -333,4 +393,119 @@ int store_thing_exec_page(struct store *s, const char *thing, int status, const 
 	sqlite3_bind_int(st, 4, limit);
 	sqlite3_bind_int64(st, 5, offset);
 	return store_collect_execs(st, false, out, count);
+}
+
+/* ---- timers and wake-ups ---- */
+
+int store_due_executions(struct store *s, int64_t now_ms, int limit, struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DUE_EXECS,
+		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		" WHERE e.deadline_ms > 0 AND e.deadline_ms <= ?1 ORDER BY e.deadline_ms LIMIT ?2");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int(st, 2, limit);
+	return store_collect_execs(st, false, out, count);
+}
+
+static int read_min(struct store *s, enum stmt_id id, const char *sql, int64_t *out_ms)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+	if(!st) return STORE_ERROR;
+	int rc = sqlite3_step(st);
+	*out_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	store_finish(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+int store_next_deadline(struct store *s, int64_t *out_ms)
+{
+	return read_min(s, ST_NEXT_DEADLINE,
+		"SELECT deadline_ms FROM executions WHERE deadline_ms > 0 ORDER BY deadline_ms LIMIT 1", out_ms);
+}
+
+int store_due_jobs(struct store *s, int64_t now_ms, int limit, struct store_job **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_DUE_JOBS,
+		"SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE j.wake_ms > 0 AND j.wake_ms <= ?1"
+		" ORDER BY j.wake_ms LIMIT ?2");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, now_ms);
+	sqlite3_bind_int(st, 2, limit);
+	return store_collect_jobs(st, out, count);
+}
+
+int store_next_job_wake(struct store *s, int64_t *out_ms)
+{
+	return read_min(s, ST_NEXT_WAKE,
+		"SELECT wake_ms FROM jobs WHERE wake_ms > 0 ORDER BY wake_ms LIMIT 1", out_ms);
+}
+
+/* ---- rollout queue ---- */
+
+int store_rollout_push(struct store *s, int64_t job_seq, const char *thing)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PUSH, "INSERT INTO rollout_queue(job_seq, thing) VALUES(?1, ?2)");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	sqlite3_bind_text(st, 2, thing, -1, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
+int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_name **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PEEK,
+		"SELECT id, thing FROM rollout_queue WHERE job_seq = ?1 ORDER BY id LIMIT ?2");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	sqlite3_bind_int(st, 2, limit);
+	struct store_name *arr = calloc(limit > 0 ? (size_t)limit : 1, sizeof(*arr));
+	if(!arr){
+		store_finish(st);
+		return STORE_ERROR;
+	}
+	size_t n = 0;
+	int64_t last_id = 0;
+	int rc;
+	while((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit){
+		last_id = sqlite3_column_int64(st, 0);
+		store_column_copy(st, 1, arr[n++].name, sizeof(arr->name));
+	}
+	store_finish(st);
+	if(rc != SQLITE_DONE && rc != SQLITE_ROW){
+		free(arr);
+		return STORE_ERROR;
+	}
+	if(n){
+		st = store_stmt(s, ST_ROLLOUT_DELETE, "DELETE FROM rollout_queue WHERE job_seq = ?1 AND id <= ?2");
+		if(!st){
+			free(arr);
+			return STORE_ERROR;
+		}
+		sqlite3_bind_int64(st, 1, job_seq);
+		sqlite3_bind_int64(st, 2, last_id);
+		if(store_step_done(st) != STORE_OK){
+			free(arr);
+			return STORE_ERROR;
+		}
+	}
+	*out = arr;
+	*count = n;
+	return STORE_OK;
+}
+
+int store_rollout_clear(struct store *s, int64_t job_seq)
+{
+	return run_with_seq(s, ST_ROLLOUT_CLEAR, "DELETE FROM rollout_queue WHERE job_seq = ?1", job_seq);
+}
+
+int store_rollout_count(struct store *s, int64_t job_seq, int64_t *out)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_COUNT, "SELECT count(*) FROM rollout_queue WHERE job_seq = ?1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+	store_finish(st);
+	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }

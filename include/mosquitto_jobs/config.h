@@ -19,6 +19,7 @@ struct jobs_config {
 	int max_pending;        /* entries in get/accepted and notify lists */
 	char *region;           /* owned; used in ARNs */
 	char *account_id;       /* owned; used in ARNs */
+	double time_scale;      /* job minutes pass this many times faster than wall time */
 };
 
 struct jobs_option {

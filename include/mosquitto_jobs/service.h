@@ -28,7 +28,8 @@ struct jobs_request {
 	const char *payload;     /* not NUL-terminated; may be NULL when payload_len is 0 */
 	size_t payload_len;
 	int qos;                 /* the request's QoS; replies use min(qos, 1) */
-	int64_t now;             /* epoch seconds */
+	int64_t now;             /* epoch seconds, for timestamps */
+	int64_t now_ms;          /* epoch milliseconds, for timers; 0: now * 1000 */
 	/* MQTT 5 request/response: where to answer too, and what to echo; NULL when none */
 	const char *response_topic;
 	const void *correlation_data;
@@ -54,5 +55,10 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
  * JOBS_CONTROL_RESPONSE_TOPIC and, for an MQTT 5 request with a response topic, on
  * that topic with its correlation data too. */
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+
+/* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
+ * unless a timer or a job's rollout or schedule is due at now_ms; then handles what
+ * is due, a bounded amount per call, appending notifications to the outbox. */
+void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob);
 
 #endif

@@ -15,6 +15,9 @@
 cJSON *shapes_summary(const struct store_exec *e);
 /* JobExecution; jobDocument (an object) only when with_document and e->document. */
 cJSON *shapes_execution(const struct store_exec *e, bool with_document);
+/* Adds approximateSecondsBeforeTimedOut (in job time: wall time multiplied by
+ * time_scale) when a timer of the execution runs. Returns false on failure. */
+bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale);
 /* JobExecutionState: status, statusDetails?, versionNumber. */
 cJSON *shapes_execution_state(const struct store_exec *e);
 /* Adds `key: <stored JSON text>` (a document, a details map) to obj when text is

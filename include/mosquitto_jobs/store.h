@@ -23,7 +23,7 @@ enum store_rc {
 	STORE_ERROR, /* SQLite failed; store_errmsg says why */
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Job (not execution) states. Stored as numbers: never renumber. */
 enum job_status {
@@ -37,6 +37,31 @@ enum job_status {
 const char *store_job_status_name(int status);
 
 enum target_selection { TARGET_SNAPSHOT = 0, TARGET_CONTINUOUS = 1 };
+
+/* What schedulingConfig.endBehavior asks for at endTime. */
+enum end_behavior { END_NONE = 0, END_STOP_ROLLOUT, END_CANCEL, END_FORCE_CANCEL };
+
+/* A job's time and fleet policies (createJob's timeoutConfig, jobExecutionsRetryConfig,
+ * jobExecutionsRolloutConfig, abortConfig, schedulingConfig) and the rollout's state.
+ * Times are epoch milliseconds; 0 means "none". */
+struct job_policy {
+	int64_t in_progress_timeout_min;
+	int retry_failed;            /* retries allowed after FAILED */
+	int retry_timed_out;         /* retries allowed after TIMED_OUT */
+	double rollout_rate;         /* executions queued per minute now; 0: all at once */
+	double rollout_max;          /* the rate never exceeds this (maximumPerMinute) */
+	double rollout_factor;       /* exponentialRate.incrementFactor; 0: constant rate */
+	int64_t rollout_notified_step;  /* the rate grows each time this many more were queued */
+	int64_t rollout_succeeded_step; /* ... or succeeded */
+	int64_t rollout_base_count;  /* queued / succeeded count at the last growth */
+	int64_t window_start_ms;     /* start of the current rollout minute */
+	int64_t window_released;     /* executions queued in it */
+	int64_t released_total;      /* executions queued by the rollout so far */
+	int64_t start_ms;            /* schedulingConfig.startTime */
+	int64_t end_ms;              /* schedulingConfig.endTime */
+	int end_behavior;            /* enum end_behavior */
+	int64_t wake_ms;             /* when the tick must look at this job again */
+};
 
 struct store_job {
 	int64_t seq;                              /* creation order; set by store_job_insert */
@@ -53,6 +78,9 @@ struct store_job {
 	bool force_canceled;
 	char *reason_code;                        /* NULL when none */
 	char *comment;                            /* NULL when none */
+	char *abort_config;                       /* abortConfig.criteriaList JSON; NULL when none */
+	char *policies;                           /* the policy fields as given, JSON; NULL when none */
+	struct job_policy policy;
 };
 void store_job_free(struct store_job *job);
 void store_job_array_free(struct store_job *jobs, size_t count);
@@ -78,6 +106,10 @@ struct store_exec {
 	int64_t last_updated_at;
 	int64_t version;
 	int64_t step_timeout_minutes;             /* 0 when none */
+	int64_t step_deadline_ms;                 /* 0 when no step timer runs */
+	int64_t progress_deadline_ms;             /* 0 when no in-progress timer runs */
+	int64_t retry_attempt;                    /* 0 for the first try */
+	int64_t job_timeout_minutes;              /* the job's in-progress timeout, filled by reads */
 	bool force_canceled;
 	char *document;                           /* the job's document, when asked for */
 };
@@ -114,8 +146,9 @@ void store_rollback(struct store *store);
 int store_job_get(struct store *store, const char *job_id, struct store_job *out);
 /* STORE_EXISTS when the job id is taken. Sets job->seq. */
 int store_job_insert(struct store *store, struct store_job *job);
-/* Writes status, last_updated_at, completed_at, force_canceled, reason_code, comment. */
-int store_job_update_status(struct store *store, const struct store_job *job);
+/* Writes what changes after creation: status, last_updated_at, completed_at,
+ * force_canceled, reason_code, comment, the rollout state, end_behavior and wake time. */
+int store_job_update(struct store *store, const struct store_job *job);
 /* counts[s] = number of executions of the job (latest per thing) in status s. */
 int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
 /* Deletes the job, its executions and its targets. */
@@ -130,7 +163,7 @@ int store_job_has_pending(struct store *store, int64_t job_seq, bool *out);
 int store_exec_get(struct store *store, const char *thing, int64_t job_seq,
 		int64_t execution_number, bool with_document, struct store_exec *out);
 int store_exec_insert(struct store *store, const struct store_exec *exec);
-/* Writes status, details, times, version, step timeout and force flag. */
+/* Writes status, details, times, version, step timeout, deadlines and force flag. */
 int store_exec_update(struct store *store, const struct store_exec *exec);
 
 /* STORE_NOT_FOUND when there was no such execution. */
@@ -176,5 +209,21 @@ int store_continuous_jobs_for_group(struct store *store, const char *group,
 		struct store_job **out, size_t *count);
 /* Whether the job targets the thing, directly or through a group it belongs to. */
 int store_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
+
+/* Timers: executions whose earlier deadline is at or before now_ms (at most
+ * `limit`, earliest first), and the earliest deadline of all (0 when none). */
+int store_due_executions(struct store *store, int64_t now_ms, int limit, struct store_exec **out, size_t *count);
+int store_next_deadline(struct store *store, int64_t *out_ms);
+/* Jobs whose wake time is at or before now_ms, and the earliest wake time (0: none). */
+int store_due_jobs(struct store *store, int64_t now_ms, int limit, struct store_job **out, size_t *count);
+int store_next_job_wake(struct store *store, int64_t *out_ms);
+
+/* Rollout queue: things a job will reach, in order, once its rollout or schedule
+ * lets it. */
+int store_rollout_push(struct store *store, int64_t job_seq, const char *thing);
+/* Takes up to `limit` things off the front of the job's queue; *out is malloc'd. */
+int store_rollout_pop(struct store *store, int64_t job_seq, int limit, struct store_name **out, size_t *count);
+int store_rollout_clear(struct store *store, int64_t job_seq);
+int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out);
 
 #endif

@@ -188,15 +188,19 @@ class CreateJobTest(ManagementTest):
                     self.assert_no_job(fields["jobId"])
         self.assertEqual(self.pending_ids(t), [])
 
-    def test_not_yet_supported_fields_are_refused(self):
-        # refused rather than silently ignored (docs/management.md)
+    def test_unsupported_and_invalid_policy_fields_are_refused(self):
+        # fields not acted on are refused rather than silently ignored, and policies
+        # out of AWS's ranges are refused too (docs/management.md)
         cases = [
-            ("timeoutConfig", {"timeoutConfig": {"inProgressTimeoutInMinutes": 10}}),
-            ("jobExecutionsRolloutConfig", {"jobExecutionsRolloutConfig": {"maximumPerMinute": 5}}),
+            ("timeoutConfig", {"timeoutConfig": {"inProgressTimeoutInMinutes": 10081}}),
+            ("jobExecutionsRolloutConfig", {"jobExecutionsRolloutConfig": {"maximumPerMinute": 0}}),
             ("abortConfig", {"abortConfig": {"criteriaList": []}}),
             ("jobExecutionsRetryConfig", {"jobExecutionsRetryConfig": {"criteriaList": []}}),
-            ("schedulingConfig", {"schedulingConfig": {"startTime": "2030-01-01T00:00"}}),
+            ("schedulingConfig", {"schedulingConfig": {"startTime": "2030-01-01 00:00"}}),
+            ("maintenanceWindows", {"schedulingConfig": {"startTime": "2030-01-01T00:00",
+                                                         "maintenanceWindows": []}}),
             ("documentSource", {"documentSource": "https://example.com/doc.json"}),
+            ("presignedUrlConfig", {"presignedUrlConfig": {"expiresInSec": 60}}),
         ]
         for label, extra in cases:
             j = self.name("j")
