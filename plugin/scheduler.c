@@ -12,9 +12,9 @@
 
 #include "service_internal.h"
 
-#define TICK_TIMEOUTS 256
+#define TICK_TIMEOUTS 64
 #define TICK_JOBS 32
-#define TICK_RELEASE 256
+#define TICK_RELEASE 64
 /* After a storage error, wait this long before trying again. */
 #define ERROR_BACKOFF_MS 1000
 

@@ -2,6 +2,8 @@
  * cache and row mapping shared by store_jobs.c and store_groups.c. */
 #include "store_internal.h"
 
+#include "checkpoint.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +295,10 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;";
 	if(exec_sql(s->db, setup, msg, sizeof(msg))) goto fail;
 	if(migrate(s->db, path, msg, sizeof(msg))) goto fail;
+	/* Checkpoints move to a thread of their own; a database without a file (tests'
+	 * ":memory:") keeps SQLite's. */
+	const char *file = sqlite3_db_filename(s->db, "main");
+	if(file && *file && (s->checkpointer = checkpointer_start(file))) sqlite3_wal_autocheckpoint(s->db, 0);
 	*out = s;
 	return STORE_OK;
 
@@ -305,6 +311,7 @@ fail:
 void store_close(struct store *s)
 {
 	if(!s) return;
+	checkpointer_stop(s->checkpointer);
 	for(int i = 0; i < ST_COUNT; i++) sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	free(s);

@@ -54,9 +54,12 @@ enum stmt_id {
 	ST_COUNT
 };
 
+struct checkpointer;
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+	struct checkpointer *checkpointer; /* NULL: SQLite's automatic checkpoints */
 };
 
 /* The cached statement for `id`, prepared from `sql` on first use; NULL on error. */

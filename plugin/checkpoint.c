@@ -1,0 +1,74 @@
+/* WAL checkpoints off the broker's thread: a PASSIVE checkpoint every
+ * CHECKPOINT_INTERVAL_MS, which never blocks the writer. */
+#include "checkpoint.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define CHECKPOINT_INTERVAL_MS 200
+
+struct checkpointer {
+	sqlite3 *db;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+};
+
+static void *run(void *arg)
+{
+	struct checkpointer *cp = arg;
+	pthread_mutex_lock(&cp->lock);
+	while(!cp->stop){
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CHECKPOINT_INTERVAL_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&cp->wake, &cp->lock, &until);
+		pthread_mutex_unlock(&cp->lock);
+		sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&cp->lock);
+	}
+	pthread_mutex_unlock(&cp->lock);
+	return NULL;
+}
+
+struct checkpointer *checkpointer_start(const char *path)
+{
+	struct checkpointer *cp = calloc(1, sizeof(*cp));
+	if(!cp) return NULL;
+	if(sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK){
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	pthread_mutex_init(&cp->lock, NULL);
+	pthread_cond_init(&cp->wake, NULL);
+	if(pthread_create(&cp->thread, NULL, run, cp) != 0){
+		pthread_cond_destroy(&cp->wake);
+		pthread_mutex_destroy(&cp->lock);
+		sqlite3_close(cp->db);
+		free(cp);
+		return NULL;
+	}
+	return cp;
+}
+
+void checkpointer_stop(struct checkpointer *cp)
+{
+	if(!cp) return;
+	pthread_mutex_lock(&cp->lock);
+	cp->stop = true;
+	pthread_cond_signal(&cp->wake);
+	pthread_mutex_unlock(&cp->lock);
+	pthread_join(cp->thread, NULL);
+	sqlite3_wal_checkpoint_v2(cp->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	sqlite3_close(cp->db);
+	pthread_cond_destroy(&cp->wake);
+	pthread_mutex_destroy(&cp->lock);
+	free(cp);
+}
