@@ -98,6 +98,8 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		cfg->time_scale = v;
 		return 0;
 	}
+	int rc = access_option(&cfg->access, key, value, err, errlen);
+	if(rc != 0) return rc < 0 ? -1 : 0;
 	snprintf(err, errlen, "unknown option plugin_opt_%s", key);
 	return -1;
 }
@@ -109,6 +111,7 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 	cfg->synchronous = JOBS_SYNC_NORMAL;
 	cfg->max_pending = JOBS_DEFAULT_MAX_PENDING;
 	cfg->time_scale = 1.0;
+	cfg->access.isolation = true;
 	if(set_string(&cfg->db_path, JOBS_DEFAULT_DB_PATH)
 			|| set_string(&cfg->region, "us-east-1")
 			|| set_string(&cfg->account_id, "000000000000")){
@@ -131,5 +134,6 @@ void config_free(struct jobs_config *cfg)
 	free(cfg->db_path);
 	free(cfg->region);
 	free(cfg->account_id);
+	access_config_free(&cfg->access);
 	memset(cfg, 0, sizeof(*cfg));
 }

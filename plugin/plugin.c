@@ -9,12 +9,15 @@
 #include <mosquitto_plugin.h>
 #include <mqtt_protocol.h>
 
+#include <openssl/objects.h>
+#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/config.h"
 #include "mosquitto_jobs/service.h"
 
@@ -25,6 +28,7 @@
 
 struct plugin {
 	mosquitto_plugin_id_t *id;
+	struct jobs_config cfg;
 	struct service *svc;
 	struct outbox outbox;
 };
@@ -92,6 +96,46 @@ static void fill_request(struct jobs_request *req, struct mosquitto *client, con
 	req->now = req->now_ms / 1000;
 }
 
+/* The client's identity as plugin_opt_identity says; NULL when it has none. */
+static const char *identity_of(const struct plugin *p, const struct mosquitto *client, char *buf, size_t size)
+{
+	switch(p->cfg.access.identity){
+	case IDENTITY_USERNAME:
+		return mosquitto_client_username(client);
+	case IDENTITY_CERT_CN: {
+		X509 *cert = mosquitto_client_certificate(client);
+		if(!cert) return NULL;
+		int len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, (int)size);
+		X509_free(cert);
+		return len > 0 && (size_t)len < size ? buf : NULL;
+	}
+	case IDENTITY_CLIENTID:
+		break;
+	}
+	return mosquitto_client_id(client);
+}
+
+static int on_acl_check(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	struct plugin *p = userdata;
+	struct mosquitto_evt_acl_check *ev = event_data;
+	enum access_kind kind;
+	switch(ev->access){
+	case MOSQ_ACL_READ: kind = ACCESS_READ; break;
+	case MOSQ_ACL_WRITE: kind = ACCESS_WRITE; break;
+	case MOSQ_ACL_SUBSCRIBE: kind = ACCESS_SUBSCRIBE; break;
+	default: return MOSQ_ERR_SUCCESS; /* unsubscribing is always fine */
+	}
+	char buf[256];
+	switch(access_decide(&p->cfg.access, identity_of(p, ev->client, buf, sizeof(buf)), ev->topic, kind)){
+	case ACCESS_ALLOW: return MOSQ_ERR_SUCCESS;
+	case ACCESS_DENY: return MOSQ_ERR_ACL_DENIED;
+	case ACCESS_DEFER: break;
+	}
+	return MOSQ_ERR_PLUGIN_DEFER;
+}
+
 static int on_message(int event, void *event_data, void *userdata)
 {
 	(void)event;
@@ -153,44 +197,49 @@ PLUGIN_ENTRY int mosquitto_plugin_version(int supported_version_count, const int
 PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		struct mosquitto_opt *options, int option_count)
 {
-	struct jobs_config cfg;
 	char err[600];
+	struct plugin *p = calloc(1, sizeof(*p));
 	struct jobs_option *opts = calloc(option_count > 0 ? (size_t)option_count : 1, sizeof(*opts));
-	if(!opts) return MOSQ_ERR_NOMEM;
+	if(!p || !opts){
+		free(p);
+		free(opts);
+		return MOSQ_ERR_NOMEM;
+	}
 	for(int i = 0; i < option_count; i++){
 		opts[i].key = options[i].key;
 		opts[i].value = options[i].value;
 	}
-	int rc = config_parse(opts, (size_t)(option_count > 0 ? option_count : 0), &cfg, err, sizeof(err));
+	int rc = config_parse(opts, (size_t)(option_count > 0 ? option_count : 0), &p->cfg, err, sizeof(err));
 	free(opts);
 	if(rc != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: bad configuration: %s", err);
+		free(p);
 		return MOSQ_ERR_INVAL;
 	}
-
-	struct plugin *p = calloc(1, sizeof(*p));
-	if(!p){
-		config_free(&cfg);
-		return MOSQ_ERR_NOMEM;
-	}
 	p->id = identifier;
-	rc = service_create(&cfg, log_to_broker, NULL, &p->svc, err, sizeof(err));
-	if(rc != 0){
+	if(service_create(&p->cfg, log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
-		config_free(&cfg);
+		config_free(&p->cfg);
 		free(p);
 		return MOSQ_ERR_UNKNOWN;
 	}
+	const struct jobs_config *cfg = &p->cfg;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
-			cfg.db_path, cfg.synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg.max_pending, cfg.time_scale);
-	config_free(&cfg);
+			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);
+	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: things are isolated by %s: %s; other topics: %s; management API: %s",
+			cfg->access.identity == IDENTITY_USERNAME ? "username" : cfg->access.identity == IDENTITY_CERT_CN ? "certificate CN" : "client id",
+			cfg->access.isolation ? "on" : "off", cfg->access.allow_other_topics ? "allowed" : "left to the broker's ACL",
+			cfg->access.control_by_broker ? "the broker's ACL decides" : cfg->access.any_operator ? "anyone (plugin_opt_operators *)"
+			: cfg->access.operators ? "the identities in plugin_opt_operators" : "nobody (set plugin_opt_operators)");
 
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
 				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS
-			|| mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p) != MOSQ_ERR_SUCCESS){
+			|| mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p) != MOSQ_ERR_SUCCESS
+			|| mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p) != MOSQ_ERR_SUCCESS){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: could not register callbacks");
 		service_destroy(p->svc);
+		config_free(&p->cfg);
 		free(p);
 		return MOSQ_ERR_UNKNOWN;
 	}
@@ -207,7 +256,9 @@ PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
 	service_destroy(p->svc);
+	config_free(&p->cfg);
 	outbox_clear(&p->outbox);
 	free(p);
 	return MOSQ_ERR_SUCCESS;

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mosquitto_jobs/access.h"
+
 #define JOBS_DEFAULT_DB_PATH "mosquitto_jobs.db"
 #define JOBS_DEFAULT_MAX_PENDING 10
 #define JOBS_MAX_PENDING_LIMIT 100
@@ -20,6 +22,7 @@ struct jobs_config {
 	char *region;           /* owned; used in ARNs */
 	char *account_id;       /* owned; used in ARNs */
 	double time_scale;      /* job minutes pass this many times faster than wall time */
+	struct access_config access; /* owned */
 };
 
 struct jobs_option {

@@ -40,8 +40,13 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="jobs-it-")
         self.port = free_port()
         self.db_path = db_path or os.path.join(self.dir, "jobs.db")
-        self.options = {"db_path": self.db_path}
+        # An open lab by default (tests of the protocol use whatever client ids they
+        # like); test_security.py and test_aws_sdk.py test the isolating defaults.
+        self.options = {"db_path": self.db_path, "isolation": "off", "other_topics": "allow",
+                        "operators": "*"}
         self.options.update(options or {})
+        # None removes a default: the plugin's own default applies
+        self.options = {k: v for k, v in self.options.items() if v is not None}
         self.extra_conf = extra_conf
         self.proc = None
         self.log_path = os.path.join(self.dir, "mosquitto.log")

@@ -17,6 +17,9 @@ NODE = shutil.which("node")
 
 
 class AwsSdkAgent(BrokerTest):
+    # The plugin's isolating defaults, as a fleet would run them: the agent's client id
+    # is its thing name, so it reaches its own jobs topics and nothing else.
+    options = {"isolation": None, "operators": "operator"}
     def run_agent(self, thing):
         if not NODE:
             self.fail("node is not installed: run scripts/install-deps")

@@ -29,6 +29,8 @@ int main(void)
 	add_config_tests();
 	add_store_tests();
 	add_service_tests();
+	add_timer_tests();
+	add_access_tests();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

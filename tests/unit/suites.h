@@ -10,6 +10,8 @@ void add_validate_tests(void);
 void add_config_tests(void);
 void add_store_tests(void);
 void add_service_tests(void);
+void add_timer_tests(void);
+void add_access_tests(void);
 
 /* Adds a suite with the given tests; aborts the run when the registry fails. */
 struct test_entry {
