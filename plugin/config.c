@@ -88,6 +88,14 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		}
 		return set_string(&cfg->account_id, value) ? oom(err, errlen) : 0;
 	}
+	if(strcmp(key, "db_max_mb") == 0 || strcmp(key, "rate_limit") == 0){
+		int *dst = key[0] == 'd' ? &cfg->db_max_mb : &cfg->rate_limit;
+		if(!parse_int(value, 0, 1000000, dst)){
+			snprintf(err, errlen, "plugin_opt_%s must be a whole number from 0 to 1000000, not '%s'", key, value);
+			return -1;
+		}
+		return 0;
+	}
 	if(strcmp(key, "time_scale") == 0){
 		char *end;
 		double v = strtod(value, &end);

@@ -57,7 +57,9 @@ static void accept(struct device_ctx *c, cJSON *root)
 static void reject(struct device_ctx *c, const char *code, const char *message,
 		const struct store_exec *state)
 {
-	SVC_LOG(c->svc, JOBS_LOG_INFO, "jobs: rejected %s from client %s: %s: %s",
+	/* a flood of throttled requests must not flood the log too */
+	SVC_LOG(c->svc, strcmp(code, "RequestThrottled") == 0 ? JOBS_LOG_DEBUG : JOBS_LOG_INFO,
+			"jobs: rejected %s from client %s: %s: %s",
 			c->req->topic, c->req->client_id ? c->req->client_id : "?", code, message);
 	cJSON *root = cJSON_CreateObject();
 	if(!root) return;
@@ -440,6 +442,8 @@ void device_handle(struct service *svc, const struct jobs_request *req,
 		reject(&c, "InvalidRequest", "strings may not contain U+0000", NULL);
 	}else if(jf_string(body, "clientToken", &c.client_token, &err) == JF_BAD){
 		reject_invalid(&c, &err);
+	}else if(svc->limiter && !ratelimit_allow(svc->limiter, topic->thing, request_ms(req))){
+		reject(&c, "RequestThrottled", "too many requests for this thing: retry later", NULL);
 	}else{
 		switch(topic->op){
 		case OP_GET_PENDING: handle_get_pending(&c); break;

@@ -31,6 +31,16 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 		service_destroy(svc);
 		return -1;
 	}
+	if(cfg->db_max_mb && store_set_size_limit(svc->store, (int64_t)cfg->db_max_mb * 1024 * 1024) != STORE_OK){
+		snprintf(err, errlen, "cannot cap the database at %d MB", cfg->db_max_mb);
+		service_destroy(svc);
+		return -1;
+	}
+	if(cfg->rate_limit && !(svc->limiter = ratelimit_create(cfg->rate_limit))){
+		snprintf(err, errlen, "out of memory");
+		service_destroy(svc);
+		return -1;
+	}
 	*out = svc;
 	return 0;
 }
@@ -39,6 +49,7 @@ void service_destroy(struct service *svc)
 {
 	if(!svc) return;
 	store_close(svc->store);
+	ratelimit_destroy(svc->limiter);
 	free(svc->region);
 	free(svc->account_id);
 	free(svc);

@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 
 #include "mosquitto_jobs/service.h"
+#include "mosquitto_jobs/ratelimit.h"
 #include "mosquitto_jobs/store.h"
 
 struct service {
@@ -13,6 +14,7 @@ struct service {
 	char *region;
 	char *account_id;
 	double time_scale;
+	struct ratelimit *limiter;  /* NULL: no per-thing rate limit */
 	jobs_log_fn log;
 	void *log_ctx;
 	/* The tick's shortcut: nothing is due before next_wake_ms (0: nothing at all),

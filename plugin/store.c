@@ -308,6 +308,19 @@ fail:
 	return STORE_ERROR;
 }
 
+int store_set_size_limit(struct store *s, int64_t max_bytes)
+{
+	sqlite3_stmt *st;
+	int64_t page_size = 4096;
+	if(sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) == SQLITE_OK){
+		if(sqlite3_step(st) == SQLITE_ROW) page_size = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %lld", (long long)(max_bytes / page_size));
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : STORE_ERROR;
+}
+
 void store_close(struct store *s)
 {
 	if(!s) return;

@@ -22,6 +22,8 @@ struct jobs_config {
 	char *region;           /* owned; used in ARNs */
 	char *account_id;       /* owned; used in ARNs */
 	double time_scale;      /* job minutes pass this many times faster than wall time */
+	int db_max_mb;          /* cap on the database file; 0: none */
+	int rate_limit;         /* device requests per second per thing; 0: none */
 	struct access_config access; /* owned */
 };
 

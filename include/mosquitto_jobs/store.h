@@ -136,6 +136,9 @@ struct store;
 
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
 void store_close(struct store *store);
+/* Caps the database at about max_bytes: a write that would grow it further fails
+ * (STORE_ERROR, SQLITE_FULL) and its transaction rolls back. */
+int store_set_size_limit(struct store *store, int64_t max_bytes);
 const char *store_errmsg(const struct store *store);
 
 /* Savepoint-based transactions: begin/commit or begin/rollback, properly nested. */

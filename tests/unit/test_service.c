@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -15,17 +16,23 @@
 static struct service *svc;
 static struct outbox ob;
 
-static void setup(int max_pending)
+static void setup_with(const struct jobs_option *extra, size_t n_extra, int max_pending, const char *db)
 {
 	struct jobs_config cfg;
 	char err[512];
 	char mp[8];
 	snprintf(mp, sizeof(mp), "%d", max_pending);
-	struct jobs_option opts[] = { { "db_path", ":memory:" }, { "max_pending", mp } };
-	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2, &cfg, err, sizeof(err)), 0);
+	struct jobs_option opts[8] = { { "db_path", db }, { "max_pending", mp } };
+	for(size_t i = 0; i < n_extra && i < 6; i++) opts[2 + i] = extra[i];
+	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2 + n_extra, &cfg, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
 	config_free(&cfg);
 	memset(&ob, 0, sizeof(ob));
+}
+
+static void setup(int max_pending)
+{
+	setup_with(NULL, 0, max_pending, ":memory:");
 }
 
 static void teardown(void)
@@ -35,13 +42,18 @@ static void teardown(void)
 	svc = NULL;
 }
 
-/* Sends a device request; the outbox holds what it produced. */
-static bool device(const char *topic, const char *payload, int qos)
+/* Sends a device request at a time in ms; the outbox holds what it produced. */
+static bool device_at(int64_t now_ms, const char *topic, const char *payload, int qos)
 {
 	outbox_truncate(&ob, 0);
 	struct jobs_request req = { .client_id = "dev", .topic = topic, .payload = payload,
-		.payload_len = payload ? strlen(payload) : 0, .qos = qos, .now = NOW };
+		.payload_len = payload ? strlen(payload) : 0, .qos = qos, .now = now_ms / 1000, .now_ms = now_ms };
 	return service_handle_device(svc, &req, &ob);
+}
+
+static bool device(const char *topic, const char *payload, int qos)
+{
+	return device_at((int64_t)NOW * 1000, topic, payload, qos);
 }
 
 static void control(const char *payload)
@@ -682,6 +694,89 @@ static void test_execution_commands(void)
 	teardown();
 }
 
+static void test_rate_limit(void)
+{
+	static const struct jobs_option opts[] = { { "rate_limit", "5" } };
+	setup_with(opts, 1, 10, ":memory:");
+	int64_t t = (int64_t)NOW * 1000;
+	for(int i = 0; i < 5; i++){
+		device_at(t, P "/get", "{}", 1);
+		CU_ASSERT_NOT_EQUAL(find(P "/get/accepted"), -1);
+	}
+	device_at(t, P "/get", "{\"clientToken\":\"x\"}", 1);
+	cJSON *b = expect_rejected(P "/get", "RequestThrottled");
+	CU_ASSERT_STRING_EQUAL(str(b, "clientToken"), "x");
+	cJSON_Delete(b);
+	/* another thing has its own bucket */
+	device_at(t, "$aws/things/t2/jobs/get", "{}", 1);
+	CU_ASSERT_NOT_EQUAL(find("$aws/things/t2/jobs/get/accepted"), -1);
+	/* 200 ms later, one token is back */
+	device_at(t + 200, P "/get", "{}", 1);
+	CU_ASSERT_NOT_EQUAL(find(P "/get/accepted"), -1);
+	device_at(t + 200, P "/get", "{}", 1);
+	cJSON_Delete(expect_rejected(P "/get", "RequestThrottled"));
+	teardown();
+}
+
+/* A full disk, played by a database capped at 1 MB: writes fail with InternalError and
+ * change nothing; reads go on. */
+static void test_full_database(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/jobs-unit-full-%d.db", (int)getpid());
+	unlink(path);
+	static const struct jobs_option opts[] = { { "db_max_mb", "1" } };
+	setup_with(opts, 1, 10, path);
+	create_job("j1", "[\"t1\"]");
+	/* fill it with large documents until createJob fails */
+	static char cmd[40000];
+	char fill[30001];
+	memset(fill, 'x', 30000);
+	fill[30000] = '\0';
+	int created = 0;
+	bool failed = false;
+	for(int i = 0; i < 100 && !failed; i++){
+		snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"big%d\","
+				"\"targets\":[\"t9\"],\"document\":{\"d\":\"%s\"}}]}", i, fill);
+		control(cmd);
+		cJSON *r = response(0);
+		const char *e = str(r, "error");
+		if(e){
+			CU_ASSERT_EQUAL(strncmp(e, "InternalFailureException", 24), 0);
+			failed = true;
+		}else{
+			created++;
+		}
+		cJSON_Delete(r);
+	}
+	CU_ASSERT_TRUE(failed);
+	CU_ASSERT_TRUE(created > 10);
+	/* updates that need a page fail cleanly; the execution is unchanged */
+	static char details[2000];
+	int internal = 0;
+	for(int i = 0; i < 40; i++){
+		snprintf(details, sizeof(details), "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"k%d\":\"%.1000s\"}}", i, fill);
+		device(P "/j1/update", details, 1);
+		if(find(P "/j1/update/rejected") >= 0){
+			cJSON *b = body(P "/j1/update/rejected");
+			CU_ASSERT_STRING_EQUAL(str(b, "code"), "InternalError");
+			CU_ASSERT_EQUAL(ob.count, 1); /* no notification for a change that did not happen */
+			cJSON_Delete(b);
+			internal++;
+		}
+	}
+	CU_ASSERT_TRUE(internal > 0);
+	device(P "/get", "{}", 1);
+	CU_ASSERT_NOT_EQUAL(find(P "/get/accepted"), -1);
+	teardown();
+	char p[80];
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 void add_service_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -697,6 +792,8 @@ void add_service_tests(void)
 		{ "continuous jobs follow thing groups", test_continuous_group_jobs },
 		{ "paging", test_paging },
 		{ "execution commands", test_execution_commands },
+		{ "per-thing rate limit", test_rate_limit },
+		{ "full database", test_full_database },
 	};
 	ADD_SUITE("service", tests);
 }
