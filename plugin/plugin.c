@@ -31,6 +31,11 @@ struct plugin {
 	struct jobs_config cfg;
 	struct service *svc;
 	struct outbox outbox;
+	/* TICK has fired, so it will fire after every pass of the broker's loop: requests
+	 * commit together there (group commit). Until then (and for good with
+	 * per_listener_settings true, where Mosquitto 2.0.11 never sends TICK) each
+	 * request commits and replies on its own. */
+	bool ticking;
 };
 
 static const int log_levels[] = {
@@ -145,7 +150,7 @@ static int on_message(int event, void *event_data, void *userdata)
 
 	struct jobs_request req;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
-	if(service_handle_device(p->svc, &req, &p->outbox)) flush_outbox(p);
+	if(service_handle_device(p->svc, &req, &p->outbox) && !p->ticking) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -155,7 +160,15 @@ static int on_tick(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;
 	struct plugin *p = userdata;
-	service_tick(p->svc, now_ms(), &p->outbox);
+	int64_t now = now_ms();
+	if(!p->ticking){
+		p->ticking = true;
+		service_set_group_commit(p->svc, true);
+	}
+	/* The pass's requests commit first; their replies go out at the start of the next
+	 * pass, when they would have anyway. */
+	service_flush(p->svc, now, &p->outbox);
+	service_tick(p->svc, now, &p->outbox);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -179,7 +192,7 @@ static int on_control(int event, void *event_data, void *userdata)
 		req.correlation_len = correlation_len;
 	}
 	service_handle_control(p->svc, &req, &p->outbox);
-	flush_outbox(p);
+	if(!p->ticking) flush_outbox(p);
 	/* allocated by the broker */
 	mosquitto_free(response_topic);
 	mosquitto_free(correlation);

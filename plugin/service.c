@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mosquitto_jobs/shapes.h"
 #include "mosquitto_jobs/topic.h"
 #include "service_internal.h"
 
@@ -55,6 +56,19 @@ void service_destroy(struct service *svc)
 	free(svc);
 }
 
+/* Opens the batch at the first request after a flush. */
+static void batch_join(struct service *svc, const struct outbox *ob)
+{
+	if(!svc->group_commit || svc->batch_open) return;
+	if(store_batch_begin(svc->store) != STORE_OK){
+		/* requests then commit one by one, as without group commit */
+		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: cannot open a batch: %s", store_errmsg(svc->store));
+		return;
+	}
+	svc->batch_open = true;
+	svc->batch_mark = ob->count;
+}
+
 bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
 	struct jobs_topic topic;
@@ -67,6 +81,7 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
 		device_reject_topic(svc, req, ob);
 		break;
 	case TOPIC_REQUEST:
+		batch_join(svc, ob);
 		device_handle(svc, req, &topic, ob);
 		break;
 	}
@@ -75,7 +90,79 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
 
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
+	batch_join(svc, ob);
 	control_handle(svc, req, ob);
+}
+
+void service_set_group_commit(struct service *svc, bool on)
+{
+	svc->group_commit = on;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* The batch did not commit: nothing it did happened. Device rejections stand (they
+ * never depended on the store); accepted replies become InternalError rejections;
+ * management responses become one error; notifications go. */
+static void fail_batch(struct service *svc, struct outbox *ob, int64_t now)
+{
+	struct outbox failed = { 0 };
+	for(size_t i = svc->batch_mark; i < ob->count; i++){
+		struct outbox_msg *m = &ob->msgs[i];
+		if(!m->client_id) continue;
+		if(ends_with(m->topic, "/rejected")){
+			outbox_add(&failed, m->client_id, m->topic, m->payload, m->payload_len, m->qos);
+			m->payload = NULL;
+			continue;
+		}
+		cJSON *root = cJSON_CreateObject();
+		char topic[600];
+		if(ends_with(m->topic, "/accepted")){
+			cJSON *old = cJSON_ParseWithLength(m->payload, m->payload_len);
+			const cJSON *token = cJSON_GetObjectItemCaseSensitive(old, "clientToken");
+			cJSON_AddStringToObject(root, "code", "InternalError");
+			cJSON_AddStringToObject(root, "message", "internal storage error");
+			cJSON_AddNumberToObject(root, "timestamp", (double)now);
+			if(cJSON_IsString(token)) cJSON_AddStringToObject(root, "clientToken", token->valuestring);
+			cJSON_Delete(old);
+			snprintf(topic, sizeof(topic), "%.*s/rejected", (int)(strlen(m->topic) - strlen("/accepted")), m->topic);
+		}else{
+			cJSON *list = cJSON_AddArrayToObject(root, "responses");
+			cJSON *entry = cJSON_CreateObject();
+			cJSON_AddStringToObject(entry, "error", "InternalFailureException: internal storage error");
+			cJSON_AddItemToArray(list, entry);
+			snprintf(topic, sizeof(topic), "%s", m->topic);
+		}
+		size_t len;
+		char *payload = shapes_print(root, &len);
+		if(payload && outbox_add(&failed, m->client_id, topic, payload, len, m->qos) == 0 && m->correlation){
+			outbox_set_correlation(&failed, m->correlation, m->correlation_len);
+		}
+	}
+	outbox_truncate(ob, svc->batch_mark);
+	for(size_t i = 0; i < failed.count; i++){
+		struct outbox_msg *m = &failed.msgs[i];
+		if(outbox_add(ob, m->client_id, m->topic, m->payload, m->payload_len, m->qos) == 0 && m->correlation){
+			outbox_set_correlation(ob, m->correlation, m->correlation_len);
+		}
+		m->payload = NULL;
+	}
+	outbox_clear(&failed);
+}
+
+void service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
+{
+	if(!svc->batch_open) return;
+	svc->batch_open = false;
+	if(store_batch_commit(svc->store) != STORE_OK){
+		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
+		svc->wake_known = false; /* the rolled-back batch may have set timers */
+		fail_batch(svc, ob, now_ms / 1000);
+	}
 }
 
 int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now)

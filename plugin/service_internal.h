@@ -21,6 +21,10 @@ struct service {
 	 * valid while wake_known. */
 	bool wake_known;
 	int64_t next_wake_ms;
+	/* Group commit: a batch is open since the outbox held batch_mark messages. */
+	bool group_commit;
+	bool batch_open;
+	size_t batch_mark;
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */

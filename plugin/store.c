@@ -337,6 +337,20 @@ int store_begin(struct store *s)
 	return store_step_done(store_stmt(s, ST_SAVEPOINT, "SAVEPOINT req"));
 }
 
+int store_batch_begin(struct store *s)
+{
+	return store_step_done(store_stmt(s, ST_BATCH_BEGIN, "BEGIN"));
+}
+
+int store_batch_commit(struct store *s)
+{
+	int rc = store_step_done(store_stmt(s, ST_BATCH_COMMIT, "COMMIT"));
+	if(rc != STORE_OK && !sqlite3_get_autocommit(s->db)){
+		store_step_done(store_stmt(s, ST_BATCH_ROLLBACK, "ROLLBACK"));
+	}
+	return rc;
+}
+
 int store_commit(struct store *s)
 {
 	int rc = store_step_done(store_stmt(s, ST_RELEASE, "RELEASE req"));

@@ -56,6 +56,15 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
  * that topic with its correlation data too. */
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
+/* Group commit: while on, the changes of every request handled between two
+ * service_flush calls are committed together by service_flush, and their replies
+ * wait in the outbox until then, so an accepted reply still means stored. */
+void service_set_group_commit(struct service *svc, bool on);
+/* Commits what the requests since the last flush changed. If the commit fails, their
+ * accepted replies become InternalError rejections, management responses become
+ * errors, and their notifications are dropped. */
+void service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
+
 /* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
  * unless a timer or a job's rollout or schedule is due at now_ms; then handles what
  * is due, a bounded amount per call, appending notifications to the outbox. */

@@ -143,6 +143,10 @@ const char *store_errmsg(const struct store *store);
 
 /* Savepoint-based transactions: begin/commit or begin/rollback, properly nested. */
 int store_begin(struct store *store);
+/* An outer transaction around many requests' savepoints (group commit). On a failed
+ * commit everything since store_batch_begin is rolled back. */
+int store_batch_begin(struct store *store);
+int store_batch_commit(struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
 

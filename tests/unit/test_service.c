@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 
 #include "mosquitto_jobs/service.h"
 #include "suites.h"
@@ -777,6 +778,63 @@ static void test_full_database(void)
 	unlink(p);
 }
 
+/* Rows of a table as another connection sees them: only what was committed. */
+static int committed_rows(const char *path, const char *table)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char sql[64];
+	int n = -1;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if(sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK){
+		if(sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+static void test_group_commit(void)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/jobs-unit-batch-%d.db", (int)getpid());
+	unlink(path);
+	setup_with(NULL, 0, 10, path);
+	service_set_group_commit(svc, true);
+	/* requests of one pass: their changes are invisible until the flush */
+	create_job("j1", "[\"t1\",\"t2\"]");
+	device(P "/j1/update", "{\"status\":\"IN_PROGRESS\"}", 1);
+	CU_ASSERT_NOT_EQUAL(find(P "/j1/update/accepted"), -1);
+	/* a request that fails rolls back alone, inside the batch */
+	device(P "/j1/update", "{\"status\":\"QUEUED\"}", 1);
+	CU_ASSERT_EQUAL(committed_rows(path, "jobs"), 0);
+	CU_ASSERT_EQUAL(committed_rows(path, "executions"), 0);
+	service_flush(svc, (int64_t)NOW * 1000, &ob);
+	CU_ASSERT_EQUAL(committed_rows(path, "jobs"), 1);
+	CU_ASSERT_EQUAL(committed_rows(path, "executions"), 2);
+	/* the next pass opens a new batch */
+	device("$aws/things/t2/jobs/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	device(P "/j1/get", "", 1);
+	cJSON *b = body(P "/j1/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "IN_PROGRESS");
+	cJSON_Delete(b);
+	service_flush(svc, (int64_t)NOW * 1000, &ob);
+	service_flush(svc, (int64_t)NOW * 1000, &ob); /* nothing open: a no-op */
+	teardown();
+	setup_with(NULL, 0, 10, path);
+	device("$aws/things/t2/jobs/j1/get", "", 1);
+	b = body("$aws/things/t2/jobs/j1/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "SUCCEEDED");
+	cJSON_Delete(b);
+	teardown();
+	char p[80];
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 void add_service_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -794,6 +852,7 @@ void add_service_tests(void)
 		{ "execution commands", test_execution_commands },
 		{ "per-thing rate limit", test_rate_limit },
 		{ "full database", test_full_database },
+		{ "group commit", test_group_commit },
 	};
 	ADD_SUITE("service", tests);
 }

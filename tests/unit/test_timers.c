@@ -1164,6 +1164,18 @@ static void test_abort_failure_types(void)
 	ASSERT_INT(tick(T0 + DAY), 0);
 	ASSERT_INT(reached("c", 6), 0);
 	ASSERT_INT(job_count("z", "numberOfQueuedThings"), 0);
+
+	/* ALL counts a time-out too */
+	clock_ms = T0 + HOUR;
+	CU_ASSERT_TRUE(create_many("w", "f", 3, "\"timeoutConfig\":{\"inProgressTimeoutInMinutes\":1},"
+			"\"abortConfig\":{\"criteriaList\":[{\"failureType\":\"ALL\",\"action\":\"CANCEL\","
+			"\"thresholdPercentage\":50,\"minNumberOfExecutedThings\":2}]}"));
+	finish("f1", "w", "SUCCEEDED");
+	dev("f2", "start-next", "");
+	ASSERT_STR(job_status("w"), "IN_PROGRESS");
+	tick(T0 + HOUR + MIN); /* 1 of 2 executed timed out */
+	ASSERT_STR(job_status("w"), "CANCELED");
+	ASSERT_STR(describe("f3", "w").status, "CANCELED");
 	teardown();
 }
 
