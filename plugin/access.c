@@ -102,6 +102,12 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 {
 	enum access_result other = cfg->allow_other_topics ? ACCESS_ALLOW : ACCESS_DEFER;
 	bool filter = kind == ACCESS_SUBSCRIBE;
+	/* A shared subscription reaches what its filter after $share/<group>/ reaches. */
+	if(filter && strncmp(topic, "$share/", 7) == 0){
+		const char *slash = strchr(topic + 7, '/');
+		if(!slash) return other;
+		topic = slash + 1;
+	}
 
 	if(strncmp(topic, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0
 			|| (filter && strncmp(topic, "$CONTROL/", 9) == 0 && (topic[9] == '#' || topic[9] == '+'))){

@@ -96,6 +96,23 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		}
 		return 0;
 	}
+	if(strcmp(key, "http_listen") == 0){
+		/* ADDRESS:PORT, [IPv6]:PORT, or PORT alone for 127.0.0.1 */
+		const char *colon = strrchr(value, ':');
+		char address[64];
+		const char *port = colon ? colon + 1 : value;
+		if(!colon) snprintf(address, sizeof(address), "127.0.0.1");
+		else if(value[0] == '[' && colon > value + 1 && colon[-1] == ']') snprintf(address, sizeof(address), "%.*s", (int)(colon - value - 2), value + 1);
+		else snprintf(address, sizeof(address), "%.*s", (int)(colon - value), value);
+		if(!parse_int(port, 1, 65535, &cfg->http_port) || !address[0]){
+			snprintf(err, errlen, "plugin_opt_http_listen must be ADDRESS:PORT, [IPv6]:PORT or PORT, not '%s'", value);
+			return -1;
+		}
+		return set_string(&cfg->http_address, address) ? oom(err, errlen) : 0;
+	}
+	if(strcmp(key, "http_keys_file") == 0) return set_string(&cfg->http_keys_file, value) ? oom(err, errlen) : 0;
+	if(strcmp(key, "http_tls_cert") == 0) return set_string(&cfg->http_tls_cert, value) ? oom(err, errlen) : 0;
+	if(strcmp(key, "http_tls_key") == 0) return set_string(&cfg->http_tls_key, value) ? oom(err, errlen) : 0;
 	if(strcmp(key, "time_scale") == 0){
 		char *end;
 		double v = strtod(value, &end);
@@ -143,5 +160,9 @@ void config_free(struct jobs_config *cfg)
 	free(cfg->region);
 	free(cfg->account_id);
 	access_config_free(&cfg->access);
+	free(cfg->http_address);
+	free(cfg->http_keys_file);
+	free(cfg->http_tls_cert);
+	free(cfg->http_tls_key);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -19,6 +19,7 @@
 
 #include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/http_server.h"
 #include "mosquitto_jobs/service.h"
 
 #define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
@@ -31,6 +32,7 @@ struct plugin {
 	struct jobs_config cfg;
 	struct service *svc;
 	struct outbox outbox;
+	struct http_server *http;   /* NULL unless plugin_opt_http_listen */
 	/* TICK has fired, so it will fire after every pass of the broker's loop: requests
 	 * commit together there (group commit). Until then (and for good with
 	 * per_listener_settings true, where Mosquitto 2.0.11 never sends TICK) each
@@ -165,9 +167,23 @@ static int on_tick(int event, void *event_data, void *userdata)
 		p->ticking = true;
 		service_set_group_commit(p->svc, true);
 	}
-	/* The pass's requests commit first; their replies go out at the start of the next
-	 * pass, when they would have anyway. */
-	service_flush(p->svc, now, &p->outbox);
+	/* HTTP requests join this pass's batch; the pass's requests commit first, then
+	 * the replies go out (MQTT ones at the start of the next pass, when they would
+	 * have anyway). */
+	struct http_call *calls[64];
+	struct http_response responses[64];
+	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
+	for(size_t i = 0; i < ncalls; i++){
+		http_api_handle(p->svc, http_call_request(calls[i]), now, &p->outbox, &responses[i]);
+	}
+	bool stored = service_flush(p->svc, now, &p->outbox);
+	for(size_t i = 0; i < ncalls; i++){
+		if(!stored && responses[i].status < 300){
+			free(responses[i].body);
+			http_api_error(&responses[i], 503, "ServiceUnavailableException", "internal storage error");
+		}
+		http_server_finish(p->http, calls[i], &responses[i]);
+	}
 	service_tick(p->svc, now, &p->outbox);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
@@ -245,12 +261,31 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 			cfg->access.control_by_broker ? "the broker's ACL decides" : cfg->access.any_operator ? "anyone (plugin_opt_operators *)"
 			: cfg->access.operators ? "the identities in plugin_opt_operators" : "nobody (set plugin_opt_operators)");
 
+	if(cfg->http_address){
+		struct http_server_config hc = {
+			.address = cfg->http_address, .port = cfg->http_port, .keys_file = cfg->http_keys_file,
+			.tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
+		};
+		if(!(p->http = http_server_start(&hc, err, sizeof(err)))){
+			mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: HTTP API: %s", err);
+			service_destroy(p->svc);
+			config_free(&p->cfg);
+			free(p);
+			return MOSQ_ERR_UNKNOWN;
+		}
+		mosquitto_log_printf(cfg->http_keys_file ? MOSQ_LOG_INFO : MOSQ_LOG_WARNING,
+				"jobs: AWS-compatible HTTP API on %s%s port %d: %s", cfg->http_tls_cert ? "https " : "http ",
+				cfg->http_address, cfg->http_port, cfg->http_keys_file
+				? "requests must carry an AWS Signature V4 of a key in plugin_opt_http_keys_file"
+				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated");
+	}
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
 				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p) != MOSQ_ERR_SUCCESS){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: could not register callbacks");
+		http_server_stop(p->http);
 		service_destroy(p->svc);
 		config_free(&p->cfg);
 		free(p);
@@ -270,6 +305,7 @@ PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+	http_server_stop(p->http);
 	service_destroy(p->svc);
 	config_free(&p->cfg);
 	outbox_clear(&p->outbox);

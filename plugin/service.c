@@ -154,15 +154,71 @@ static void fail_batch(struct service *svc, struct outbox *ob, int64_t now)
 	outbox_clear(&failed);
 }
 
-void service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
+bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
-	if(!svc->batch_open) return;
+	if(!svc->batch_open) return true;
 	svc->batch_open = false;
 	if(store_batch_commit(svc->store) != STORE_OK){
 		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
 		svc->wake_known = false; /* the rolled-back batch may have set timers */
 		fail_batch(svc, ob, now_ms / 1000);
+		return false;
 	}
+	return true;
+}
+
+/* Front ends other than MQTT reply through this client id: their replies are taken
+ * back out of the outbox right after the call, so no MQTT client ever gets them. */
+static const char front_end_client[] = "$jobs/front-end";
+
+/* Takes the reply to front_end_client appended since `mark` out of the outbox. */
+static int take_reply(struct outbox *ob, size_t mark, char **reply, char **topic)
+{
+	for(size_t i = mark; i < ob->count; i++){
+		struct outbox_msg *m = &ob->msgs[i];
+		if(!m->client_id || strcmp(m->client_id, front_end_client) != 0) continue;
+		*reply = m->payload;
+		*topic = m->topic;
+		m->payload = NULL;
+		m->topic = NULL;
+		free(m->client_id);
+		free(m->correlation);
+		memmove(m, m + 1, (ob->count - i - 1) * sizeof(*m));
+		ob->count--;
+		return 0;
+	}
+	return -1;
+}
+
+int service_device_call(struct service *svc, const char *topic, const char *payload, size_t len,
+		int64_t now_ms, struct outbox *ob, char **reply, bool *accepted)
+{
+	struct jobs_request req = {
+		.client_id = front_end_client, .topic = topic, .payload = payload, .payload_len = len,
+		.qos = 1, .now = now_ms / 1000, .now_ms = now_ms,
+	};
+	size_t mark = ob->count;
+	char *reply_topic = NULL;
+	service_handle_device(svc, &req, ob);
+	if(take_reply(ob, mark, reply, &reply_topic) != 0) return -1;
+	*accepted = ends_with(reply_topic, "/accepted");
+	free(reply_topic);
+	return 0;
+}
+
+int service_control_call(struct service *svc, const char *who, const char *request, size_t len,
+		int64_t now_ms, struct outbox *ob, char **response)
+{
+	struct jobs_request req = {
+		.client_id = front_end_client, .username = who, .topic = JOBS_CONTROL_TOPIC, .payload = request, .payload_len = len,
+		.qos = 1, .now = now_ms / 1000, .now_ms = now_ms,
+	};
+	size_t mark = ob->count;
+	char *topic = NULL;
+	service_handle_control(svc, &req, ob);
+	int rc = take_reply(ob, mark, response, &topic);
+	free(topic);
+	return rc;
 }
 
 int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now)

@@ -25,6 +25,12 @@ struct jobs_config {
 	int db_max_mb;          /* cap on the database file; 0: none */
 	int rate_limit;         /* device requests per second per thing; 0: none */
 	struct access_config access; /* owned */
+	/* the HTTP API: off while http_address is NULL */
+	char *http_address;     /* owned */
+	int http_port;
+	char *http_keys_file;   /* owned; NULL: loopback clients only */
+	char *http_tls_cert;    /* owned */
+	char *http_tls_key;     /* owned */
 };
 
 struct jobs_option {

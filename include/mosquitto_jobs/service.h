@@ -56,6 +56,18 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
  * that topic with its correlation data too. */
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
+/* For front ends other than MQTT (the HTTP API): run a device request on `topic` as
+ * an MQTT request would, and hand back its reply instead of appending it to the
+ * outbox (its notifications are appended as usual). *reply is the reply's JSON
+ * (malloc'd, caller frees), *accepted whether it was the accepted reply. Returns 0,
+ * or -1 when no reply came (out of memory). */
+int service_device_call(struct service *svc, const char *topic, const char *payload, size_t len,
+		int64_t now_ms, struct outbox *ob, char **reply, bool *accepted);
+/* The same for a management request ({"commands":[…]}) made by `who` (for the audit
+ * log): *response is the response's JSON ({"responses":[…]}, malloc'd). */
+int service_control_call(struct service *svc, const char *who, const char *request, size_t len,
+		int64_t now_ms, struct outbox *ob, char **response);
+
 /* Group commit: while on, the changes of every request handled between two
  * service_flush calls are committed together by service_flush, and their replies
  * wait in the outbox until then, so an accepted reply still means stored. */
@@ -63,7 +75,8 @@ void service_set_group_commit(struct service *svc, bool on);
 /* Commits what the requests since the last flush changed. If the commit fails, their
  * accepted replies become InternalError rejections, management responses become
  * errors, and their notifications are dropped. */
-void service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
+/* Returns false when the batch did not commit. */
+bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
 
 /* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
  * unless a timer or a job's rollout or schedule is due at now_ms; then handles what

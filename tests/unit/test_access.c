@@ -64,6 +64,11 @@ static void test_isolation_defaults(void)
 		{ "dev1", "$aws/things/+/+/notify", S, NO },
 		{ "dev1", "$aws/+/dev1/jobs/get", S, OK },
 		{ "dev1", "$aws/+/dev2/jobs/get", S, NO },
+		/* shared subscriptions: what follows $share/<group>/ decides */
+		{ "dev1", "$share/g/$aws/things/dev2/jobs/#", S, NO },
+		{ "dev1", "$share/g/$aws/things/+/jobs/#", S, NO },
+		{ "dev1", "$share/g/$aws/things/dev1/jobs/#", S, OK },
+		{ "dev1", "$share/g/$CONTROL/jobs/v1/response", S, NO },
 		/* not the jobs namespace: left to the broker */
 		{ "dev1", "$aws/things/dev2/shadow/update", W, DEF },
 		{ "dev1", "$aws/things/+/shadow/#", S, DEF },

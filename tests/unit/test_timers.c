@@ -815,6 +815,29 @@ static void test_retry_timed_out(void)
 	teardown();
 }
 
+/* Two criteria of 10 each: still at most 10 retries of an execution in all. */
+static void test_retry_total_cap(void)
+{
+	setup();
+	CU_ASSERT_TRUE(create("j", "[\"t1\"]", "\"timeoutConfig\":{\"inProgressTimeoutInMinutes\":1},"
+			"\"jobExecutionsRetryConfig\":{\"criteriaList\":[{\"failureType\":\"FAILED\",\"numberOfRetries\":10},"
+			"{\"failureType\":\"TIMED_OUT\",\"numberOfRetries\":10}]}"));
+	int executions = 0;
+	for(int i = 0; i < 15 && pending("t1") == 1; i++){
+		executions++;
+		clock_ms = T0 + i * HOUR;
+		dev("t1", "start-next", "");
+		if(i % 2) dev("t1", "j/update", "{\"status\":\"FAILED\"}");
+		else tick(T0 + i * HOUR + MIN);
+	}
+	ASSERT_INT(executions, 11);
+	struct exec_view v = describe("t1", "j");
+	ASSERT_INT(v.number, 11);
+	ASSERT_STR(v.status, "TIMED_OUT"); /* the 11th (i = 10) timed out */
+	ASSERT_STR(job_status("j"), "COMPLETED");
+	teardown();
+}
+
 /* ---- rollouts ---- */
 
 /* The first of things <prefix>1..n with an execution a device can see. */
@@ -1229,6 +1252,17 @@ static void test_schedule_start(void)
 	ASSERT_INT(tick(T0 + 3 * HOUR + 5 * SEC - 1), 0);
 	tick(T0 + 3 * HOUR + 5 * SEC);
 	CU_ASSERT(notified("t4"));
+
+	/* canceled before its start: it never starts */
+	clock_ms = T0 + 3 * HOUR + MIN;
+	CU_ASSERT_TRUE(create("never", "[\"t6\"]", "\"schedulingConfig\":{\"startTime\":\"2023-11-15T02:00\"}"));
+	cJSON *r = control("{\"command\":\"cancelJob\",\"jobId\":\"never\"}");
+	CU_ASSERT_PTR_NOT_NULL(data_of(r));
+	cJSON_Delete(r);
+	ASSERT_STR(job_status("never"), "CANCELED");
+	ASSERT_INT(tick(T0 + 4 * HOUR), 0);
+	ASSERT_STR(job_status("never"), "CANCELED");
+	ASSERT_INT(pending("t6"), 0);
 
 	/* a start in the past is now */
 	clock_ms = T0 + 4 * HOUR;
@@ -1716,6 +1750,7 @@ void add_timer_tests(void)
 		{ "time-out moves $next on", test_timeout_moves_next },
 		{ "retry after FAILED", test_retry_failed },
 		{ "retry after TIMED_OUT, ALL, zero", test_retry_timed_out },
+		{ "at most 10 retries in all", test_retry_total_cap },
 		{ "rollout at a constant rate", test_rollout_constant },
 		{ "exponential rollout by notified things", test_rollout_exponential_notified },
 		{ "exponential rollout by succeeded things", test_rollout_exponential_succeeded },

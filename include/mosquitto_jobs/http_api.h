@@ -1,0 +1,41 @@
+/* The AWS-compatible HTTP API (docs/http-api.md): maps a REST request of the
+ * `iot-jobs-data` (device) or `iot` (control plane) service onto the same service
+ * calls the MQTT side uses, and their replies onto AWS's HTTP shapes, status codes
+ * and x-amzn-ErrorType. Pure: no sockets, no threads; the HTTP server hands requests
+ * over on the broker's thread. */
+#ifndef MOSQUITTO_JOBS_HTTP_API_H
+#define MOSQUITTO_JOBS_HTTP_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mosquitto_jobs/outbox.h"
+
+struct service;
+
+enum http_plane { HTTP_PLANE_DATA = 0, HTTP_PLANE_CONTROL };
+
+struct http_request {
+	const char *method;        /* GET, PUT, POST, DELETE */
+	const char *path;          /* raw, percent-encoded, without the query */
+	const char *query;         /* raw, percent-encoded; NULL or "" when none */
+	enum http_plane plane;     /* from the signing name: iot-jobs-data or iot */
+	const char *who;           /* for the audit log: the access key, or NULL */
+	const char *body;          /* may be NULL when body_len is 0 */
+	size_t body_len;
+};
+
+struct http_response {
+	int status;
+	char error_type[64];       /* x-amzn-ErrorType; "" on success */
+	char *body;                /* malloc'd JSON; the caller frees */
+};
+
+/* Handles one request at now_ms; device notifications are appended to ob. */
+void http_api_handle(struct service *svc, const struct http_request *req, int64_t now_ms,
+		struct outbox *ob, struct http_response *out);
+
+/* An error response (for the server's own refusals: authentication, size). */
+void http_api_error(struct http_response *out, int status, const char *type, const char *message);
+
+#endif

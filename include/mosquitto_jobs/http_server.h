@@ -1,0 +1,35 @@
+/* The HTTP listener (libmicrohttpd) on a thread of its own. It reads a request,
+ * authenticates it (AWS Signature V4 with the keys file, or loopback only without
+ * one), then parks it until the broker's thread takes it (http_server_take), answers
+ * it with http_api_handle, and finishes it (http_server_finish). So the store and the
+ * broker are only ever touched from the broker's thread. */
+#ifndef MOSQUITTO_JOBS_HTTP_SERVER_H
+#define MOSQUITTO_JOBS_HTTP_SERVER_H
+
+#include <stddef.h>
+
+#include "mosquitto_jobs/http_api.h"
+
+struct http_server_config {
+	const char *address;     /* numeric IPv4 or IPv6 address to listen on */
+	int port;
+	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
+	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
+	const char *tls_key;
+};
+
+struct http_server;
+struct http_call;
+
+/* NULL with err filled on failure. */
+struct http_server *http_server_start(const struct http_server_config *cfg, char *err, size_t errlen);
+/* Answers what is still parked with 503 and stops the thread. */
+void http_server_stop(struct http_server *srv);
+
+/* Broker's thread: takes up to max parked calls. */
+size_t http_server_take(struct http_server *srv, struct http_call **calls, size_t max);
+const struct http_request *http_call_request(const struct http_call *call);
+/* Broker's thread: sends the response (takes resp->body) and releases the call. */
+void http_server_finish(struct http_server *srv, struct http_call *call, struct http_response *resp);
+
+#endif
