@@ -1,0 +1,1569 @@
+/* bench_jobs: what a round trip through the jobs plugin costs, next to the broker's
+ * own ceiling, measured over MQTT with libmosquitto.
+ *
+ *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout [options]
+ *
+ * By default it starts its own mosquitto (--mosquitto PATH) on a free 127.0.0.1 port
+ * with a generated configuration and the plugin (--plugin PATH), its database in a
+ * fresh folder (--db DIR, else a temporary one); --host/--port use a running broker
+ * instead (--broker-pid PID then gives its CPU and memory figures).
+ *
+ * N clients (--clients, default 100) each keep K requests in flight (--inflight,
+ * default 1): slot k of client c plays one thing, so a connection of K slots stands
+ * for K devices behind one gateway (the plugin answers the publishing client id,
+ * whatever the thing). Every request carries its slot in its clientToken (loop: in
+ * its payload), so replies are matched to their slot, not by arrival order.
+ *
+ *   loop         each client publishes a 200-byte payload (--payload) on a topic of its
+ *                own that it subscribes to, and waits for it: one message in, one out,
+ *                no plugin work. The broker's ceiling.
+ *   update       UpdateJobExecution IN_PROGRESS with statusDetails on an IN_PROGRESS
+ *                execution; waits for update/accepted.
+ *   cycle        start-next -> update IN_PROGRESS -> update SUCCEEDED per job, over
+ *                many QUEUED jobs per thing (three round trips a cycle).
+ *   get-pending  GetPendingJobExecutions of a thing with 10 pending executions.
+ *   describe     DescribeJobExecution (with the job document) of one execution.
+ *   fanout       --clients (default 10) run `loop` while an operator creates one job
+ *                for --fanout N things (a thing group, or --fanout-via list); reports
+ *                the worst and p99 round trip of those clients during the fan-out and
+ *                how long the job took to queue all N executions.
+ *
+ * Setup: --things T --jobs-per-thing J writes T x J executions straight into the
+ * SQLite database (--populate sql, the default for a broker this program starts: the
+ * broker runs once to create the schema with the plugin's migrations, stops, the
+ * rows go in, and it starts again) or creates J jobs over the management API
+ * (--populate api: the default for cycle and for an external broker; things are then
+ * the active ones only). The first job (job-00001) is IN_PROGRESS on every thing and
+ * the others QUEUED; for cycle all are QUEUED. Active slots use things spread evenly
+ * over the T things; --access random sends each request to a random thing of T.
+ *
+ * Measures, after --warmup seconds (default 1), for --seconds (default 10) or until
+ * --count round trips: round trips/s, p50/p99/max latency (us), broker CPU seconds per
+ * 1000 round trips (utime+stime of /proc/PID/stat, all its threads), the broker's
+ * RSS, and this program's own CPU. Prints one line of JSON, then one line for people.
+ * Not a test: the machine's load moves the numbers. */
+#include <mosquitto.h>
+#include <sqlite3.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NS_PER_S 1000000000ULL
+#define RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
+#define CONTROL_TOPIC "$CONTROL/jobs/v1"
+#define FANOUT_GROUP "bench-fanout"
+#define GROUP_ARN_PREFIX "arn:aws:iot:us-east-1:000000000000:thinggroup/"
+#define JOB_DOCUMENT "{\"operation\":\"upgrade\",\"version\":\"2.1.0\"," \
+	"\"url\":\"https://updates.example.com/firmware/2.1.0.bin\"," \
+	"\"sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\"}"
+#define MAX_INFLIGHT 1000
+#define MAX_SECONDS 3600
+
+enum scenario { SC_LOOP, SC_UPDATE, SC_CYCLE, SC_GET_PENDING, SC_DESCRIBE, SC_FANOUT, SC_COUNT };
+static const char *const scenario_names[SC_COUNT] = {
+	"loop", "update", "cycle", "get-pending", "describe", "fanout",
+};
+enum populate { POP_DEFAULT, POP_SQL, POP_API };
+
+struct options {
+	const char *mosquitto_bin;
+	const char *plugin;
+	const char *db_dir;
+	const char *host;
+	int port;
+	int broker_pid;
+	const char *synchronous;
+	enum scenario scenario;
+	int clients, inflight, qos, threads, payload;
+	double seconds, warmup, after;
+	long count;
+	long things, jobs_per_thing;
+	bool random_access;
+	enum populate populate;
+	long fanout;
+	bool fanout_list;
+	bool no_plugin, keep, no_access_options;
+	const char *label;
+};
+
+/* ---- small helpers ---- */
+
+static void emergency_cleanup(void);
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
+{
+	emergency_cleanup();
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bench_jobs: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+static void sleep_until(uint64_t t)
+{
+	for(;;){
+		uint64_t n = now_ns();
+		if(n >= t) return;
+		uint64_t d = t - n;
+		struct timespec ts = { (time_t)(d / NS_PER_S), (long)(d % NS_PER_S) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	sleep_until(now_ns() + (uint64_t)ms * 1000000ULL);
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	/* xorshift64* */
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 2685821657736338717ULL;
+}
+
+static const char *find_in(const char *hay, size_t n, const char *needle)
+{
+	size_t m = strlen(needle);
+	if(m == 0 || n < m) return NULL;
+	for(size_t i = 0; i + m <= n; i++){
+		if(hay[i] == needle[0] && memcmp(hay + i, needle, m) == 0) return hay + i;
+	}
+	return NULL;
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return len >= m && memcmp(s + len - m, suffix, m) == 0;
+}
+
+static void thing_name(char *buf, size_t size, long index)
+{
+	snprintf(buf, size, "thing-%07ld", index);
+}
+
+static void job_name(char *buf, size_t size, long index)
+{
+	snprintf(buf, size, "job-%05ld", index);
+}
+
+/* A growable string. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	for(;;){
+		va_list ap;
+		va_start(ap, fmt);
+		size_t room = b->cap - b->len;
+		int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if(n < 0) die("vsnprintf failed");
+		if(b->p && (size_t)n < room){
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap ? b->cap * 2 : 4096;
+		while(ncap < b->len + (size_t)n + 1) ncap *= 2;
+		char *g = realloc(b->p, ncap);
+		if(!g) die("out of memory");
+		b->p = g;
+		b->cap = ncap;
+	}
+}
+
+/* ---- the broker process ---- */
+
+struct cpu_mem {
+	double cpu_s;
+	long rss_kb, hwm_kb;
+};
+
+static double proc_cpu_s(int pid)
+{
+	char path[64], line[2048];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	FILE *f = fopen(path, "r");
+	if(!f) return -1;
+	size_t n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = '\0';
+	char *p = strrchr(line, ')');
+	if(!p) return -1;
+	/* after ") ": field 3 (state) ... field 14 utime, 15 stime */
+	unsigned long long utime = 0, stime = 0;
+	int field = 2;
+	for(char *tok = strtok(p + 1, " "); tok; tok = strtok(NULL, " ")){
+		field++;
+		if(field == 14) utime = strtoull(tok, NULL, 10);
+		if(field == 15){
+			stime = strtoull(tok, NULL, 10);
+			break;
+		}
+	}
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void proc_mem(int pid, long *rss_kb, long *hwm_kb)
+{
+	char path[64], line[256];
+	*rss_kb = *hwm_kb = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "r");
+	if(!f) return;
+	while(fgets(line, sizeof(line), f)){
+		if(strncmp(line, "VmRSS:", 6) == 0) *rss_kb = atol(line + 6);
+		if(strncmp(line, "VmHWM:", 6) == 0) *hwm_kb = atol(line + 6);
+	}
+	fclose(f);
+}
+
+/* CPU time (s) the whole machine spent busy, from the first line of /proc/stat. */
+static double machine_busy_s(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	if(!f) return -1;
+	unsigned long long v[10] = { 0 };
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+			&v[5], &v[6], &v[7]);
+	fclose(f);
+	if(n < 4) return -1;
+	unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]; /* all but idle and iowait */
+	return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double self_cpu_s(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6
+		+ (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+struct broker {
+	pid_t pid;
+	int port;
+	char dir[PATH_MAX];
+	char conf[PATH_MAX + 32];
+	char log[PATH_MAX + 32];
+	char db[PATH_MAX + 32];
+	bool temp_dir;
+};
+
+/* Ctrl-C: stop the broker and leave no temporary folder behind. */
+static volatile sig_atomic_t signal_broker_pid;
+static char signal_dir[PATH_MAX + 64];
+
+/* Async-signal-safe: also what die() does before it exits. */
+static void emergency_cleanup(void)
+{
+	if(signal_broker_pid > 0){
+		int status;
+		kill((pid_t)signal_broker_pid, SIGTERM);
+		waitpid((pid_t)signal_broker_pid, &status, 0);
+	}
+	if(signal_dir[0]){
+		static const char *const names[] = { "/jobs.db", "/jobs.db-wal", "/jobs.db-shm", "/mosquitto.conf", "/mosquitto.log" };
+		char p[sizeof(signal_dir) + 32];
+		size_t n = strlen(signal_dir);
+		for(size_t i = 0; i < sizeof(names) / sizeof(*names); i++){
+			memcpy(p, signal_dir, n);
+			memcpy(p + n, names[i], strlen(names[i]) + 1);
+			unlink(p);
+		}
+		rmdir(signal_dir);
+	}
+	signal_broker_pid = 0;
+	signal_dir[0] = '\0';
+}
+
+static void on_signal(int sig)
+{
+	emergency_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof(a);
+	if(fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0){
+		die("cannot find a free port: %s", strerror(errno));
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool port_open(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if(fd >= 0) close(fd);
+	return ok;
+}
+
+static void print_log_tail(const struct broker *b)
+{
+	FILE *f = fopen(b->log, "r");
+	if(!f) return;
+	char line[1024];
+	fprintf(stderr, "bench_jobs: the broker's log (%s) says:\n", b->log);
+	while(fgets(line, sizeof(line), f)) fprintf(stderr, "  %s", line);
+	fclose(f);
+}
+
+static void client_id(char *buf, size_t size, int c);
+static void slot_thing_name(char *buf, size_t size, int c, int k);
+
+static void write_config(const struct broker *b, const struct options *o, bool with_plugin)
+{
+	FILE *f = fopen(b->conf, "w");
+	if(!f) die("cannot write %s: %s", b->conf, strerror(errno));
+	struct passwd *pw = getpwuid(geteuid());
+	fprintf(f, "# written by bench_jobs\n"
+		"listener %d 127.0.0.1\n"
+		"allow_anonymous true\n"
+		"per_listener_settings false\n"
+		"set_tcp_nodelay true\n"
+		"persistence false\n"
+		"connection_messages false\n"
+		"log_dest stderr\n"
+		"log_type error\n"
+		"log_type warning\n"
+		"log_type notice\n",
+		b->port);
+	/* As root, Mosquitto would drop to the `mosquitto` user: stay the user who owns
+	 * the database folder. */
+	if(pw) fprintf(f, "user %s\n", pw->pw_name);
+	if(with_plugin){
+		fprintf(f, "plugin %s\n"
+			"plugin_opt_db_path %s\n"
+			"plugin_opt_synchronous %s\n",
+			o->plugin, b->db, o->synchronous);
+	}
+	if(with_plugin && !o->no_access_options){
+		/* Thing isolation stays on, as deployed: a device whose client id is its thing
+		 * name needs nothing; a client that plays several things (--inflight > 1,
+		 * --access random) holds a grant for them, as a gateway would. */
+		fprintf(f, "plugin_opt_other_topics allow\n"
+			"plugin_opt_operators bench-op\n");
+		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT;
+		for(int c = 0; devices && (o->inflight > 1 || o->random_access) && c < o->clients; c++){
+			char cid[48];
+			client_id(cid, sizeof(cid), c);
+			fprintf(f, "plugin_opt_grant_%s", cid);
+			if(o->random_access){
+				fputs(" *", f);
+			}else{
+				for(int k = 0; k < o->inflight; k++){
+					char thing[32];
+					slot_thing_name(thing, sizeof(thing), c, k);
+					fprintf(f, " %s", thing);
+				}
+			}
+			fputc('\n', f);
+		}
+	}
+	fclose(f);
+}
+
+static void broker_start(struct broker *b, const struct options *o, bool with_plugin)
+{
+	write_config(b, o, with_plugin);
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if(pid < 0) die("fork: %s", strerror(errno));
+	if(pid == 0){
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if(getppid() != parent) _exit(1);
+		int fd = open(b->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if(fd >= 0){
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execlp(o->mosquitto_bin, o->mosquitto_bin, "-c", b->conf, (char *)NULL);
+		_exit(127);
+	}
+	b->pid = pid;
+	signal_broker_pid = pid;
+	uint64_t deadline = now_ns() + 20 * NS_PER_S;
+	while(now_ns() < deadline){
+		if(port_open(b->port)) return;
+		int status;
+		if(waitpid(pid, &status, WNOHANG) == pid){
+			b->pid = 0;
+			signal_broker_pid = 0;
+			print_log_tail(b);
+			die("mosquitto (%s) exited at start-up", o->mosquitto_bin);
+		}
+		sleep_ms(20);
+	}
+	print_log_tail(b);
+	die("mosquitto did not open port %d", b->port);
+}
+
+static void broker_stop(struct broker *b)
+{
+	if(b->pid <= 0) return;
+	kill(b->pid, SIGTERM);
+	uint64_t deadline = now_ns() + 30 * NS_PER_S;
+	int status;
+	while(waitpid(b->pid, &status, WNOHANG) == 0){
+		if(now_ns() > deadline){
+			kill(b->pid, SIGKILL);
+			waitpid(b->pid, &status, 0);
+			break;
+		}
+		sleep_ms(10);
+	}
+	b->pid = 0;
+	signal_broker_pid = 0;
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+static void remove_db_files(const char *db)
+{
+	char p[PATH_MAX + 40];
+	unlink(db);
+	snprintf(p, sizeof(p), "%s-wal", db);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", db);
+	unlink(p);
+}
+
+/* ---- the run's shared state ---- */
+
+struct sample {
+	uint64_t sent_ns;
+	uint32_t us;
+};
+
+struct slot {
+	int index;
+	long thing;          /* fixed access: the thing this slot plays */
+	int step;            /* cycle: 0 start-next, 1 update IN_PROGRESS, 2 update SUCCEEDED */
+	bool busy, done;
+	unsigned long n;
+	uint64_t sent_ns;
+	char job[72];
+};
+
+struct worker;
+
+struct client {
+	struct worker *w;
+	struct mosquitto *mosq;
+	int id, fd;
+	bool ready, pollout;
+	char cid[48];
+	char loop_topic[64];
+	char *loop_payload;
+	struct slot *slots;
+};
+
+struct worker {
+	pthread_t thread;
+	int index, epfd;
+	struct client *clients;
+	int nclients;
+	struct sample *samples;
+	size_t nsamples, cap;
+	long rts, cycles, rejected, exhausted, errors;
+	long per_second[MAX_SECONDS];
+	int busy;
+	uint64_t rng;
+	char first_reject[512];
+	char failure[256];
+};
+
+static struct {
+	struct options o;
+	struct broker broker;
+	const char *host;
+	int port;
+	int broker_pid;          /* for CPU and memory: ours, or --broker-pid */
+	long things, jobs;       /* what the store holds */
+	long active;             /* clients x inflight */
+	long stride;             /* fixed access: slot g plays thing g * stride */
+	bool loopish;            /* loop and fanout clients */
+	atomic_int ready, go, stop, failed;
+	_Atomic uint64_t t0, t1; /* the measuring window, in now_ns() */
+	atomic_long window_rts;  /* for --count */
+} B;
+
+static long slot_thing(int c, int k)
+{
+	return ((long)c * B.o.inflight + k) * B.stride;
+}
+
+static void slot_thing_name(char *buf, size_t size, int c, int k)
+{
+	thing_name(buf, size, slot_thing(c, k));
+}
+
+/* A device that plays one thing connects with its thing name as client id, as AWS
+ * IoT's usual policy wants; other clients get names of their own. */
+static void client_id(char *buf, size_t size, int c)
+{
+	if(B.loopish) snprintf(buf, size, "bench-loop-%d", c);
+	else if(B.o.inflight == 1 && !B.o.random_access) slot_thing_name(buf, size, c, 0);
+	else snprintf(buf, size, "bench-gw-%d", c);
+}
+
+static void record(struct worker *w, uint64_t sent, uint64_t now)
+{
+	uint64_t t0 = atomic_load_explicit(&B.t0, memory_order_relaxed);
+	uint64_t t1 = atomic_load_explicit(&B.t1, memory_order_relaxed);
+	if(t0 == 0 || now < t0 || now >= t1) return;
+	if(w->nsamples == w->cap){
+		size_t ncap = w->cap ? w->cap * 2 : 65536;
+		struct sample *g = realloc(w->samples, ncap * sizeof(*g));
+		if(!g) die("out of memory");
+		w->samples = g;
+		w->cap = ncap;
+	}
+	uint64_t us = (now - sent) / 1000;
+	w->samples[w->nsamples++] = (struct sample){ sent, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us };
+	w->rts++;
+	uint64_t second = (now - t0) / NS_PER_S;
+	if(second < MAX_SECONDS) w->per_second[second]++;
+	if(B.o.count > 0 && atomic_fetch_add(&B.window_rts, 1) + 1 >= B.o.count){
+		uint64_t inf = UINT64_MAX;
+		atomic_compare_exchange_strong(&B.t1, &inf, now);
+		atomic_store(&B.stop, 1);
+	}
+}
+
+/* ---- the device side ---- */
+
+static void slot_send(struct client *c, struct slot *s)
+{
+	struct worker *w = c->w;
+	char topic[256], thing[32], payload[512];
+	const char *body = payload;
+	int len = 0;
+	long t = B.o.random_access ? (long)(rng_next(&w->rng) % (uint64_t)B.things) : s->thing;
+	thing_name(thing, sizeof(thing), t);
+	s->n++;
+	switch(B.o.scenario){
+	case SC_LOOP:
+	case SC_FANOUT: {
+		char head[8];
+		snprintf(head, sizeof(head), "%05d|", s->index);
+		memcpy(c->loop_payload, head, 6);
+		snprintf(topic, sizeof(topic), "%s", c->loop_topic);
+		body = c->loop_payload;
+		len = B.o.payload;
+		break;
+	}
+	case SC_UPDATE:
+		snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/job-00001/update", thing);
+		len = snprintf(payload, sizeof(payload),
+			"{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"step\":\"download\",\"progress\":\"%lu\"},"
+			"\"clientToken\":\"%d\"}", s->n % 100, s->index);
+		break;
+	case SC_GET_PENDING:
+		snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/get", thing);
+		len = snprintf(payload, sizeof(payload), "{\"clientToken\":\"%d\"}", s->index);
+		break;
+	case SC_DESCRIBE:
+		snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/job-00001/get", thing);
+		len = snprintf(payload, sizeof(payload), "{\"clientToken\":\"%d\"}", s->index);
+		break;
+	case SC_CYCLE:
+		if(s->step == 0){
+			snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/start-next", thing);
+			len = snprintf(payload, sizeof(payload), "{\"clientToken\":\"%d\"}", s->index);
+		}else{
+			snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/%s/update", thing, s->job);
+			len = snprintf(payload, sizeof(payload), s->step == 1
+				? "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"step\":\"download\"},\"clientToken\":\"%d\"}"
+				: "{\"status\":\"SUCCEEDED\",\"statusDetails\":{\"result\":\"ok\"},\"clientToken\":\"%d\"}",
+				s->index);
+		}
+		break;
+	case SC_COUNT:
+		break;
+	}
+	s->busy = true;
+	w->busy++;
+	s->sent_ns = now_ns();
+	int rc = mosquitto_publish(c->mosq, NULL, topic, len, body, B.o.qos, false);
+	if(rc != MOSQ_ERR_SUCCESS){
+		s->busy = false;
+		w->busy--;
+		w->errors++;
+		snprintf(w->failure, sizeof(w->failure), "publish on %.200s: %s", topic, mosquitto_strerror(rc));
+		atomic_store(&B.failed, 1);
+	}
+}
+
+static int token_slot(const char *payload, size_t len)
+{
+	const char *p = find_in(payload, len, "\"clientToken\":\"");
+	if(!p) return -1;
+	p += 15;
+	int v = 0, digits = 0;
+	while(p < payload + len && *p >= '0' && *p <= '9' && digits < 6){
+		v = v * 10 + (*p++ - '0');
+		digits++;
+	}
+	return digits ? v : -1;
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+	(void)mosq;
+	struct client *c = obj;
+	struct worker *w = c->w;
+	uint64_t now = now_ns();
+	const char *payload = m->payload ? m->payload : "";
+	size_t plen = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+	size_t tlen = strlen(m->topic);
+	bool accepted = true;
+	int slot;
+	if(B.loopish){
+		if(strcmp(m->topic, c->loop_topic) != 0 || plen < 6) return;
+		slot = atoi(payload);
+	}else{
+		if(ends_with(m->topic, tlen, "/accepted")) accepted = true;
+		else if(ends_with(m->topic, tlen, "/rejected")) accepted = false;
+		else return;
+		slot = token_slot(payload, plen);
+	}
+	if(slot < 0 || slot >= B.o.inflight || !c->slots[slot].busy){
+		w->errors++;
+		return;
+	}
+	struct slot *s = &c->slots[slot];
+	s->busy = false;
+	w->busy--;
+	record(w, s->sent_ns, now);
+	if(!accepted){
+		if(w->rejected++ == 0){
+			snprintf(w->first_reject, sizeof(w->first_reject), "%s %.*s", m->topic,
+					(int)(plen > 300 ? 300 : plen), payload);
+		}
+		s->step = 0;
+	}else if(B.o.scenario == SC_CYCLE){
+		if(s->step == 0){
+			const char *j = find_in(payload, plen, "\"jobId\":\"");
+			if(!j){
+				s->done = true; /* nothing pending any more */
+				w->exhausted++;
+				return;
+			}
+			j += 9;
+			size_t n = 0;
+			while(j + n < payload + plen && j[n] != '"' && n < sizeof(s->job) - 1) n++;
+			memcpy(s->job, j, n);
+			s->job[n] = '\0';
+			s->step = 1;
+		}else if(s->step == 1){
+			s->step = 2;
+		}else{
+			s->step = 0;
+			uint64_t t0 = atomic_load_explicit(&B.t0, memory_order_relaxed);
+			if(t0 && now >= t0 && now < atomic_load_explicit(&B.t1, memory_order_relaxed)) w->cycles++;
+		}
+	}
+	if(!atomic_load_explicit(&B.stop, memory_order_relaxed) && !s->done) slot_send(c, s);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct client *c = obj;
+	if(rc != 0){
+		snprintf(c->w->failure, sizeof(c->w->failure), "%s: connection refused: %s", c->cid,
+				mosquitto_connack_string(rc));
+		atomic_store(&B.failed, 1);
+		return;
+	}
+	if(B.loopish){
+		int r = mosquitto_subscribe(mosq, NULL, c->loop_topic, B.o.qos);
+		if(r != MOSQ_ERR_SUCCESS){
+			snprintf(c->w->failure, sizeof(c->w->failure), "subscribe: %s", mosquitto_strerror(r));
+			atomic_store(&B.failed, 1);
+		}
+	}else{
+		c->ready = true;
+		atomic_fetch_add(&B.ready, 1);
+	}
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	(void)mosq;
+	(void)mid;
+	struct client *c = obj;
+	if(qos_count < 1 || granted[0] > 2){
+		snprintf(c->w->failure, sizeof(c->w->failure), "%s: subscription refused", c->cid);
+		atomic_store(&B.failed, 1);
+		return;
+	}
+	c->ready = true;
+	atomic_fetch_add(&B.ready, 1);
+}
+
+static void set_nodelay(struct mosquitto *mosq)
+{
+	/* libmosquitto sets TCP_NODELAY only when asked (MOSQ_OPT_TCP_NODELAY); check. */
+	int fd = mosquitto_socket(mosq), on = 0;
+	socklen_t len = sizeof(on);
+	if(fd >= 0 && getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 && !on){
+		on = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	}
+}
+
+static void update_poll(struct client *c)
+{
+	bool want = mosquitto_want_write(c->mosq);
+	if(want == c->pollout) return;
+	struct epoll_event ev = { .events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c };
+	epoll_ctl(c->w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->pollout = want;
+}
+
+static void client_fail(struct client *c, const char *what, int rc)
+{
+	if(!c->w->failure[0]){
+		snprintf(c->w->failure, sizeof(c->w->failure), "%s: %s: %s", c->cid, what,
+				rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	}
+	atomic_store(&B.failed, 1);
+}
+
+static void client_service(struct client *c, uint32_t events)
+{
+	if(events & (EPOLLIN | EPOLLERR | EPOLLHUP)){
+		int rc = mosquitto_loop_read(c->mosq, 1);
+		if(rc != MOSQ_ERR_SUCCESS){
+			client_fail(c, "read", rc);
+			return;
+		}
+	}
+	if(mosquitto_want_write(c->mosq)){
+		int rc = mosquitto_loop_write(c->mosq, 1);
+		if(rc != MOSQ_ERR_SUCCESS){
+			client_fail(c, "write", rc);
+			return;
+		}
+	}
+	update_poll(c);
+}
+
+static void client_open(struct worker *w, struct client *c)
+{
+	c->w = w;
+	client_id(c->cid, sizeof(c->cid), c->id);
+	snprintf(c->loop_topic, sizeof(c->loop_topic), "bench/loop/%d", c->id);
+	c->slots = calloc((size_t)B.o.inflight, sizeof(*c->slots));
+	c->loop_payload = malloc((size_t)B.o.payload + 8);
+	if(!c->slots || !c->loop_payload) die("out of memory");
+	memset(c->loop_payload, 'x', (size_t)B.o.payload);
+	for(int k = 0; k < B.o.inflight; k++){
+		c->slots[k].index = k;
+		c->slots[k].thing = slot_thing(c->id, k);
+	}
+	c->mosq = mosquitto_new(c->cid, true, c);
+	if(!c->mosq) die("mosquitto_new failed");
+	mosquitto_int_option(c->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_callback_set(c->mosq, on_connect);
+	mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
+	mosquitto_message_callback_set(c->mosq, on_message);
+	int rc = mosquitto_connect(c->mosq, B.host, B.port, 60);
+	if(rc != MOSQ_ERR_SUCCESS){
+		client_fail(c, "connect", rc);
+		return;
+	}
+	set_nodelay(c->mosq);
+	c->fd = mosquitto_socket(c->mosq);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+	if(epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) die("epoll_ctl: %s", strerror(errno));
+	update_poll(c);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	w->epfd = epoll_create1(0);
+	if(w->epfd < 0) die("epoll_create1: %s", strerror(errno));
+	for(int i = 0; i < w->nclients; i++) client_open(w, &w->clients[i]);
+
+	struct epoll_event evs[128];
+	bool started = false;
+	uint64_t drain_until = 0, last_misc = now_ns();
+	while(!atomic_load(&B.failed)){
+		int n = epoll_wait(w->epfd, evs, 128, 20);
+		for(int i = 0; i < n; i++) client_service(evs[i].data.ptr, evs[i].events);
+		if(!started && atomic_load_explicit(&B.go, memory_order_relaxed)){
+			started = true;
+			for(int i = 0; i < w->nclients; i++){
+				struct client *c = &w->clients[i];
+				for(int k = 0; k < B.o.inflight; k++) slot_send(c, &c->slots[k]);
+				update_poll(c);
+			}
+		}
+		uint64_t now = now_ns();
+		if(atomic_load_explicit(&B.stop, memory_order_relaxed)){
+			if(!drain_until) drain_until = now + 5 * NS_PER_S;
+			if(w->busy == 0 || now > drain_until) break;
+		}
+		if(now - last_misc > NS_PER_S){
+			last_misc = now;
+			for(int i = 0; i < w->nclients; i++){
+				mosquitto_loop_misc(w->clients[i].mosq);
+				update_poll(&w->clients[i]);
+			}
+		}
+	}
+	for(int i = 0; i < w->nclients; i++){
+		struct client *c = &w->clients[i];
+		if(c->mosq){
+			mosquitto_disconnect(c->mosq);
+			mosquitto_destroy(c->mosq);
+		}
+		free(c->slots);
+		free(c->loop_payload);
+	}
+	close(w->epfd);
+	return NULL;
+}
+
+/* ---- the operator: management API calls from the main thread ---- */
+
+struct operator {
+	struct mosquitto *mosq;
+	bool got;
+	char *resp;
+	size_t resp_len;
+};
+
+static void op_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+	(void)mosq;
+	struct operator *op = obj;
+	if(strcmp(m->topic, RESPONSE_TOPIC) != 0) return;
+	free(op->resp);
+	op->resp = malloc((size_t)m->payloadlen + 1);
+	if(!op->resp) die("out of memory");
+	memcpy(op->resp, m->payload, (size_t)m->payloadlen);
+	op->resp[m->payloadlen] = '\0';
+	op->resp_len = (size_t)m->payloadlen;
+	op->got = true;
+}
+
+static void op_open(struct operator *op)
+{
+	char cid[48];
+	snprintf(cid, sizeof(cid), "bench-op");
+	op->mosq = mosquitto_new(cid, true, op);
+	if(!op->mosq) die("mosquitto_new failed");
+	mosquitto_int_option(op->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_message_callback_set(op->mosq, op_on_message);
+	int rc = mosquitto_connect(op->mosq, B.host, B.port, 600);
+	if(rc != MOSQ_ERR_SUCCESS) die("operator: cannot connect to %s:%d: %s", B.host, B.port, mosquitto_strerror(rc));
+	set_nodelay(op->mosq);
+}
+
+static void op_close(struct operator *op)
+{
+	if(!op->mosq) return;
+	mosquitto_disconnect(op->mosq);
+	mosquitto_loop(op->mosq, 10, 1);
+	mosquitto_destroy(op->mosq);
+	free(op->resp);
+	memset(op, 0, sizeof(*op));
+}
+
+/* Sends one management request and waits for its response; dies on any error entry. */
+static const char *op_call(struct operator *op, const char *payload, size_t len, double timeout_s)
+{
+	op->got = false;
+	int rc = mosquitto_publish(op->mosq, NULL, CONTROL_TOPIC, (int)len, payload, 1, false);
+	if(rc != MOSQ_ERR_SUCCESS) die("operator: publish: %s", mosquitto_strerror(rc));
+	uint64_t deadline = now_ns() + (uint64_t)(timeout_s * 1e9);
+	while(!op->got){
+		rc = mosquitto_loop(op->mosq, 50, 1);
+		if(rc != MOSQ_ERR_SUCCESS) die("operator: connection: %s", mosquitto_strerror(rc));
+		if(now_ns() > deadline) die("operator: no response within %.0f s", timeout_s);
+	}
+	if(find_in(op->resp, op->resp_len, "\"error\"")){
+		die("management API error: %.600s", op->resp);
+	}
+	return op->resp;
+}
+
+/* ---- setup ---- */
+
+static void sql_exec(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if(sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) die("sqlite: %s: %s", sql, err ? err : "?");
+}
+
+static void sql_populate(const char *path, long fanout_members)
+{
+	sqlite3 *db;
+	if(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) die("cannot open %s", path);
+	sql_exec(db, "PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; BEGIN");
+	int64_t now = (int64_t)time(NULL);
+	sqlite3_stmt *st;
+	int64_t *seq = calloc((size_t)B.jobs + 1, sizeof(*seq));
+	if(!seq) die("out of memory");
+	if(sqlite3_prepare_v2(db, "INSERT INTO jobs(job_id, status, document, targets, created_at, last_updated_at)"
+				" VALUES(?1, 0, ?2, ?3, ?4, ?4)", -1, &st, NULL) != SQLITE_OK){
+		die("sqlite: %s (does the plugin's schema match?)", sqlite3_errmsg(db));
+	}
+	for(long j = 1; j <= B.jobs; j++){
+		char name[32];
+		job_name(name, sizeof(name), j);
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, JOB_DOCUMENT, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, "[\"" GROUP_ARN_PREFIX "bench\"]", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, now - B.jobs + j);
+		if(sqlite3_step(st) != SQLITE_DONE) die("sqlite: insert job: %s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		seq[j] = sqlite3_last_insert_rowid(db);
+	}
+	sqlite3_finalize(st);
+	if(sqlite3_prepare_v2(db, "INSERT INTO executions(thing, job_seq, execution_number, namespace_id, status,"
+				" queued_at, started_at, last_updated_at, version) VALUES(?1, ?2, 1, '', ?3, ?4, ?5, ?6, ?7)",
+				-1, &st, NULL) != SQLITE_OK){
+		die("sqlite: %s", sqlite3_errmsg(db));
+	}
+	bool first_in_progress = B.o.scenario != SC_CYCLE;
+	for(long t = 0; t < B.things && B.jobs > 0; t++){
+		char thing[32];
+		thing_name(thing, sizeof(thing), t);
+		for(long j = 1; j <= B.jobs; j++){
+			bool running = first_in_progress && j == 1;
+			sqlite3_bind_text(st, 1, thing, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, seq[j]);
+			sqlite3_bind_int(st, 3, running ? 0 : 1);
+			sqlite3_bind_int64(st, 4, now - B.jobs + j);
+			sqlite3_bind_int64(st, 5, running ? now : 0);
+			sqlite3_bind_int64(st, 6, running ? now : now - B.jobs + j);
+			sqlite3_bind_int64(st, 7, running ? 2 : 1);
+			if(sqlite3_step(st) != SQLITE_DONE) die("sqlite: insert execution: %s", sqlite3_errmsg(db));
+			sqlite3_reset(st);
+		}
+	}
+	sqlite3_finalize(st);
+	free(seq);
+	if(fanout_members > 0){
+		char sql[256];
+		snprintf(sql, sizeof(sql), "INSERT INTO thing_groups(name, description, created_at)"
+				" VALUES('%s', 'bench fan-out', %lld)", FANOUT_GROUP, (long long)now);
+		sql_exec(db, sql);
+		if(sqlite3_prepare_v2(db, "INSERT INTO group_members(group_name, thing, added_at) VALUES(?1, ?2, ?3)",
+					-1, &st, NULL) != SQLITE_OK){
+			die("sqlite: %s", sqlite3_errmsg(db));
+		}
+		for(long i = 0; i < fanout_members; i++){
+			char thing[32];
+			snprintf(thing, sizeof(thing), "fan-%07ld", i);
+			sqlite3_bind_text(st, 1, FANOUT_GROUP, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, thing, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 3, now);
+			if(sqlite3_step(st) != SQLITE_DONE) die("sqlite: insert member: %s", sqlite3_errmsg(db));
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+	}
+	sql_exec(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE)");
+	sqlite3_close(db);
+}
+
+/* J createJob commands for the active things, a few per message. */
+static void api_populate(struct operator *op, long fanout_members)
+{
+	const long per_msg = 20;
+	struct buf b = { 0 };
+	for(long j = 1; j <= B.jobs; j += per_msg){
+		b.len = 0;
+		buf_printf(&b, "{\"commands\":[");
+		for(long k = j; k < j + per_msg && k <= B.jobs; k++){
+			char name[32];
+			job_name(name, sizeof(name), k);
+			buf_printf(&b, "%s{\"command\":\"createJob\",\"jobId\":\"%s\",\"document\":%s,\"targets\":[",
+					k == j ? "" : ",", name, JOB_DOCUMENT);
+			for(long t = 0; t < B.active; t++){
+				char thing[32];
+				thing_name(thing, sizeof(thing), t * B.stride); /* = slot_thing(t / K, t % K) */
+				buf_printf(&b, "%s\"%s\"", t ? "," : "", thing);
+			}
+			buf_printf(&b, "]}");
+		}
+		buf_printf(&b, "]}");
+		op_call(op, b.p, b.len, 600);
+	}
+	if(fanout_members > 0){
+		b.len = 0;
+		buf_printf(&b, "{\"commands\":[{\"command\":\"createThingGroup\",\"thingGroupName\":\"%s\","
+				"\"thingGroupProperties\":{\"thingGroupDescription\":\"bench fan-out\"}}]}", FANOUT_GROUP);
+		op_call(op, b.p, b.len, 60);
+		const long members_per_msg = 500;
+		for(long i = 0; i < fanout_members; i += members_per_msg){
+			b.len = 0;
+			buf_printf(&b, "{\"commands\":[");
+			for(long k = i; k < i + members_per_msg && k < fanout_members; k++){
+				buf_printf(&b, "%s{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"%s\","
+						"\"thingName\":\"fan-%07ld\"}", k == i ? "" : ",", FANOUT_GROUP, k);
+			}
+			buf_printf(&b, "]}");
+			op_call(op, b.p, b.len, 600);
+		}
+	}
+	free(b.p);
+}
+
+/* ---- results ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct stats {
+	size_t n;
+	uint32_t p50, p99, max;
+	double mean;
+};
+
+static struct stats stats_of(uint32_t *v, size_t n)
+{
+	struct stats s = { .n = n };
+	if(n == 0) return s;
+	qsort(v, n, sizeof(*v), cmp_u32);
+	double sum = 0;
+	for(size_t i = 0; i < n; i++) sum += v[i];
+	s.mean = sum / (double)n;
+	s.p50 = v[n / 2];
+	s.p99 = v[n * 99 / 100 < n ? n * 99 / 100 : n - 1];
+	s.max = v[n - 1];
+	return s;
+}
+
+/* Latencies of the samples whose round trip matches `keep`. */
+static struct stats select_stats(struct worker *ws, int nw, bool (*keep)(const struct sample *, const void *),
+		const void *ctx)
+{
+	size_t total = 0;
+	for(int i = 0; i < nw; i++) total += ws[i].nsamples;
+	uint32_t *v = malloc((total ? total : 1) * sizeof(*v));
+	if(!v) die("out of memory");
+	size_t n = 0;
+	for(int i = 0; i < nw; i++){
+		for(size_t k = 0; k < ws[i].nsamples; k++){
+			if(!keep || keep(&ws[i].samples[k], ctx)) v[n++] = ws[i].samples[k].us;
+		}
+	}
+	struct stats s = stats_of(v, n);
+	free(v);
+	return s;
+}
+
+struct span {
+	uint64_t from, to;
+};
+
+/* A round trip that was under way at some moment of the span. */
+static bool overlaps(const struct sample *s, const void *ctx)
+{
+	const struct span *sp = ctx;
+	uint64_t done = s->sent_ns + (uint64_t)s->us * 1000;
+	return s->sent_ns < sp->to && done > sp->from;
+}
+
+static bool before(const struct sample *s, const void *ctx)
+{
+	const struct span *sp = ctx;
+	return s->sent_ns + (uint64_t)s->us * 1000 <= sp->from;
+}
+
+static bool after(const struct sample *s, const void *ctx)
+{
+	const struct span *sp = ctx;
+	return s->sent_ns >= sp->to;
+}
+
+static void json_string(FILE *f, const char *key, const char *value)
+{
+	fprintf(f, "\"%s\":\"", key);
+	for(const char *p = value; p && *p; p++){
+		if(*p == '"' || *p == '\\') fputc('\\', f);
+		if((unsigned char)*p >= 0x20) fputc(*p, f);
+	}
+	fputs("\",", f);
+}
+
+static const char *populate_name(void)
+{
+	if(B.jobs == 0 && B.o.fanout == 0) return "none";
+	return B.o.populate == POP_SQL ? "sql" : "api";
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout [options]\n"
+		"  --clients N (100; fanout: 10)  --inflight K (1)  --qos 0|1 (1)  --threads N (1)\n"
+		"  --seconds S (10; fanout: 3 before)  --warmup S (1)  --count N  --after S (fanout: 2)\n"
+		"  --things T  --jobs-per-thing J  --access fixed|random  --populate sql|api\n"
+		"  --fanout N  --fanout-via group|list  --payload BYTES (200)\n"
+		"  --mosquitto PATH (mosquitto)  --plugin PATH (mosquitto_jobs.so beside this program)  --no-plugin\n"
+		"  --db DIR  --keep  --synchronous normal|full  --label TEXT\n"
+		"  --no-access-options: leave out plugin_opt_other_topics/operators/grant_* (older plugins)\n"
+		"  --host H --port P [--broker-pid PID]: use a running broker\n");
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){
+		.mosquitto_bin = "mosquitto", .plugin = NULL, .synchronous = "normal",
+		.scenario = SC_COUNT, .clients = -1, .inflight = 1, .qos = 1, .threads = 1, .payload = 200,
+		.seconds = -1, .warmup = 1, .after = 2, .things = -1, .jobs_per_thing = -1, .label = "",
+	};
+	for(int i = 1; i < argc; i++){
+		const char *a = argv[i];
+		if(strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0){
+			usage(stdout);
+			exit(0);
+		}
+		if(strcmp(a, "--no-plugin") == 0){ o->no_plugin = true; continue; }
+		if(strcmp(a, "--keep") == 0){ o->keep = true; continue; }
+		if(strcmp(a, "--no-access-options") == 0){ o->no_access_options = true; continue; }
+		if(i + 1 >= argc){
+			usage(stderr);
+			die("%s needs a value", a);
+		}
+		const char *v = argv[++i];
+		if(strcmp(a, "--scenario") == 0){
+			for(int s = 0; s < SC_COUNT; s++) if(strcmp(v, scenario_names[s]) == 0) o->scenario = (enum scenario)s;
+			if(o->scenario == SC_COUNT) die("unknown scenario %s", v);
+		}
+		else if(strcmp(a, "--clients") == 0) o->clients = atoi(v);
+		else if(strcmp(a, "--inflight") == 0) o->inflight = atoi(v);
+		else if(strcmp(a, "--qos") == 0) o->qos = atoi(v);
+		else if(strcmp(a, "--threads") == 0) o->threads = atoi(v);
+		else if(strcmp(a, "--payload") == 0) o->payload = atoi(v);
+		else if(strcmp(a, "--seconds") == 0) o->seconds = atof(v);
+		else if(strcmp(a, "--warmup") == 0) o->warmup = atof(v);
+		else if(strcmp(a, "--after") == 0) o->after = atof(v);
+		else if(strcmp(a, "--count") == 0) o->count = atol(v);
+		else if(strcmp(a, "--things") == 0) o->things = atol(v);
+		else if(strcmp(a, "--jobs-per-thing") == 0) o->jobs_per_thing = atol(v);
+		else if(strcmp(a, "--fanout") == 0) o->fanout = atol(v);
+		else if(strcmp(a, "--mosquitto") == 0) o->mosquitto_bin = v;
+		else if(strcmp(a, "--plugin") == 0) o->plugin = v;
+		else if(strcmp(a, "--db") == 0) o->db_dir = v;
+		else if(strcmp(a, "--host") == 0) o->host = v;
+		else if(strcmp(a, "--port") == 0) o->port = atoi(v);
+		else if(strcmp(a, "--broker-pid") == 0) o->broker_pid = atoi(v);
+		else if(strcmp(a, "--synchronous") == 0) o->synchronous = v;
+		else if(strcmp(a, "--label") == 0) o->label = v;
+		else if(strcmp(a, "--access") == 0){
+			if(strcmp(v, "random") == 0) o->random_access = true;
+			else if(strcmp(v, "fixed") == 0) o->random_access = false;
+			else die("--access must be fixed or random");
+		}else if(strcmp(a, "--populate") == 0){
+			if(strcmp(v, "sql") == 0) o->populate = POP_SQL;
+			else if(strcmp(v, "api") == 0) o->populate = POP_API;
+			else die("--populate must be sql or api");
+		}else if(strcmp(a, "--fanout-via") == 0){
+			if(strcmp(v, "list") == 0) o->fanout_list = true;
+			else if(strcmp(v, "group") == 0) o->fanout_list = false;
+			else die("--fanout-via must be group or list");
+		}else{
+			usage(stderr);
+			die("unknown option %s", a);
+		}
+	}
+	if(o->scenario == SC_COUNT){
+		usage(stderr);
+		die("--scenario is required");
+	}
+	/* The plugin: beside this program (both live in the build folder) unless named;
+	 * made absolute, as the broker's idea of the working folder may differ. */
+	static char plugin_path[PATH_MAX];
+	if(!o->plugin){
+		char self[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if(n <= 0) die("cannot find this program's folder; give --plugin");
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		*slash = '\0';
+		snprintf(plugin_path, sizeof(plugin_path), "%.4000s/mosquitto_jobs.so", self);
+		o->plugin = plugin_path;
+	}else if(o->plugin[0] != '/'){
+		char cwd[PATH_MAX];
+		if(!getcwd(cwd, sizeof(cwd))) die("getcwd: %s", strerror(errno));
+		snprintf(plugin_path, sizeof(plugin_path), "%.2000s/%.2000s", cwd, o->plugin);
+		o->plugin = plugin_path;
+	}
+	if(o->fanout > 0) o->scenario = SC_FANOUT;
+	if(o->scenario == SC_FANOUT && o->fanout <= 0) o->fanout = 100000;
+	if(o->clients < 0) o->clients = o->scenario == SC_FANOUT ? 10 : 100;
+	if(o->seconds < 0) o->seconds = o->scenario == SC_FANOUT ? 3 : 10;
+	if(o->clients < 1 || o->inflight < 1 || o->inflight > MAX_INFLIGHT || o->qos < 0 || o->qos > 1
+			|| o->threads < 1 || o->payload < 8 || o->seconds <= 0 || o->warmup < 0){
+		die("bad --clients, --inflight (1-%d), --qos (0 or 1), --threads, --payload or --seconds", MAX_INFLIGHT);
+	}
+	if(o->threads > o->clients) o->threads = o->clients;
+	if(strcmp(o->synchronous, "normal") != 0 && strcmp(o->synchronous, "full") != 0){
+		die("--synchronous must be normal or full");
+	}
+	if(o->no_plugin && o->scenario != SC_LOOP) die("--no-plugin goes with --scenario loop only");
+	if(o->random_access && (o->scenario == SC_CYCLE || o->scenario == SC_LOOP || o->scenario == SC_FANOUT)){
+		die("--access random goes with update, get-pending and describe");
+	}
+	if(o->host && o->port <= 0) o->port = 1883;
+	if(o->populate == POP_DEFAULT){
+		o->populate = (o->host || o->scenario == SC_CYCLE) ? POP_API : POP_SQL;
+	}
+	if(o->host && o->populate == POP_SQL) die("--populate sql needs the broker this program starts");
+}
+
+static const char *make_dir(const struct options *o, char *dir, size_t size, bool *temp)
+{
+	if(o->db_dir){
+		if(mkdir(o->db_dir, 0755) != 0 && errno != EEXIST) die("cannot use --db %s: %s", o->db_dir, strerror(errno));
+		char cwd[PATH_MAX] = "";
+		if(o->db_dir[0] != '/' && !getcwd(cwd, sizeof(cwd))) die("getcwd: %s", strerror(errno));
+		snprintf(dir, size, "%s%s%s", cwd, cwd[0] ? "/" : "", o->db_dir);
+		*temp = false;
+		return dir;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, size, "%s/bench-jobs-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if(!mkdtemp(dir)) die("mkdtemp: %s", strerror(errno));
+	*temp = true;
+	return dir;
+}
+
+static void remove_dir(const struct broker *b)
+{
+	remove_db_files(b->db);
+	unlink(b->conf);
+	unlink(b->log);
+	rmdir(b->dir);
+}
+
+int main(int argc, char **argv)
+{
+	struct options *o = &B.o;
+	parse_args(argc, argv, o);
+	signal(SIGPIPE, SIG_IGN);
+	mosquitto_lib_init();
+
+	B.active = (long)o->clients * o->inflight;
+	B.loopish = o->scenario == SC_LOOP || o->scenario == SC_FANOUT;
+	long default_jobs[SC_COUNT] = { [SC_UPDATE] = 1, [SC_DESCRIBE] = 1, [SC_GET_PENDING] = 10, [SC_CYCLE] = 300 };
+	B.jobs = o->jobs_per_thing >= 0 ? o->jobs_per_thing : default_jobs[o->scenario];
+	if(B.loopish) B.jobs = 0;
+	if(!B.loopish && B.jobs < 1) die("--jobs-per-thing must be at least 1 for %s", scenario_names[o->scenario]);
+	B.things = o->things > 0 ? o->things : B.active;
+	if(o->populate == POP_API && !o->random_access) B.things = B.active; /* API jobs name the active things */
+	if(B.things < B.active && !o->random_access) die("--things must be at least clients x inflight (%ld)", B.active);
+	B.stride = o->random_access ? 1 : B.things / B.active;
+	if(B.stride < 1) B.stride = 1;
+	if(o->populate == POP_API && o->random_access) die("--access random needs --populate sql");
+
+	/* The broker. */
+	struct broker *b = &B.broker;
+	double setup_s = 0;
+	uint64_t setup0 = now_ns();
+	if(o->host){
+		B.host = o->host;
+		B.port = o->port;
+		B.broker_pid = o->broker_pid;
+	}else{
+		make_dir(o, b->dir, sizeof(b->dir), &b->temp_dir);
+		if(b->temp_dir && !o->keep) snprintf(signal_dir, sizeof(signal_dir), "%s", b->dir);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		snprintf(b->conf, sizeof(b->conf), "%s/mosquitto.conf", b->dir);
+		snprintf(b->log, sizeof(b->log), "%s/mosquitto.log", b->dir);
+		snprintf(b->db, sizeof(b->db), "%s/jobs.db", b->dir);
+		remove_db_files(b->db);
+		unlink(b->log);
+		b->port = free_port();
+		B.host = "127.0.0.1";
+		B.port = b->port;
+		bool sql = o->populate == POP_SQL && (B.jobs > 0 || (o->scenario == SC_FANOUT && !o->fanout_list));
+		if(sql){
+			/* once to create the schema with the plugin's own migrations */
+			broker_start(b, o, true);
+			broker_stop(b);
+			sql_populate(b->db, o->scenario == SC_FANOUT && !o->fanout_list ? o->fanout : 0);
+		}
+		broker_start(b, o, !o->no_plugin);
+		B.broker_pid = b->pid;
+	}
+	if(o->populate == POP_API && (B.jobs > 0 || (o->scenario == SC_FANOUT && !o->fanout_list))){
+		struct operator setup_op = { 0 };
+		op_open(&setup_op);
+		api_populate(&setup_op, o->scenario == SC_FANOUT && !o->fanout_list ? o->fanout : 0);
+		op_close(&setup_op);
+	}
+	setup_s = (double)(now_ns() - setup0) / 1e9;
+
+	/* The clients. */
+	atomic_store(&B.t1, UINT64_MAX);
+	int nw = o->threads;
+	struct worker *ws = calloc((size_t)nw, sizeof(*ws));
+	struct client *clients = calloc((size_t)o->clients, sizeof(*clients));
+	if(!ws || !clients) die("out of memory");
+	for(int i = 0; i < o->clients; i++) clients[i].id = i;
+	for(int i = 0; i < nw; i++){
+		int from = (int)((long)o->clients * i / nw), to = (int)((long)o->clients * (i + 1) / nw);
+		ws[i].index = i;
+		ws[i].clients = clients + from;
+		ws[i].nclients = to - from;
+		ws[i].rng = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ULL) ^ (uint64_t)getpid();
+		if(pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) die("pthread_create failed");
+	}
+	uint64_t deadline = now_ns() + 30 * NS_PER_S;
+	while(atomic_load(&B.ready) < o->clients && !atomic_load(&B.failed)){
+		if(now_ns() > deadline) die("only %d of %d clients connected", atomic_load(&B.ready), o->clients);
+		sleep_ms(5);
+	}
+
+	struct operator op = { 0 };
+	if(o->scenario == SC_FANOUT) op_open(&op);
+
+	/* Go: warm up, then measure. */
+	atomic_store(&B.go, 1);
+	uint64_t t0 = now_ns() + (uint64_t)(o->warmup * 1e9);
+	sleep_until(t0);
+	double bcpu0 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
+	double scpu0 = self_cpu_s();
+	double mbusy0 = machine_busy_s();
+	atomic_store(&B.t0, t0);
+	struct span fan = { 0, 0 };
+	double fan_cpu = -1;
+	long fan_queued = -1;
+	if(o->scenario == SC_FANOUT){
+		sleep_until(t0 + (uint64_t)(o->seconds * 1e9));
+		struct buf req = { 0 };
+		buf_printf(&req, "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"fanout-1\",\"document\":%s,\"targets\":[",
+				JOB_DOCUMENT);
+		if(o->fanout_list){
+			for(long i = 0; i < o->fanout; i++) buf_printf(&req, "%s\"fan-%07ld\"", i ? "," : "", i);
+		}else{
+			buf_printf(&req, "\"" GROUP_ARN_PREFIX FANOUT_GROUP "\"");
+		}
+		buf_printf(&req, "]}]}");
+		double c0 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
+		fan.from = now_ns();
+		op_call(&op, req.p, req.len, 1800);
+		fan.to = now_ns();
+		if(B.broker_pid) fan_cpu = proc_cpu_s(B.broker_pid) - c0;
+		free(req.p);
+		sleep_until(fan.to + (uint64_t)(o->after * 1e9));
+		atomic_store(&B.t1, now_ns());
+	}else if(o->count > 0){
+		while(!atomic_load(&B.stop) && !atomic_load(&B.failed)) sleep_ms(2);
+	}else{
+		uint64_t end = t0 + (uint64_t)(o->seconds * 1e9);
+		while(now_ns() < end && !atomic_load(&B.failed)) sleep_ms(5);
+		atomic_store(&B.t1, end);
+	}
+	uint64_t t1 = atomic_load(&B.t1);
+	if(t1 == UINT64_MAX) t1 = now_ns();
+	double bcpu1 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
+	double scpu1 = self_cpu_s();
+	double mbusy1 = machine_busy_s();
+	atomic_store(&B.stop, 1);
+	for(int i = 0; i < nw; i++) pthread_join(ws[i].thread, NULL);
+	for(int i = 0; i < nw; i++){
+		if(ws[i].failure[0]) fprintf(stderr, "bench_jobs: %s\n", ws[i].failure);
+	}
+	if(atomic_load(&B.failed)){
+		broker_stop(b);
+		die("the run failed");
+	}
+	if(o->scenario == SC_FANOUT){
+		const char *r = op_call(&op, "{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}",
+				strlen("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}"), 60);
+		const char *q = strstr(r, "\"numberOfQueuedThings\":");
+		if(q) fan_queued = atol(q + 23);
+		op_close(&op);
+	}
+	long rss = -1, hwm = -1;
+	if(B.broker_pid) proc_mem(B.broker_pid, &rss, &hwm);
+	long db_bytes = 0, wal_bytes = 0;
+	if(!o->host){
+		char wal[PATH_MAX + 40];
+		snprintf(wal, sizeof(wal), "%s-wal", b->db);
+		db_bytes = file_size(b->db);
+		wal_bytes = file_size(wal);
+	}
+
+	/* Figures. */
+	long rts = 0, cycles = 0, rejected = 0, exhausted = 0, errors = 0;
+	const char *reject_example = NULL;
+	for(int i = 0; i < nw; i++){
+		rts += ws[i].rts;
+		cycles += ws[i].cycles;
+		rejected += ws[i].rejected;
+		exhausted += ws[i].exhausted;
+		errors += ws[i].errors;
+		if(!reject_example && ws[i].first_reject[0]) reject_example = ws[i].first_reject;
+	}
+	double secs = (double)(t1 - t0) / 1e9;
+	/* Round trips in each whole second of the window: shows drift and hiccups. */
+	int whole = (int)secs < MAX_SECONDS ? (int)secs : MAX_SECONDS;
+	long sec_min = -1, sec_max = -1;
+	long *series = calloc((size_t)whole + 1, sizeof(*series));
+	if(!series) die("out of memory");
+	for(int k = 0; k < whole; k++){
+		for(int i = 0; i < nw; i++) series[k] += ws[i].per_second[k];
+		if(sec_min < 0 || series[k] < sec_min) sec_min = series[k];
+		if(series[k] > sec_max) sec_max = series[k];
+	}
+	struct stats all = select_stats(ws, nw, NULL, NULL);
+	double bcpu = bcpu0 >= 0 && bcpu1 >= 0 ? bcpu1 - bcpu0 : -1;
+	double scpu = scpu1 - scpu0;
+	/* What other processes took meanwhile: this machine is shared. */
+	double others = mbusy0 >= 0 && mbusy1 >= 0 && bcpu >= 0 ? (mbusy1 - mbusy0 - bcpu - scpu) / secs : -1;
+	if(others < 0 && others > -0.05) others = 0;
+	double per_1k = bcpu >= 0 && rts > 0 ? bcpu / ((double)rts / 1000.0) : -1;
+
+	printf("{");
+	json_string(stdout, "scenario", scenario_names[o->scenario]);
+	json_string(stdout, "label", o->label);
+	printf("\"qos\":%d,\"clients\":%d,\"inflight\":%d,\"threads\":%d,", o->qos, o->clients, o->inflight, o->threads);
+	json_string(stdout, "synchronous", o->no_plugin ? "-" : o->synchronous);
+	printf("\"plugin\":%s,\"things\":%ld,\"jobs_per_thing\":%ld,\"executions\":%ld,",
+			o->no_plugin ? "false" : "true", B.things, B.jobs, B.jobs > 0 ? B.things * B.jobs : 0);
+	json_string(stdout, "access", o->random_access ? "random" : "fixed");
+	json_string(stdout, "populate", populate_name());
+	printf("\"setup_s\":%.2f,\"seconds\":%.3f,\"round_trips\":%ld,\"rt_per_s\":%.1f,", setup_s, secs, rts,
+			(double)rts / secs);
+	if(o->scenario == SC_CYCLE) printf("\"cycles\":%ld,\"cycles_per_s\":%.1f,\"exhausted_slots\":%ld,", cycles,
+			(double)cycles / secs, exhausted);
+	printf("\"p50_us\":%u,\"p99_us\":%u,\"max_us\":%u,\"mean_us\":%.0f,", all.p50, all.p99, all.max, all.mean);
+	printf("\"rejected\":%ld,\"errors\":%ld,\"rt_per_s_min\":%ld,\"rt_per_s_max\":%ld,\"per_second\":[", rejected,
+			errors, sec_min, sec_max);
+	for(int k = 0; k < whole; k++) printf("%s%ld", k ? "," : "", series[k]);
+	printf("],");
+	free(series);
+	printf("\"broker_cpu_s\":%.3f,\"broker_cpu_s_per_1k\":%.5f,\"broker_cpu_util\":%.3f,", bcpu, per_1k,
+			bcpu >= 0 ? bcpu / secs : -1);
+	printf("\"bench_cpu_s\":%.3f,\"bench_cpu_util\":%.3f,\"others_cpu_util\":%.2f,\"cores\":%ld,", scpu,
+			scpu / secs, others, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("\"broker_rss_kb\":%ld,\"broker_hwm_kb\":%ld,\"db_bytes\":%ld,\"wal_bytes\":%ld", rss, hwm, db_bytes, wal_bytes);
+	struct stats base = { 0 }, during = { 0 }, later = { 0 };
+	if(o->scenario == SC_FANOUT){
+		base = select_stats(ws, nw, before, &fan);
+		during = select_stats(ws, nw, overlaps, &fan);
+		later = select_stats(ws, nw, after, &fan);
+		double q = (double)(fan.to - fan.from) / 1e9;
+		printf(",\"fanout\":%ld,", o->fanout);
+		json_string(stdout, "fanout_via", o->fanout_list ? "list" : "group");
+		printf("\"fanout_queue_s\":%.3f,\"fanout_exec_per_s\":%.0f,\"fanout_queued_verified\":%ld,"
+				"\"fanout_broker_cpu_s\":%.3f,"
+				"\"base_p50_us\":%u,\"base_p99_us\":%u,\"base_max_us\":%u,"
+				"\"during_n\":%zu,\"during_p50_us\":%u,\"during_p99_us\":%u,\"during_max_us\":%u,"
+				"\"after_p50_us\":%u,\"after_p99_us\":%u,\"after_max_us\":%u",
+				q, (double)o->fanout / q, fan_queued, fan_cpu, base.p50, base.p99, base.max,
+				during.n, during.p50, during.p99, during.max, later.p50, later.p99, later.max);
+	}
+	printf("}\n");
+
+	if(o->scenario == SC_FANOUT){
+		printf("# fanout %ld things via %s: queued in %.2f s (%.0f executions/s, broker CPU %.2f s), verified %ld;"
+				" %d loop clients: before p99 %u us max %u us | during (%zu round trips) p99 %u us max %u us |"
+				" after p99 %u us max %u us; broker RSS %.1f MB (peak %.1f MB)\n",
+				o->fanout, o->fanout_list ? "list" : "group", (double)(fan.to - fan.from) / 1e9,
+				(double)o->fanout / ((double)(fan.to - fan.from) / 1e9), fan_cpu, fan_queued, o->clients,
+				base.p99, base.max, during.n, during.p99, during.max, later.p99, later.max,
+				(double)rss / 1024, (double)hwm / 1024);
+	}else{
+		char extra[128] = "";
+		if(o->scenario == SC_CYCLE){
+			snprintf(extra, sizeof(extra), " (%.0f cycles/s%s)", (double)cycles / secs,
+					exhausted ? ", some things ran out of jobs" : "");
+		}
+		printf("# %s%s qos %d, %d clients x %d in flight, synchronous %s, %ld things x %ld jobs (%s, %s):"
+				" %.0f round trips/s%s, p50 %u us, p99 %u us, max %u us; broker %.3f CPU-s per 1000"
+				" (%.0f%% of a core), bench %.0f%% of a core, other processes %.0f%%; broker RSS %.1f MB\n",
+				scenario_names[o->scenario], o->no_plugin ? " (no plugin)" : "", o->qos, o->clients, o->inflight,
+				o->synchronous, B.things, B.jobs, o->random_access ? "random" : "fixed", populate_name(),
+				(double)rts / secs, extra, all.p50, all.p99, all.max, per_1k, bcpu / secs * 100,
+				scpu / secs * 100, others * 100, (double)rss / 1024);
+	}
+	if(rejected) fprintf(stderr, "bench_jobs: %ld rejected replies, e.g. %s\n", rejected, reject_example);
+	if(errors) fprintf(stderr, "bench_jobs: %ld unexpected messages or failed publishes\n", errors);
+	if(exhausted) fprintf(stderr, "bench_jobs: %ld slots ran out of jobs (raise --jobs-per-thing)\n", exhausted);
+	fflush(stdout);
+
+	if(!o->host){
+		broker_stop(b);
+		if(b->temp_dir && !o->keep) remove_dir(b);
+	}
+	for(int i = 0; i < nw; i++) free(ws[i].samples);
+	free(ws);
+	free(clients);
+	mosquitto_lib_cleanup();
+	return rejected || errors ? 2 : 0;
+}
