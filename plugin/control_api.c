@@ -13,6 +13,7 @@
 
 #include "control_internal.h"
 #include "mosquitto_jobs/names.h"
+#include "mosquitto_jobs/notify.h"
 #include "mosquitto_jobs/shapes.h"
 #include "mosquitto_jobs/utf8.h"
 
@@ -195,8 +196,12 @@ static cJSON *run_command(struct control_ctx *c, const cJSON *cmd)
 		cJSON *data = cJSON_CreateObject();
 		int rc = store_begin(c->svc->store) == STORE_OK ? 0 : control_fail_store(c);
 		if(rc == 0) rc = data ? fn(c, cmd, data) : control_fail(c, "InternalFailureException", "out of memory");
+		if(rc == 0 && notify_emit(c->svc, c->req->now, c->ob) != 0) rc = control_fail_store(c);
 		if(rc == 0 && store_commit(c->svc->store) != STORE_OK) rc = control_fail_store(c);
-		else if(rc != 0) store_rollback(c->svc->store);
+		else if(rc != 0){
+			notify_discard(c->svc);
+			store_rollback(c->svc->store);
+		}
 		if(rc == 0){
 			cJSON_AddItemToObject(resp, "data", data);
 		}else{

@@ -80,14 +80,20 @@ static void reject_invalid(struct device_ctx *c, const struct jf_error *err)
 /* A store failure: nothing of this request may remain, in the store or the outbox. */
 static void fail_internal(struct device_ctx *c)
 {
+	notify_discard(c->svc);
 	SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s: %s", c->req->topic, store_errmsg(c->svc->store));
 	store_rollback(c->svc->store);
 	outbox_truncate(c->ob, c->outbox_mark);
 	reject(c, "InternalError", "internal storage error", NULL);
 }
 
+/* Emits the notifications of what the request changed, then commits. */
 static int commit(struct device_ctx *c)
 {
+	if(notify_emit(c->svc, c->req->now, c->ob) != 0){
+		fail_internal(c);
+		return -1;
+	}
 	if(store_commit(c->svc->store) != STORE_OK){
 		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: commit failed on %s: %s", c->req->topic, store_errmsg(c->svc->store));
 		outbox_truncate(c->ob, c->outbox_mark);
@@ -212,7 +218,10 @@ static void handle_start_next(struct device_ctx *c)
 	}
 	if(n && rows[0].status == EXEC_QUEUED){
 		struct store_exec *e = &rows[0];
-		struct next_id before = { true, e->job_seq, e->execution_number };
+		if(notify_touch(c->svc, c->topic->thing, c->topic->namespace_id, false) != 0){
+			fail_internal(c);
+			goto done;
+		}
 		e->status = EXEC_IN_PROGRESS;
 		e->started_at = c->req->now;
 		e->last_updated_at = c->req->now;
@@ -224,9 +233,7 @@ static void handle_start_next(struct device_ctx *c)
 		}
 		if(step) e->step_timeout_minutes = step;
 		set_timers(c, e, EXEC_QUEUED, step);
-		if(store_exec_update(st, e) != STORE_OK
-				|| notify_thing(c->svc, c->topic->thing, c->topic->namespace_id, false, &before,
-					c->req->now, c->ob) != 0){
+		if(store_exec_update(st, e) != STORE_OK){
 			fail_internal(c);
 			goto done;
 		}
@@ -366,8 +373,7 @@ static void handle_update(struct device_ctx *c)
 
 	int old_status = e.status;
 	bool status_changes = old_status != (int)f.status;
-	struct next_id before = { 0 };
-	if(status_changes && notify_next_id(c->svc, e.thing, e.namespace_id, &before) != 0){
+	if(status_changes && notify_touch(c->svc, e.thing, e.namespace_id, notify_set_changed(old_status, (int)f.status)) != 0){
 		fail_internal(c);
 		goto done;
 	}
@@ -384,8 +390,6 @@ static void handle_update(struct device_ctx *c)
 	set_timers(c, &e, old_status, f.step_timeout);
 	/* A terminal status may bring a retry, an abort, the job's completion. */
 	if(store_exec_update(st, &e) != STORE_OK
-			|| (status_changes && notify_thing(c->svc, e.thing, e.namespace_id,
-					notify_set_changed(old_status, e.status), &before, c->req->now, c->ob) != 0)
 			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, request_ms(c->req), c->ob) != 0)){
 		fail_internal(c);
 		goto done;

@@ -30,12 +30,10 @@ int fleet_queue_execution(struct service *svc, const struct store_job *job, cons
 		.job_seq = job->seq, .execution_number = number, .status = EXEC_QUEUED,
 		.queued_at = now, .last_updated_at = now, .version = 1, .retry_attempt = retry_attempt,
 	};
-	struct next_id before;
+	(void)ob;
 	strcpy(e.thing, thing);
 	strcpy(e.namespace_id, job->namespace_id);
-	if(notify_next_id(svc, thing, job->namespace_id, &before) != 0
-			|| store_exec_insert(svc->store, &e) != STORE_OK
-			|| notify_thing(svc, thing, job->namespace_id, true, &before, now, ob) != 0){
+	if(notify_touch(svc, thing, job->namespace_id, true) != 0 || store_exec_insert(svc->store, &e) != STORE_OK){
 		return -1;
 	}
 	return 0;
@@ -64,20 +62,14 @@ int fleet_reach_thing(struct service *svc, struct store_job *job, const char *th
 int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms,
 		struct outbox *ob)
 {
-	struct next_id before;
-	int64_t now = now_ms / 1000;
-	if(notify_next_id(svc, e->thing, e->namespace_id, &before) != 0) return -1;
 	int from = e->status;
+	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(from, to)) != 0) return -1;
 	if(from == EXEC_IN_PROGRESS && to == EXEC_CANCELED) e->force_canceled = true;
 	e->status = to;
 	e->version++;
-	e->last_updated_at = now;
+	e->last_updated_at = now_ms / 1000;
 	if(status_is_terminal(to)) e->step_deadline_ms = e->progress_deadline_ms = 0;
-	if(store_exec_update(svc->store, e) != STORE_OK
-			|| notify_thing(svc, e->thing, e->namespace_id, notify_set_changed(from, to), &before,
-				now, ob) != 0){
-		return -1;
-	}
+	if(store_exec_update(svc->store, e) != STORE_OK) return -1;
 	return status_is_terminal(to) ? fleet_finished(svc, e, now_ms, ob) : 0;
 }
 
@@ -102,7 +94,8 @@ int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_
 	if(job.status == JOB_IN_PROGRESS && e->retry_attempt < retries_allowed(&job, e->status)){
 		rc = fleet_queue_execution(svc, &job, e->thing, e->retry_attempt + 1, now_ms, ob);
 	}
-	if(rc == 0 && job.abort_config && job.status == JOB_IN_PROGRESS && is_failure(e->status)){
+	/* a success can bring the executed count up to a criterion's minimum too */
+	if(rc == 0 && job.abort_config && job.status == JOB_IN_PROGRESS && (is_failure(e->status) || e->status == EXEC_SUCCEEDED)){
 		int64_t counts[EXEC_STATUS_COUNT];
 		char why[256];
 		if(store_job_counts(svc->store, job.seq, counts) != STORE_OK) rc = -1;
@@ -153,11 +146,10 @@ int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, con
 int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms,
 		struct outbox *ob)
 {
-	struct next_id before;
-	if(notify_next_id(svc, e->thing, e->namespace_id, &before) != 0
-			|| store_exec_delete(svc->store, e->thing, e->job_seq, e->execution_number) != STORE_OK
-			|| notify_thing(svc, e->thing, e->namespace_id, notify_set_changed(e->status, -1), &before,
-				now_ms / 1000, ob) != 0){
+	(void)now_ms;
+	(void)ob;
+	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(e->status, -1)) != 0
+			|| store_exec_delete(svc->store, e->thing, e->job_seq, e->execution_number) != STORE_OK){
 		return -1;
 	}
 	return 0;

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mosquitto_jobs/shapes.h"
 #include "mosquitto_jobs/status.h"
@@ -121,5 +122,117 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 		rc = publish(ob, topic, next_changed(n ? &rows[0] : NULL, now));
 	}
 	store_exec_array_free(rows, n);
+	return rc;
+}
+
+/* ---- the scope: touched things in a hash table (open addressing) ---- */
+
+struct touched {
+	char thing[JOBS_THING_NAME_MAX + 1];
+	char namespace_id[JOBS_NAMESPACE_MAX + 1];
+	struct next_id before;
+	bool set_changed;
+};
+
+struct notify_scope {
+	struct touched *items;   /* in touch order */
+	size_t count, cap;
+	size_t *slots;           /* index + 1 into items; 0: empty */
+	size_t nslots;           /* a power of two */
+};
+
+struct notify_scope *notify_scope_create(void)
+{
+	return calloc(1, sizeof(struct notify_scope));
+}
+
+void notify_scope_destroy(struct notify_scope *scope)
+{
+	if(!scope) return;
+	free(scope->items);
+	free(scope->slots);
+	free(scope);
+}
+
+static size_t key_hash(const char *thing, const char *ns)
+{
+	size_t h = 14695981039346656037u;
+	for(const char *p = thing; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+	h = (h ^ '/') * 1099511628211u;
+	for(const char *p = ns; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h;
+}
+
+static size_t *find_slot(struct notify_scope *sc, const char *thing, const char *ns)
+{
+	size_t mask = sc->nslots - 1;
+	for(size_t i = key_hash(thing, ns) & mask;; i = (i + 1) & mask){
+		size_t *slot = &sc->slots[i];
+		if(*slot == 0) return slot;
+		const struct touched *t = &sc->items[*slot - 1];
+		if(strcmp(t->thing, thing) == 0 && strcmp(t->namespace_id, ns) == 0) return slot;
+	}
+}
+
+static int grow(struct notify_scope *sc)
+{
+	if(sc->count == sc->cap){
+		size_t cap = sc->cap ? sc->cap * 2 : 16;
+		struct touched *items = realloc(sc->items, cap * sizeof(*items));
+		if(!items) return -1;
+		sc->items = items;
+		sc->cap = cap;
+	}
+	if((sc->count + 1) * 2 > sc->nslots){
+		size_t nslots = sc->nslots ? sc->nslots * 2 : 32;
+		size_t *slots = calloc(nslots, sizeof(*slots));
+		if(!slots) return -1;
+		free(sc->slots);
+		sc->slots = slots;
+		sc->nslots = nslots;
+		for(size_t i = 0; i < sc->count; i++){
+			*find_slot(sc, sc->items[i].thing, sc->items[i].namespace_id) = i + 1;
+		}
+	}
+	return 0;
+}
+
+int notify_touch(struct service *svc, const char *thing, const char *namespace_id, bool set_changed)
+{
+	struct notify_scope *sc = svc->notify;
+	if(sc->nslots){
+		size_t *slot = find_slot(sc, thing, namespace_id);
+		if(*slot){
+			sc->items[*slot - 1].set_changed |= set_changed;
+			return 0;
+		}
+	}
+	if(grow(sc) != 0) return -1;
+	struct touched *t = &sc->items[sc->count];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->thing, sizeof(t->thing), "%s", thing);
+	snprintf(t->namespace_id, sizeof(t->namespace_id), "%s", namespace_id);
+	t->set_changed = set_changed;
+	if(notify_next_id(svc, thing, namespace_id, &t->before) != 0) return -1;
+	*find_slot(sc, thing, namespace_id) = ++sc->count;
+	return 0;
+}
+
+void notify_discard(struct service *svc)
+{
+	struct notify_scope *sc = svc->notify;
+	sc->count = 0;
+	if(sc->slots) memset(sc->slots, 0, sc->nslots * sizeof(*sc->slots));
+}
+
+int notify_emit(struct service *svc, int64_t now, struct outbox *ob)
+{
+	struct notify_scope *sc = svc->notify;
+	int rc = 0;
+	for(size_t i = 0; i < sc->count && rc == 0; i++){
+		const struct touched *t = &sc->items[i];
+		rc = notify_thing(svc, t->thing, t->namespace_id, t->set_changed, &t->before, now, ob);
+	}
+	notify_discard(svc);
 	return rc;
 }

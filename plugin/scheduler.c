@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "mosquitto_jobs/notify.h"
 #include "service_internal.h"
 
 #define TICK_TIMEOUTS 64
@@ -157,8 +158,12 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	int rc = store_begin(svc->store) == STORE_OK ? 0 : -1;
 	if(rc == 0) rc = expire_timers(svc, now_ms, ob, &more);
 	if(rc == 0) rc = wake_jobs(svc, now_ms, ob, &more);
+	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
 	if(rc == 0) rc = store_commit(svc->store) == STORE_OK ? 0 : -1;
-	else store_rollback(svc->store);
+	else{
+		notify_discard(svc);
+		store_rollback(svc->store);
+	}
 
 	int64_t next = 0;
 	if(rc != 0 || next_wake(svc, &next) != 0){

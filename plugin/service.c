@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mosquitto_jobs/notify.h"
 #include "mosquitto_jobs/shapes.h"
 #include "mosquitto_jobs/topic.h"
 #include "service_internal.h"
@@ -21,9 +22,10 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 	svc->log_ctx = log_ctx;
 	svc->max_pending = cfg->max_pending;
 	svc->time_scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
+	svc->notify = notify_scope_create();
 	svc->region = strdup(cfg->region);
 	svc->account_id = strdup(cfg->account_id);
-	if(!svc->region || !svc->account_id){
+	if(!svc->region || !svc->account_id || !svc->notify){
 		snprintf(err, errlen, "out of memory");
 		service_destroy(svc);
 		return -1;
@@ -51,6 +53,7 @@ void service_destroy(struct service *svc)
 	if(!svc) return;
 	store_close(svc->store);
 	ratelimit_destroy(svc->limiter);
+	notify_scope_destroy(svc->notify);
 	free(svc->region);
 	free(svc->account_id);
 	free(svc);

@@ -15,6 +15,7 @@ struct service {
 	char *account_id;
 	double time_scale;
 	struct ratelimit *limiter;  /* NULL: no per-thing rate limit */
+	struct notify_scope *notify; /* things the current request changes */
 	jobs_log_fn log;
 	void *log_ctx;
 	/* The tick's shortcut: nothing is due before next_wake_ms (0: nothing at all),

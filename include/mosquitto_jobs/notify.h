@@ -40,4 +40,23 @@ int notify_next_id(struct service *svc, const char *thing, const char *namespace
 int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
 		bool set_changed, const struct next_id *before, int64_t now, struct outbox *ob);
 
+/* A scope that gathers the things a request (or a tick) changes, so each thing gets at
+ * most one notify and one notify-next for the whole of it, decided by comparing its
+ * state before the first change with its state at the end. Without it a retry (an
+ * execution fails, a new one is queued) would tell the device "nothing pending" in
+ * between, a state that never existed. */
+struct notify_scope;
+struct notify_scope *notify_scope_create(void);
+void notify_scope_destroy(struct notify_scope *scope);
+
+/* Before changing one of the thing's executions: remembers its next execution (on
+ * the first touch) and whether its pending set changes. Returns 0, or -1 on a store
+ * error or out of memory. */
+int notify_touch(struct service *svc, const char *thing, const char *namespace_id, bool set_changed);
+/* After the changes: appends the notifications of every touched thing and empties the
+ * scope. Returns 0, or -1 (the scope is emptied all the same). */
+int notify_emit(struct service *svc, int64_t now, struct outbox *ob);
+/* Forgets the touched things (the changes were rolled back). */
+void notify_discard(struct service *svc);
+
 #endif

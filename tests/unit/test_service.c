@@ -835,6 +835,29 @@ static void test_group_commit(void)
 	unlink(p);
 }
 
+/* A retry is one change for the device: the execution leaves, its retry arrives. */
+static void test_retry_notifies_once(void)
+{
+	setup(10);
+	control("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"r\",\"targets\":[\"t1\"],\"document\":{},"
+			"\"jobExecutionsRetryConfig\":{\"criteriaList\":[{\"failureType\":\"FAILED\",\"numberOfRetries\":1}]}}]}");
+	device(P "/r/update", "{\"status\":\"FAILED\"}", 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify"), 1);
+	CU_ASSERT_EQUAL(count_topic(P "/notify-next"), 1);
+	cJSON *n = body(P "/notify-next");
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(n, "execution"), "executionNumber"), 2);
+	cJSON_Delete(n);
+	n = body(P "/notify");
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(n, "jobs"), "QUEUED")), 1);
+	cJSON_Delete(n);
+	/* the last retry used up: FAILED for good, nothing pending */
+	device(P "/r/update", "{\"status\":\"FAILED\"}", 1);
+	n = body(P "/notify-next");
+	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(n, "execution"));
+	cJSON_Delete(n);
+	teardown();
+}
+
 void add_service_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -853,6 +876,7 @@ void add_service_tests(void)
 		{ "per-thing rate limit", test_rate_limit },
 		{ "full database", test_full_database },
 		{ "group commit", test_group_commit },
+		{ "a retry notifies once", test_retry_notifies_once },
 	};
 	ADD_SUITE("service", tests);
 }
