@@ -17,7 +17,8 @@
  * Blank lines and lines starting with '#' or ';' are comments (whole lines only: a
  * secret may hold any printable character but space). In INI form other keys
  * (aws_session_token, region, ...) are ignored, and so is a profile with neither key;
- * a profile with only one of the two is an error. Both forms may be mixed in one file.
+ * a profile with only one of the two is an error. Both forms may share a file, pair
+ * lines first (after a [profile] header every line belongs to a profile).
  * An access key id is 1..128 printable characters without '/' (it heads the
  * Credential scope); a key defined twice, or a file without any key, is an error.
  * Errors name the line: "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY'".
