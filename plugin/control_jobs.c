@@ -102,21 +102,30 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	return 0;
 }
 
-/* The job reaches every thing of a group. */
+/* Groups up to this size are reached within the createJob command itself. */
+#define INLINE_GROUP_MAX 256
+
+/* The job reaches every thing of a group. A small group is reached at once; a larger
+ * one through the job's queue, which the tick works off a bounded amount at a time
+ * (starting at the end of this very loop pass), so a group of 100 000 things never
+ * stalls the broker. */
 static int queue_group(struct control_ctx *c, struct store_job *job, const char *group)
 {
-	enum { BATCH = 1000 };
-	for(int64_t offset = 0;; offset += BATCH){
-		struct store_name *things;
-		size_t n;
-		if(store_member_list(c->svc->store, group, offset, BATCH, &things, &n) != STORE_OK) return control_fail_store(c);
-		int rc = 0;
-		for(size_t i = 0; i < n && rc == 0; i++){
-			if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
-		}
-		free(things);
-		if(rc != 0 || n < BATCH) return rc;
+	struct store_name *things;
+	size_t n;
+	if(store_member_list(c->svc->store, group, 0, INLINE_GROUP_MAX + 1, &things, &n) != STORE_OK) return control_fail_store(c);
+	int rc = 0;
+	for(size_t i = 0; n <= INLINE_GROUP_MAX && i < n && rc == 0; i++){
+		if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
 	}
+	free(things);
+	if(n <= INLINE_GROUP_MAX || rc != 0) return rc;
+	if(store_rollout_push_group(c->svc->store, job->seq, group) != STORE_OK) return control_fail_store(c);
+	if(job->status == JOB_IN_PROGRESS && (job->policy.wake_ms == 0 || job->policy.wake_ms > request_ms(c->req))){
+		job->policy.wake_ms = request_ms(c->req);
+		if(store_job_update(c->svc->store, job) != STORE_OK) return control_fail_store(c);
+	}
+	return 0;
 }
 
 int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)

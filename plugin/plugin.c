@@ -89,6 +89,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t monotonic_ms(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void fill_request(struct jobs_request *req, struct mosquitto *client, const char *topic,
 		const void *payload, uint32_t payloadlen, uint8_t qos)
 {
@@ -252,6 +260,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		free(p);
 		return MOSQ_ERR_UNKNOWN;
 	}
+	service_set_clock(p->svc, monotonic_ms, NULL);
 	const struct jobs_config *cfg = &p->cfg;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
 			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);

@@ -2,10 +2,11 @@
  *
  * Mosquitto calls the tick on every pass of its loop, so the common case must cost
  * nothing: the service remembers the earliest moment anything is due and returns at
- * once before it. When something is due, one transaction handles at most
- * TICK_TIMEOUTS expired timers and TICK_JOBS jobs (a rollout queues at most
- * TICK_RELEASE executions per job per tick); a backlog is worked off over the next
- * passes, so no tick stalls the broker. Deadlines live in the store, with an index,
+ * once before it. When something is due, one transaction handles batches of at most
+ * TICK_TIMEOUTS expired timers and TICK_JOBS jobs (a rollout or a fan-out queues at
+ * most TICK_RELEASE executions per job per batch), batch after batch for up to
+ * TICK_BUDGET_MS by the service's clock; the rest of a backlog is worked off over the
+ * next passes, so no tick stalls the broker. Deadlines live in the store, with an index,
  * so timers that expired while the broker was down fire at the first tick. */
 #include <math.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #define TICK_TIMEOUTS 64
 #define TICK_JOBS 32
 #define TICK_RELEASE 64
+/* With a clock, a tick keeps working off a backlog in batches for this long. */
+#define TICK_BUDGET_MS 25
 /* After a storage error, wait this long before trying again. */
 #define ERROR_BACKOFF_MS 1000
 
@@ -78,7 +81,17 @@ static int release(struct service *svc, struct store_job *job, int64_t now_ms, s
 	size_t n = 0;
 	if(budget > 0 && store_rollout_pop(svc->store, job->seq, (int)budget, &things, &n) != STORE_OK) return -1;
 	int rc = 0;
-	for(size_t i = 0; i < n && rc == 0; i++) rc = fleet_queue_execution(svc, job, things[i].name, 0, now_ms, ob);
+	for(size_t i = 0; i < n && rc == 0; i++){
+		/* a continuous job follows its groups: a thing that left while it waited is
+		 * no longer a target */
+		bool targeted = true;
+		if(job->target_selection == TARGET_CONTINUOUS
+				&& store_job_targets_thing(svc->store, job->seq, things[i].name, &targeted) != STORE_OK){
+			rc = -1;
+		}else if(targeted){
+			rc = fleet_queue_execution(svc, job, things[i].name, 0, now_ms, ob);
+		}
+	}
 	free(things);
 	p->window_released += (int64_t)n;
 	p->released_total += (int64_t)n;
@@ -156,8 +169,12 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	size_t mark = ob->count;
 	bool more = false;
 	int rc = store_begin(svc->store) == STORE_OK ? 0 : -1;
-	if(rc == 0) rc = expire_timers(svc, now_ms, ob, &more);
-	if(rc == 0) rc = wake_jobs(svc, now_ms, ob, &more);
+	int64_t started = svc->clock ? svc->clock(svc->clock_ctx) : 0;
+	do{
+		more = false;
+		if(rc == 0) rc = expire_timers(svc, now_ms, ob, &more);
+		if(rc == 0) rc = wake_jobs(svc, now_ms, ob, &more);
+	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS);
 	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
 	if(rc == 0) rc = store_commit(svc->store) == STORE_OK ? 0 : -1;
 	else{

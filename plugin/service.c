@@ -97,6 +97,12 @@ void service_handle_control(struct service *svc, const struct jobs_request *req,
 	control_handle(svc, req, ob);
 }
 
+void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)
+{
+	svc->clock = clock;
+	svc->clock_ctx = ctx;
+}
+
 void service_set_group_commit(struct service *svc, bool on)
 {
 	svc->group_commit = on;

@@ -23,6 +23,8 @@ struct service {
 	bool wake_known;
 	int64_t next_wake_ms;
 	/* Group commit: a batch is open since the outbox held batch_mark messages. */
+	jobs_clock_fn clock;       /* NULL: one batch per tick */
+	void *clock_ctx;
 	bool group_commit;
 	bool batch_open;
 	size_t batch_mark;

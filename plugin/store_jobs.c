@@ -452,6 +452,17 @@ int store_rollout_push(struct store *s, int64_t job_seq, const char *thing)
 	return store_step_done(st);
 }
 
+int store_rollout_push_group(struct store *s, int64_t job_seq, const char *group)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PUSH_GROUP,
+		"INSERT INTO rollout_queue(job_seq, thing) SELECT ?1, thing FROM group_members"
+		" WHERE group_name = ?2 ORDER BY thing");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, job_seq);
+	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+	return store_step_done(st);
+}
+
 int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_name **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PEEK,

@@ -78,6 +78,12 @@ void service_set_group_commit(struct service *svc, bool on);
 /* Returns false when the batch did not commit. */
 bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
 
+/* A monotonic clock in ms, for the tick's time budget only (service_tick keeps
+ * working off a backlog while less than its budget has passed). Without one, a tick
+ * does one bounded batch. */
+typedef int64_t (*jobs_clock_fn)(void *ctx);
+void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx);
+
 /* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
  * unless a timer or a job's rollout or schedule is due at now_ms; then handles what
  * is due, a bounded amount per call, appending notifications to the outbox. */

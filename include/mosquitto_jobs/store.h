@@ -228,6 +228,8 @@ int store_next_job_wake(struct store *store, int64_t *out_ms);
 /* Rollout queue: things a job will reach, in order, once its rollout or schedule
  * lets it. */
 int store_rollout_push(struct store *store, int64_t job_seq, const char *thing);
+/* Queues every member of a group (in name order) in one statement. */
+int store_rollout_push_group(struct store *store, int64_t job_seq, const char *group);
 /* Takes up to `limit` things off the front of the job's queue; *out is malloc'd. */
 int store_rollout_pop(struct store *store, int64_t job_seq, int limit, struct store_name **out, size_t *count);
 int store_rollout_clear(struct store *store, int64_t job_seq);

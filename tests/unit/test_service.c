@@ -57,12 +57,15 @@ static bool device(const char *topic, const char *payload, int qos)
 	return device_at((int64_t)NOW * 1000, topic, payload, qos);
 }
 
+/* A management request, and the tick that ends the broker's loop pass (it queues a
+ * group's things). */
 static void control(const char *payload)
 {
 	outbox_truncate(&ob, 0);
 	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .payload = payload,
 		.payload_len = strlen(payload), .qos = 1, .now = NOW };
 	service_handle_control(svc, &req, &ob);
+	service_tick(svc, (int64_t)NOW * 1000, &ob);
 }
 
 /* Index of the outbox message on `topic`, or -1. */
@@ -592,10 +595,10 @@ static void test_continuous_group_jobs(void)
 
 	/* deleting the group removes t1's new pending execution of a second continuous job */
 	control("{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"c2\",\"targetSelection\":\"CONTINUOUS\",\"document\":{},"
-			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/g\"]},"
-			"{\"command\":\"deleteThingGroup\",\"thingGroupName\":\"g\"},"
+			"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/g\"]}]}");
+	control("{\"commands\":[{\"command\":\"deleteThingGroup\",\"thingGroupName\":\"g\"},"
 			"{\"command\":\"describeJobExecution\",\"jobId\":\"c2\",\"thingName\":\"t1\"}]}");
-	r = response(2);
+	r = response(1);
 	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(ok_data(r), "execution"), "status"), "REMOVED");
 	cJSON_Delete(r);
 	expect_control_error("{\"commands\":[{\"command\":\"listThingsInThingGroup\",\"thingGroupName\":\"g\"}]}",
@@ -858,6 +861,47 @@ static void test_retry_notifies_once(void)
 	teardown();
 }
 
+/* A job for a large group reaches it over several ticks, a bounded batch each, and
+ * meanwhile nothing else waits. */
+static void test_large_group_fans_out_over_ticks(void)
+{
+	setup(10);
+	static char cmd[200];
+	control("{\"commands\":[{\"command\":\"createThingGroup\",\"thingGroupName\":\"big\"}]}");
+	for(int i = 0; i < 300; i++){
+		snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"addThingToThingGroup\","
+				"\"thingGroupName\":\"big\",\"thingName\":\"m%03d\"}]}", i);
+		control(cmd);
+	}
+	outbox_truncate(&ob, 0);
+	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .qos = 1, .now = NOW };
+	const char *create = "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"fan\",\"document\":{},"
+		"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/big\"]}]}";
+	req.payload = create;
+	req.payload_len = strlen(create);
+	service_handle_control(svc, &req, &ob);
+	CU_ASSERT_EQUAL(ob.count, 1); /* the response only: the group is reached by the ticks */
+	int notified = 0, ticks = 0;
+	while(ticks < 20){
+		outbox_truncate(&ob, 0);
+		service_tick(svc, (int64_t)NOW * 1000, &ob);
+		if(ob.count == 0) break;
+		int n = 0;
+		for(size_t i = 0; i < ob.count; i++) n += strstr(ob.msgs[i].topic, "/notify-next") != NULL;
+		CU_ASSERT_TRUE(n <= 64); /* one batch per tick without a clock */
+		notified += n;
+		ticks++;
+	}
+	CU_ASSERT_EQUAL(notified, 300);
+	CU_ASSERT_TRUE(ticks >= 5);
+	control("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fan\"}]}");
+	cJSON *r = response(0);
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(cJSON_GetObjectItem(ok_data(r), "job"), "jobProcessDetails"),
+			"numberOfQueuedThings"), 300);
+	cJSON_Delete(r);
+	teardown();
+}
+
 void add_service_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -877,6 +921,7 @@ void add_service_tests(void)
 		{ "full database", test_full_database },
 		{ "group commit", test_group_commit },
 		{ "a retry notifies once", test_retry_notifies_once },
+		{ "a large group fans out over ticks", test_large_group_fans_out_over_ticks },
 	};
 	ADD_SUITE("service", tests);
 }
