@@ -29,7 +29,6 @@ struct device_ctx {
 
 static void send_reply(struct device_ctx *c, const char *suffix, cJSON *root)
 {
-	char topic[512];
 	size_t len;
 	if(root && c->client_token && !cJSON_AddStringToObject(root, "clientToken", c->client_token)){
 		cJSON_Delete(root);
@@ -44,8 +43,16 @@ static void send_reply(struct device_ctx *c, const char *suffix, cJSON *root)
 		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: out of memory answering %s", c->req->topic);
 		return;
 	}
-	snprintf(topic, sizeof(topic), "%s/%s", c->req->topic, suffix);
+	/* the request's topic, whatever its length, plus the suffix */
+	size_t tlen = strlen(c->req->topic) + strlen(suffix) + 2;
+	char *topic = malloc(tlen);
+	if(!topic){
+		free(payload);
+		return;
+	}
+	snprintf(topic, tlen, "%s/%s", c->req->topic, suffix);
 	outbox_add(c->ob, c->req->client_id, topic, payload, len, reply_qos(c->req->qos));
+	free(topic);
 }
 
 static void accept(struct device_ctx *c, cJSON *root)

@@ -114,18 +114,150 @@ int jf_long(const cJSON *obj, const char *key, long long min, long long max,
 	return jf_long_value(item, key, min, max, out, err);
 }
 
-cJSON *jf_parse_strict(const char *buf, size_t len)
+/* ---- a strict RFC 8259 syntax check, since cJSON accepts more (leading zeros,
+ * "2.", raw control characters in strings, trailing garbage) ---- */
+
+#define JSON_DEPTH_MAX 1000 /* cJSON's own nesting limit */
+
+struct lexer {
+	const char *p, *end;
+};
+
+static void skip_ws(struct lexer *lx)
 {
-	const char *end = NULL;
-	cJSON *tree = cJSON_ParseWithLengthOpts(buf, len, &end, false);
-	if(!tree) return NULL;
-	for(const char *p = end; p && p < buf + len; p++){
-		if(*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0'){
-			cJSON_Delete(tree);
-			return NULL;
+	while(lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r')) lx->p++;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool lex_string(struct lexer *lx)
+{
+	lx->p++; /* the opening quote */
+	while(lx->p < lx->end){
+		unsigned char c = (unsigned char)*lx->p++;
+		if(c == '"') return true;
+		if(c < 0x20) return false;
+		if(c == '\\'){
+			if(lx->p >= lx->end) return false;
+			char e = *lx->p++;
+			if(e == 'u'){
+				for(int i = 0; i < 4; i++, lx->p++){
+					if(lx->p >= lx->end || !((*lx->p >= '0' && *lx->p <= '9') || (*lx->p >= 'a' && *lx->p <= 'f')
+								|| (*lx->p >= 'A' && *lx->p <= 'F'))) return false;
+				}
+			}else if(!strchr("\"\\/bfnrt", e) || e == '\0'){
+				return false;
+			}
 		}
 	}
-	return tree;
+	return false;
+}
+
+static bool lex_number(struct lexer *lx)
+{
+	if(lx->p < lx->end && *lx->p == '-') lx->p++;
+	if(lx->p >= lx->end) return false;
+	if(*lx->p == '0') lx->p++;
+	else if(is_digit(*lx->p)) while(lx->p < lx->end && is_digit(*lx->p)) lx->p++;
+	else return false;
+	if(lx->p < lx->end && *lx->p == '.'){
+		lx->p++;
+		if(lx->p >= lx->end || !is_digit(*lx->p)) return false;
+		while(lx->p < lx->end && is_digit(*lx->p)) lx->p++;
+	}
+	if(lx->p < lx->end && (*lx->p == 'e' || *lx->p == 'E')){
+		lx->p++;
+		if(lx->p < lx->end && (*lx->p == '+' || *lx->p == '-')) lx->p++;
+		if(lx->p >= lx->end || !is_digit(*lx->p)) return false;
+		while(lx->p < lx->end && is_digit(*lx->p)) lx->p++;
+	}
+	return true;
+}
+
+static bool lex_word(struct lexer *lx, const char *word)
+{
+	size_t n = strlen(word);
+	if((size_t)(lx->end - lx->p) < n || memcmp(lx->p, word, n) != 0) return false;
+	lx->p += n;
+	return true;
+}
+
+/* One JSON text, then only white space (or a C string's terminating NUL). Iterative:
+ * `stack` holds the open containers. */
+static bool json_valid(const char *buf, size_t len)
+{
+	struct lexer lx = { buf, buf + len };
+	char stack[JSON_DEPTH_MAX];
+	int depth = 0;
+	bool need_value = true;
+	for(;;){
+		skip_ws(&lx);
+		if(need_value){
+			if(lx.p >= lx.end) return false;
+			char c = *lx.p;
+			bool ok = true;
+			if(c == '{' || c == '['){
+				if(depth == JSON_DEPTH_MAX) return false;
+				stack[depth++] = c;
+				lx.p++;
+				skip_ws(&lx);
+				if(lx.p < lx.end && *lx.p == (c == '{' ? '}' : ']')){
+					lx.p++;
+					depth--;
+				}else{
+					if(c == '{'){
+						if(lx.p >= lx.end || *lx.p != '"' || !lex_string(&lx)) return false;
+						skip_ws(&lx);
+						if(lx.p >= lx.end || *lx.p++ != ':') return false;
+					}
+					continue; /* a value follows */
+				}
+			}else if(c == '"') ok = lex_string(&lx);
+			else if(c == '-' || is_digit(c)) ok = lex_number(&lx);
+			else ok = lex_word(&lx, "true") || lex_word(&lx, "false") || lex_word(&lx, "null");
+			if(!ok) return false;
+			need_value = false;
+		}
+		skip_ws(&lx);
+		if(depth == 0) break;
+		if(lx.p >= lx.end) return false;
+		char c = *lx.p++;
+		char open = stack[depth - 1];
+		if(c == ','){
+			if(open == '{'){
+				skip_ws(&lx);
+				if(lx.p >= lx.end || *lx.p != '"' || !lex_string(&lx)) return false;
+				skip_ws(&lx);
+				if(lx.p >= lx.end || *lx.p++ != ':') return false;
+			}
+			need_value = true;
+		}else if(c == (open == '{' ? '}' : ']')){
+			depth--;
+		}else{
+			return false;
+		}
+	}
+	while(lx.p < lx.end && *lx.p == '\0') lx.p++;
+	return lx.p == lx.end;
+}
+
+cJSON *jf_parse_strict(const char *buf, size_t len)
+{
+	if(!json_valid(buf, len)) return NULL;
+	return cJSON_ParseWithLength(buf, len);
+}
+
+bool jf_has_nonfinite(const cJSON *tree)
+{
+	if(!tree) return false;
+	if(cJSON_IsNumber(tree) && !isfinite(tree->valuedouble)) return true;
+	for(const cJSON *c = tree->child; c; c = c->next){
+		if(jf_has_nonfinite(c)) return true;
+	}
+	return false;
 }
 
 /* Shortest "%.*g" that reads back to the same double. */

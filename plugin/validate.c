@@ -51,6 +51,10 @@ int validate_document(const cJSON *document, char **text, struct jf_error *err)
 	}else{
 		return jf_fail(err, "document must be a JSON object or a string holding one");
 	}
+	if(jf_has_nonfinite(copy)){
+		cJSON_Delete(copy);
+		return jf_fail(err, "document holds a number too large for a double");
+	}
 	char *out = jf_print_exact(copy);
 	cJSON_Delete(copy);
 	if(!out) return jf_fail(err, "out of memory");

@@ -31,10 +31,13 @@ int jf_long(const cJSON *obj, const char *key, long long min, long long max,
 int jf_long_value(const cJSON *item, const char *what, long long min, long long max,
 		long long *out, struct jf_error *err);
 
-/* Parses buf[0..len) as one JSON value with nothing but white space (or a C string's
- * terminating NUL) after it
- * (cJSON alone accepts trailing garbage). Returns a tree the caller deletes, or NULL. */
+/* Parses buf[0..len) as exactly one RFC 8259 JSON text, with nothing but white space
+ * (or a C string's terminating NUL) after it, nested at most 1000 deep. cJSON alone
+ * accepts more: trailing garbage, leading zeros, "2.", raw control characters in
+ * strings. Returns a tree the caller deletes, or NULL. */
 cJSON *jf_parse_strict(const char *buf, size_t len);
+/* Whether a tree holds a number too large for a double (1e999 parses to infinity). */
+bool jf_has_nonfinite(const cJSON *tree);
 /* Serialises a tree without white space, numbers in the shortest form that reads
  * back to the same double (cJSON 1.7.15 mangles some 16- and 17-digit integers).
  * Changes the tree's number nodes to raw text. Returns a malloc'd string or NULL. */

@@ -218,6 +218,53 @@ static void test_names(void)
 	CU_ASSERT_FALSE(names_job_id_valid(long_name, 65));
 }
 
+static bool parses(const char *text)
+{
+	cJSON *t = jf_parse_strict(text, strlen(text));
+	cJSON_Delete(t);
+	return t != NULL;
+}
+
+static void test_strict_json(void)
+{
+	static const char *const good[] = {
+		"{}", " {\"a\" : [1, -0, 0.5, 1e3, -2.5E-3, true, false, null, \"\\u00e9\\n\\\"\"]}\n",
+		"[]", "[[],{}]", "\"s\"", "0", "{\"a\":{\"b\":{}}}",
+	};
+	static const char *const bad[] = {
+		"", "{", "{\"a\":02}", "{\"a\":2.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":1e}", "{\"a\":-}",
+		"{\"a\":\"x\ty\"}", "{\"a\":\"x\ny\"}", "{\"a\":\"\x01\"}", "{'a':1}", "{\"a\":NaN}",
+		"{\"a\":1,}", "[1,]", "{\"a\" 1}", "{\"a\":1}}", "{} {}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}",
+		"{a:1}", "[1 2]", "tru", "{\"a\":1 /* c */}", "{\"a\":\"unterminated}",
+	};
+	for(size_t i = 0; i < sizeof(good) / sizeof(*good); i++){
+		CU_ASSERT_TRUE(parses(good[i]));
+		if(!parses(good[i])) fprintf(stderr, "\n  refused: %s\n", good[i]);
+	}
+	for(size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++){
+		CU_ASSERT_FALSE(parses(bad[i]));
+		if(parses(bad[i])) fprintf(stderr, "\n  accepted: %s\n", bad[i]);
+	}
+	/* nesting: 1000 deep is fine, 1001 is not */
+	static char deep[2100];
+	memset(deep, '[', 1000);
+	memset(deep + 1000, ']', 1000);
+	deep[2000] = '\0';
+	CU_ASSERT_TRUE(parses(deep));
+	memset(deep, '[', 1001);
+	memset(deep + 1001, ']', 1001);
+	deep[2002] = '\0';
+	CU_ASSERT_FALSE(parses(deep));
+	/* a C string's NUL after the text is tolerated */
+	cJSON *t = jf_parse_strict("{}\0", 3);
+	CU_ASSERT_PTR_NOT_NULL(t);
+	cJSON_Delete(t);
+	/* numbers too large for a double make a document invalid */
+	char *text;
+	CU_ASSERT_EQUAL(document_rc("{\"d\":[1,{\"e\":1e999}]}", &text), JF_BAD);
+	CU_ASSERT_EQUAL(document_rc("\"{\\\"d\\\":-1E400}\"", &text), JF_BAD);
+}
+
 void add_validate_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -226,6 +273,7 @@ void add_validate_tests(void)
 		{ "statusDetails", test_status_details },
 		{ "job document", test_document },
 		{ "utf8", test_utf8 },
+		{ "strict JSON", test_strict_json },
 		{ "names", test_names },
 	};
 	ADD_SUITE("validate", tests);
