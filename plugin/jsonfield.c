@@ -260,9 +260,14 @@ bool jf_has_nonfinite(const cJSON *tree)
 	return false;
 }
 
-/* Shortest "%.*g" that reads back to the same double. */
+/* Whole numbers up to 2^53 as plain integers; the rest in the shortest "%.*g" that
+ * reads back to the same double. */
 static void format_number(double d, char *buf, size_t size)
 {
+	if(floor(d) == d && fabs(d) <= EXACT_DOUBLE_MAX){
+		snprintf(buf, size, "%.0f", d);
+		return;
+	}
 	for(int precision = 1; precision <= 17; precision++){
 		snprintf(buf, size, "%.*g", precision, d);
 		if(strtod(buf, NULL) == d) return;

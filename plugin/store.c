@@ -272,6 +272,26 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return exec_sql(db, "COMMIT", err, errlen);
 }
 
+/* Frames past which store_maintain rewinds the WAL: 16 MB of 4 KB pages. */
+#define WAL_REWIND_FRAMES 4096
+
+static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((struct store *)ctx)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+void store_maintain(struct store *s)
+{
+	if(!s->checkpointer || s->wal_frames < WAL_REWIND_FRAMES || !sqlite3_get_autocommit(s->db)) return;
+	int frames = 0, done = 0;
+	if(sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &done) == SQLITE_OK){
+		s->wal_frames = 0;
+	}
+}
+
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -289,7 +309,8 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		snprintf(msg, sizeof(msg), "the file is read-only for this user");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 100);
+	/* Only the checkpointer's rare RESTART makes the writer wait (briefly). */
+	sqlite3_busy_timeout(s->db, 1000);
 	const char *setup = sync == JOBS_SYNC_FULL
 		? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;"
 		: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;";
@@ -298,7 +319,10 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 	/* Checkpoints move to a thread of their own; a database without a file (tests'
 	 * ":memory:") keeps SQLite's. */
 	const char *file = sqlite3_db_filename(s->db, "main");
-	if(file && *file && (s->checkpointer = checkpointer_start(file))) sqlite3_wal_autocheckpoint(s->db, 0);
+	if(file && *file && (s->checkpointer = checkpointer_start(file))){
+		sqlite3_wal_autocheckpoint(s->db, 0);
+		sqlite3_wal_hook(s->db, on_wal_commit, s);
+	}
 	*out = s;
 	return STORE_OK;
 

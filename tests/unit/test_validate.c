@@ -164,6 +164,10 @@ static void test_document(void)
 	CU_ASSERT_EQUAL(document_rc("{\"a\":9007199254740992,\"b\":0.1,\"c\":-3,\"d\":1e300,\"e\":[12345678901234567]}", &text), JF_OK);
 	CU_ASSERT_STRING_EQUAL(text, "{\"a\":9007199254740992,\"b\":0.1,\"c\":-3,\"d\":1e+300,\"e\":[12345678901234568]}");
 	free(text);
+	/* whole numbers stay plain integers */
+	CU_ASSERT_EQUAL(document_rc("{\"size\":1000,\"parts\":[1,20,300,-4000],\"t\":1796008160,\"f\":2.5}", &text), JF_OK);
+	CU_ASSERT_STRING_EQUAL(text, "{\"size\":1000,\"parts\":[1,20,300,-4000],\"t\":1796008160,\"f\":2.5}");
+	free(text);
 	CU_ASSERT_EQUAL(document_rc("\"{\\\"n\\\": 4503599627370497}\"", &text), JF_OK);
 	CU_ASSERT_STRING_EQUAL(text, "{\"n\":4503599627370497}");
 	free(text);
