@@ -266,6 +266,10 @@ void control_handle(struct service *svc, const struct jobs_request *req, struct 
 	}else{
 		const cJSON *cmd;
 		cJSON_ArrayForEach(cmd, list){
+			/* A storage failure that rolled the whole batch back undid this request's
+			 * earlier commands too: the rest are not run (the batch's replies all
+			 * become errors, service.c batch_check). */
+			if(svc->batch_open && !store_in_transaction(svc->store)) break;
 			cJSON *resp = run_command(&c, cmd);
 			if(resp) cJSON_AddItemToArray(responses, resp);
 		}

@@ -59,6 +59,21 @@ void service_destroy(struct service *svc)
 	free(svc);
 }
 
+static void fail_batch(struct service *svc, struct outbox *ob, int64_t now);
+
+/* After a request in a batch: a storage failure (a full disk) can make SQLite roll the
+ * whole batch back, not just the request's savepoint. Then what the batch's earlier
+ * requests did is gone too: their replies become InternalError, and the requests
+ * that follow start a new batch. */
+static void batch_check(struct service *svc, struct outbox *ob, int64_t now)
+{
+	if(!svc->batch_open || store_in_transaction(svc->store)) return;
+	SVC_LOG(svc, JOBS_LOG_ERR, "jobs: a storage failure rolled back the requests of this pass");
+	svc->batch_open = false;
+	svc->wake_known = false;
+	fail_batch(svc, ob, now);
+}
+
 /* Opens the batch at the first request after a flush. */
 static void batch_join(struct service *svc, const struct outbox *ob)
 {
@@ -86,6 +101,7 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
 	case TOPIC_REQUEST:
 		batch_join(svc, ob);
 		device_handle(svc, req, &topic, ob);
+		batch_check(svc, ob, req->now);
 		break;
 	}
 	return true;
@@ -95,6 +111,7 @@ void service_handle_control(struct service *svc, const struct jobs_request *req,
 {
 	batch_join(svc, ob);
 	control_handle(svc, req, ob);
+	batch_check(svc, ob, req->now);
 }
 
 void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)

@@ -366,6 +366,11 @@ int store_batch_begin(struct store *s)
 	return store_step_done(store_stmt(s, ST_BATCH_BEGIN, "BEGIN"));
 }
 
+bool store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
 int store_batch_commit(struct store *s)
 {
 	int rc = store_step_done(store_stmt(s, ST_BATCH_COMMIT, "COMMIT"));

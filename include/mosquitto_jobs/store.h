@@ -150,6 +150,9 @@ int store_begin(struct store *store);
 /* An outer transaction around many requests' savepoints (group commit). On a failed
  * commit everything since store_batch_begin is rolled back. */
 int store_batch_begin(struct store *store);
+/* Whether a transaction is open. SQLite may roll a whole transaction back on its own
+ * (SQLITE_FULL, an I/O error): a batch must then check it is still there. */
+bool store_in_transaction(struct store *store);
 int store_batch_commit(struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
