@@ -210,6 +210,7 @@ static void handle_start_next(struct device_ctx *c)
 	if(jf_object(c->body, "statusDetails", &details_obj, &err) == JF_BAD
 			|| (details_obj && validate_status_details(details_obj, &details, &err) != JF_OK)
 			|| jf_long(c->body, "stepTimeoutInMinutes", 1, JOBS_STEP_TIMEOUT_MAX, &step, &err) == JF_BAD){
+		free(details);
 		reject_invalid(c, &err);
 		return;
 	}

@@ -177,15 +177,18 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 		if(rc == 0) rc = wake_jobs(svc, now_ms, ob, &more);
 	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS);
 	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
-	if(rc == 0) rc = store_commit(svc->store) == STORE_OK ? 0 : -1;
-	else{
+	if(rc == 0 && store_commit(svc->store) != STORE_OK){
+		rc = -1;
+		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: storage error in the timer tick: %s", store_errmsg(svc->store));
+	}else if(rc != 0){
+		/* logged before the rollback, whose own message would replace the cause */
+		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: storage error in the timer tick: %s", store_errmsg(svc->store));
 		notify_discard(svc);
 		store_rollback(svc->store);
 	}
 
 	int64_t next = 0;
 	if(rc != 0 || next_wake(svc, &next) != 0){
-		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: storage error in the timer tick: %s", store_errmsg(svc->store));
 		outbox_truncate(ob, mark);
 		next = now_ms + ERROR_BACKOFF_MS;
 	}else if(more){

@@ -18,6 +18,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -141,10 +142,18 @@ class Broker:
         self.proc = None
         self.log.close()
         reports = self.sanitizer_reports()
-        if reports:
-            text = "".join(open(r, errors="replace").read() for r in reports)
+        text = "".join(open(r, errors="replace").read() for r in reports)
+        # LeakSanitizer's own tracer sometimes crashes while it stops the process's
+        # threads at exit ("LeakSanitizer has encountered a fatal error"): that is no
+        # finding about the code, and it leaves the exit code non-zero. Anything else
+        # a sanitizer says is.
+        lsan_tracer_failed = "LeakSanitizer has encountered a fatal error" in text and not any(
+            k in text for k in ("ERROR: AddressSanitizer", "detected memory leaks", "runtime error"))
+        if text and not lsan_tracer_failed:
             raise AssertionError("sanitizer report:\n" + text)
-        if sig == signal.SIGTERM and code != 0 and not WRAPPER:
+        if lsan_tracer_failed:
+            sys.stderr.write("warning: LeakSanitizer's tracer failed at the broker's exit; leaks unchecked this run\n")
+        if sig == signal.SIGTERM and code != 0 and not WRAPPER and not lsan_tracer_failed:
             raise AssertionError(f"mosquitto exited with {code}:\n" + self.read_log())
         return self.read_log()
 

@@ -109,6 +109,7 @@ static void dev(const char *thing, const char *levels, const char *payload)
 }
 
 /* Sends {"commands":[<one command>]} and returns its response (caller deletes). */
+__attribute__((format(printf, 2, 0)))
 static cJSON *vcontrol(struct outbox *o, const char *fmt, va_list ap)
 {
 	va_list ap2;
