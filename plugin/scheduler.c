@@ -18,7 +18,7 @@
 #define TICK_JOBS 32
 #define TICK_RELEASE 64
 /* With a clock, a tick keeps working off a backlog in batches for this long. */
-#define TICK_BUDGET_MS 25
+#define TICK_BUDGET_MS 15
 /* After a storage error, wait this long before trying again. */
 #define ERROR_BACKOFF_MS 1000
 
@@ -164,7 +164,7 @@ static int next_wake(struct service *svc, int64_t *out_ms)
 
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
-	if(!svc->batch_open) store_maintain(svc->store);
+	if(!svc->batch_open) store_rewind_wal(svc->store);
 	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 
 	size_t mark = ob->count;

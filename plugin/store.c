@@ -272,8 +272,14 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return exec_sql(db, "COMMIT", err, errlen);
 }
 
-/* Frames past which store_maintain rewinds the WAL: 16 MB of 4 KB pages. */
-#define WAL_REWIND_FRAMES 4096
+/* How long a statement waits for a lock another connection holds (only the background
+ * checkpointer takes any, and only briefly). */
+#define STORE_BUSY_MS 1000
+
+/* Past this many WAL frames (64 MB of 4 KB pages) store_rewind_wal rewinds the WAL
+ * itself: the background thread's rewinds need a moment between two transactions,
+ * which a broker under steady load may not give it. */
+#define WAL_REWIND_FRAMES 16384
 
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {
@@ -283,13 +289,14 @@ static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
-void store_maintain(struct store *s)
+void store_rewind_wal(struct store *s)
 {
 	if(!s->checkpointer || s->wal_frames < WAL_REWIND_FRAMES || !sqlite3_get_autocommit(s->db)) return;
-	int frames = 0, done = 0;
-	if(sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, &frames, &done) == SQLITE_OK){
-		s->wal_frames = 0;
-	}
+	/* Not waiting for the background thread: if it holds the checkpoint lock, it is
+	 * catching up, and the next tick tries again. */
+	sqlite3_busy_timeout(s->db, 0);
+	if(sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK) s->wal_frames = 0;
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 }
 
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen)
@@ -309,8 +316,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		snprintf(msg, sizeof(msg), "the file is read-only for this user");
 		goto fail;
 	}
-	/* Only the checkpointer's rare RESTART makes the writer wait (briefly). */
-	sqlite3_busy_timeout(s->db, 1000);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
 	const char *setup = sync == JOBS_SYNC_FULL
 		? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;"
 		: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;";
