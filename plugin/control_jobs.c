@@ -102,6 +102,14 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	return 0;
 }
 
+/* createJob's and cancelJob's answer: jobId, jobArn, description. */
+static void add_job_ids(struct control_ctx *c, cJSON *data, const struct store_job *job)
+{
+	cJSON_AddStringToObject(data, "jobId", job->job_id);
+	control_add_arn(c, data, "jobArn", "job", job->job_id);
+	if(job->description) cJSON_AddStringToObject(data, "description", job->description);
+}
+
 /* Groups up to this size are reached within the createJob command itself. */
 #define INLINE_GROUP_MAX 256
 
@@ -116,7 +124,7 @@ static int queue_group(struct control_ctx *c, struct store_job *job, const char 
 	if(store_member_list(c->svc->store, group, 0, INLINE_GROUP_MAX + 1, &things, &n) != STORE_OK) return control_fail_store(c);
 	int rc = 0;
 	for(size_t i = 0; n <= INLINE_GROUP_MAX && i < n && rc == 0; i++){
-		if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
+		if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req)) != 0) rc = control_fail_store(c);
 	}
 	free(things);
 	if(n <= INLINE_GROUP_MAX || rc != 0) return rc;
@@ -167,7 +175,7 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		}
 		if(tg.kind == TARGET_KIND_GROUP){
 			if(queue_group(c, &job, tg.name)) goto cleanup;
-		}else if(fleet_reach_thing(c->svc, &job, tg.name, request_ms(c->req), c->ob) != 0){
+		}else if(fleet_reach_thing(c->svc, &job, tg.name, request_ms(c->req)) != 0){
 			control_fail_store(c);
 			goto cleanup;
 		}
@@ -178,9 +186,7 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		control_fail_store(c);
 		goto cleanup;
 	}
-	cJSON_AddStringToObject(data, "jobId", job.job_id);
-	control_add_arn(c, data, "jobArn", "job", job.job_id);
-	if(job.description) cJSON_AddStringToObject(data, "description", job.description);
+	add_job_ids(c, data, &job);
 	rc = 0;
 cleanup:
 	store_job_free(&job);
@@ -206,13 +212,11 @@ int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		control_fail(c, "InvalidStateTransitionException", "job %s is already COMPLETED", c->job_id);
 		goto cleanup;
 	}
-	if(fleet_cancel_job(c->svc, &job, force, reason, comment, request_ms(c->req), c->ob) != 0){
+	if(fleet_cancel_job(c->svc, &job, force, reason, comment, request_ms(c->req)) != 0){
 		control_fail_store(c);
 		goto cleanup;
 	}
-	cJSON_AddStringToObject(data, "jobId", job.job_id);
-	control_add_arn(c, data, "jobArn", "job", job.job_id);
-	if(job.description) cJSON_AddStringToObject(data, "description", job.description);
+	add_job_ids(c, data, &job);
 	rc = 0;
 cleanup:
 	store_job_free(&job);
@@ -245,7 +249,7 @@ int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	}
 	rc = 0;
 	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_delete_execution(c->svc, &execs[i], request_ms(c->req), c->ob) != 0) rc = control_fail_store(c);
+		if(fleet_delete_execution(c->svc, &execs[i], request_ms(c->req)) != 0) rc = control_fail_store(c);
 	}
 	store_exec_array_free(execs, n);
 	if(rc == 0 && store_job_delete(c->svc->store, job.seq) != STORE_OK) rc = control_fail_store(c);

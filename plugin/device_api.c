@@ -398,7 +398,7 @@ static void handle_update(struct device_ctx *c)
 	set_timers(c, &e, old_status, f.step_timeout);
 	/* A terminal status may bring a retry, an abort, the job's completion. */
 	if(store_exec_update(st, &e) != STORE_OK
-			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, request_ms(c->req), c->ob) != 0)){
+			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, request_ms(c->req)) != 0)){
 		fail_internal(c);
 		goto done;
 	}

@@ -12,7 +12,7 @@
 #include "service_internal.h"
 
 int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,
-		int64_t retry_attempt, int64_t now_ms, struct outbox *ob)
+		int64_t retry_attempt, int64_t now_ms)
 {
 	struct store_exec last;
 	int64_t number = 1;
@@ -30,7 +30,6 @@ int fleet_queue_execution(struct service *svc, const struct store_job *job, cons
 		.job_seq = job->seq, .execution_number = number, .status = EXEC_QUEUED,
 		.queued_at = now, .last_updated_at = now, .version = 1, .retry_attempt = retry_attempt,
 	};
-	(void)ob;
 	strcpy(e.thing, thing);
 	strcpy(e.namespace_id, job->namespace_id);
 	if(notify_touch(svc, thing, job->namespace_id, true) != 0 || store_exec_insert(svc->store, &e) != STORE_OK){
@@ -45,10 +44,9 @@ static bool paced(const struct store_job *job)
 	return job->status == JOB_SCHEDULED || job->policy.rollout_rate > 0;
 }
 
-int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms,
-		struct outbox *ob)
+int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms)
 {
-	if(!paced(job)) return fleet_queue_execution(svc, job, thing, 0, now_ms, ob);
+	if(!paced(job)) return fleet_queue_execution(svc, job, thing, 0, now_ms);
 	if(store_rollout_push(svc->store, job->seq, thing) != STORE_OK) return -1;
 	/* A running rollout looks at its queue at once; a scheduled job at its start. */
 	if(job->status == JOB_IN_PROGRESS && (job->policy.wake_ms == 0 || job->policy.wake_ms > now_ms)){
@@ -59,8 +57,7 @@ int fleet_reach_thing(struct service *svc, struct store_job *job, const char *th
 	return 0;
 }
 
-int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms,
-		struct outbox *ob)
+int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms)
 {
 	int from = e->status;
 	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(from, to)) != 0) return -1;
@@ -70,7 +67,7 @@ int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int6
 	e->last_updated_at = now_ms / 1000;
 	if(status_is_terminal(to)) e->step_deadline_ms = e->progress_deadline_ms = 0;
 	if(store_exec_update(svc->store, e) != STORE_OK) return -1;
-	return status_is_terminal(to) ? fleet_finished(svc, e, now_ms, ob) : 0;
+	return status_is_terminal(to) ? fleet_finished(svc, e, now_ms) : 0;
 }
 
 /* How many retries the job allows after this terminal status. */
@@ -86,13 +83,13 @@ static bool is_failure(int status)
 	return status == EXEC_FAILED || status == EXEC_REJECTED || status == EXEC_TIMED_OUT;
 }
 
-int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms, struct outbox *ob)
+int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms)
 {
 	struct store_job job;
 	if(store_job_get(svc->store, e->job_id, &job) != STORE_OK) return -1;
 	int rc = 0;
 	if(job.status == JOB_IN_PROGRESS && e->retry_attempt < retries_allowed(&job, e->status)){
-		rc = fleet_queue_execution(svc, &job, e->thing, e->retry_attempt + 1, now_ms, ob);
+		rc = fleet_queue_execution(svc, &job, e->thing, e->retry_attempt + 1, now_ms);
 	}
 	/* a success can bring the executed count up to a criterion's minimum too */
 	if(rc == 0 && job.abort_config && job.status == JOB_IN_PROGRESS && (is_failure(e->status) || e->status == EXEC_SUCCEEDED)){
@@ -103,7 +100,7 @@ int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_
 			SVC_LOG(svc, JOBS_LOG_NOTICE, "jobs: job %s aborted: %s", job.job_id, why);
 			char comment[300];
 			snprintf(comment, sizeof(comment), "aborted: %s", why);
-			rc = fleet_cancel_job(svc, &job, false, "ABORTED", comment, now_ms, ob);
+			rc = fleet_cancel_job(svc, &job, false, "ABORTED", comment, now_ms);
 		}
 	}
 	if(rc == 0) rc = service_job_refresh(svc, job.job_id, job.seq, now_ms / 1000);
@@ -122,7 +119,7 @@ static int replace_text(char **dst, const char *value)
 }
 
 int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
-		const char *comment, int64_t now_ms, struct outbox *ob)
+		const char *comment, int64_t now_ms)
 {
 	job->status = JOB_CANCELED;
 	job->force_canceled = job->force_canceled || force;
@@ -138,16 +135,14 @@ int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, con
 	size_t n;
 	if(store_job_executions(svc->store, job->seq, mask, &execs, &n) != STORE_OK) return -1;
 	int rc = 0;
-	for(size_t i = 0; i < n && rc == 0; i++) rc = fleet_move_execution(svc, &execs[i], EXEC_CANCELED, now_ms, ob);
+	for(size_t i = 0; i < n && rc == 0; i++) rc = fleet_move_execution(svc, &execs[i], EXEC_CANCELED, now_ms);
 	store_exec_array_free(execs, n);
 	return rc;
 }
 
-int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms,
-		struct outbox *ob)
+int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms)
 {
 	(void)now_ms;
-	(void)ob;
 	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(e->status, -1)) != 0
 			|| store_exec_delete(svc->store, e->thing, e->job_seq, e->execution_number) != STORE_OK){
 		return -1;
@@ -155,8 +150,7 @@ int fleet_delete_execution(struct service *svc, const struct store_exec *e, int6
 	return 0;
 }
 
-int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms,
-		struct outbox *ob)
+int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms)
 {
 	struct store_job *jobs;
 	size_t n;
@@ -168,7 +162,7 @@ int fleet_thing_joined(struct service *svc, const char *group, const char *thing
 		struct store_exec last;
 		int got = store_exec_get(svc->store, thing, jobs[i].seq, 0, false, &last);
 		if(got == STORE_NOT_FOUND || (got == STORE_OK && last.status == EXEC_REMOVED)){
-			rc = fleet_reach_thing(svc, &jobs[i], thing, now_ms, ob);
+			rc = fleet_reach_thing(svc, &jobs[i], thing, now_ms);
 		}else if(got != STORE_OK){
 			rc = -1;
 		}
@@ -178,8 +172,7 @@ int fleet_thing_joined(struct service *svc, const char *group, const char *thing
 	return rc;
 }
 
-int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms,
-		struct outbox *ob)
+int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms)
 {
 	struct store_job *jobs;
 	size_t n;
@@ -195,7 +188,7 @@ int fleet_thing_left(struct service *svc, const char *group, const char *thing, 
 		if(still_targeted) continue;
 		int got = store_exec_get(svc->store, thing, jobs[i].seq, 0, false, &e);
 		if(got == STORE_OK){
-			if(status_is_pending(e.status)) rc = fleet_move_execution(svc, &e, EXEC_REMOVED, now_ms, ob);
+			if(status_is_pending(e.status)) rc = fleet_move_execution(svc, &e, EXEC_REMOVED, now_ms);
 			store_exec_free(&e);
 		}else if(got != STORE_NOT_FOUND){
 			rc = -1;

@@ -22,7 +22,7 @@
 /* After a storage error, wait this long before trying again. */
 #define ERROR_BACKOFF_MS 1000
 
-static int expire_timers(struct service *svc, int64_t now_ms, struct outbox *ob, bool *more)
+static int expire_timers(struct service *svc, int64_t now_ms, bool *more)
 {
 	struct store_exec *due;
 	size_t n;
@@ -32,7 +32,7 @@ static int expire_timers(struct service *svc, int64_t now_ms, struct outbox *ob,
 		if(status_is_pending(due[i].status)){
 			SVC_LOG(svc, JOBS_LOG_INFO, "jobs: execution %lld of job %s on %s timed out",
 					(long long)due[i].execution_number, due[i].job_id, due[i].thing);
-			rc = fleet_move_execution(svc, &due[i], EXEC_TIMED_OUT, now_ms, ob);
+			rc = fleet_move_execution(svc, &due[i], EXEC_TIMED_OUT, now_ms);
 		}
 	}
 	store_exec_array_free(due, n);
@@ -69,7 +69,7 @@ static int64_t rollout_budget(struct service *svc, struct store_job *job, int64_
 }
 
 /* Queues what the rollout allows; sets the job's next wake time for the rest. */
-static int release(struct service *svc, struct store_job *job, int64_t now_ms, struct outbox *ob)
+static int release(struct service *svc, struct store_job *job, int64_t now_ms)
 {
 	struct job_policy *p = &job->policy;
 	int64_t waiting;
@@ -89,7 +89,7 @@ static int release(struct service *svc, struct store_job *job, int64_t now_ms, s
 				&& store_job_targets_thing(svc->store, job->seq, things[i].name, &targeted) != STORE_OK){
 			rc = -1;
 		}else if(targeted){
-			rc = fleet_queue_execution(svc, job, things[i].name, 0, now_ms, ob);
+			rc = fleet_queue_execution(svc, job, things[i].name, 0, now_ms);
 		}
 	}
 	free(things);
@@ -103,7 +103,7 @@ static int release(struct service *svc, struct store_job *job, int64_t now_ms, s
 }
 
 /* A job's schedule start, schedule end, or rollout is due. */
-static int wake_job(struct service *svc, struct store_job *job, int64_t now_ms, struct outbox *ob)
+static int wake_job(struct service *svc, struct store_job *job, int64_t now_ms)
 {
 	struct job_policy *p = &job->policy;
 	p->wake_ms = 0;
@@ -123,12 +123,12 @@ static int wake_job(struct service *svc, struct store_job *job, int64_t now_ms, 
 		SVC_LOG(svc, JOBS_LOG_INFO, "jobs: job %s reached its end time", job->job_id);
 		if(behavior != END_STOP_ROLLOUT){
 			return fleet_cancel_job(svc, job, behavior == END_FORCE_CANCEL, "SCHEDULE_ENDED",
-					"the job's schedule ended", now_ms, ob);
+					"the job's schedule ended", now_ms);
 		}
 		if(store_rollout_clear(svc->store, job->seq) != STORE_OK) return -1;
 		if(job->status == JOB_SCHEDULED) job->status = JOB_IN_PROGRESS;
 	}
-	if(job->status == JOB_IN_PROGRESS && release(svc, job, now_ms, ob) != 0) return -1;
+	if(job->status == JOB_IN_PROGRESS && release(svc, job, now_ms) != 0) return -1;
 	if(p->end_behavior != END_NONE && p->end_ms && (p->wake_ms == 0 || p->end_ms < p->wake_ms)){
 		p->wake_ms = p->end_ms;
 	}
@@ -136,14 +136,14 @@ static int wake_job(struct service *svc, struct store_job *job, int64_t now_ms, 
 	return service_job_refresh(svc, job->job_id, job->seq, now_ms / 1000);
 }
 
-static int wake_jobs(struct service *svc, int64_t now_ms, struct outbox *ob, bool *more)
+static int wake_jobs(struct service *svc, int64_t now_ms, bool *more)
 {
 	struct store_job *jobs;
 	size_t n;
 	if(store_due_jobs(svc->store, now_ms, TICK_JOBS, &jobs, &n) != STORE_OK) return -1;
 	int rc = 0;
 	for(size_t i = 0; i < n && rc == 0; i++){
-		rc = wake_job(svc, &jobs[i], now_ms, ob);
+		rc = wake_job(svc, &jobs[i], now_ms);
 		if(jobs[i].policy.wake_ms && jobs[i].policy.wake_ms <= now_ms) *more = true;
 	}
 	store_job_array_free(jobs, n);
@@ -173,8 +173,8 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	int64_t started = svc->clock ? svc->clock(svc->clock_ctx) : 0;
 	do{
 		more = false;
-		if(rc == 0) rc = expire_timers(svc, now_ms, ob, &more);
-		if(rc == 0) rc = wake_jobs(svc, now_ms, ob, &more);
+		if(rc == 0) rc = expire_timers(svc, now_ms, &more);
+		if(rc == 0) rc = wake_jobs(svc, now_ms, &more);
 	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS);
 	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
 	if(rc == 0 && store_commit(svc->store) != STORE_OK){

@@ -60,30 +60,25 @@ int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq
 /* Queues a new execution of the job for the thing (the next execution number) unless
  * one is already pending, and notifies the thing. */
 int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,
-		int64_t retry_attempt, int64_t now_ms, struct outbox *ob);
+		int64_t retry_attempt, int64_t now_ms);
 /* The job should reach the thing: queued now, or put in the job's rollout queue when
  * a rollout or a schedule paces the job (job->policy.wake_ms may change). */
-int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms,
-		struct outbox *ob);
+int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms);
 /* Moves an execution to a service-set status (CANCELED, REMOVED, TIMED_OUT):
  * versionNumber +1, timers stopped, forceCanceled when an IN_PROGRESS one is
  * canceled; then fleet_finished for a terminal status. */
-int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms,
-		struct outbox *ob);
+int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms);
 /* After an execution reached a terminal status: a retry if the job's retry config
  * allows one, the job's abort criteria, and the job's completion. */
-int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms, struct outbox *ob);
+int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms);
 /* Cancels a job: status CANCELED, rollout stopped, QUEUED executions (and IN_PROGRESS
  * ones with force) CANCELED. */
 int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
-		const char *comment, int64_t now_ms, struct outbox *ob);
-int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms,
-		struct outbox *ob);
+		const char *comment, int64_t now_ms);
+int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms);
 /* A thing joined or left a group: continuous jobs targeting the group follow. */
-int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms,
-		struct outbox *ob);
-int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms,
-		struct outbox *ob);
+int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms);
+int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms);
 
 /* Request time in ms (requests from tests may carry only seconds). */
 static inline int64_t request_ms(const struct jobs_request *req)

@@ -201,31 +201,39 @@ static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e
 	if(with_document) e->document = store_column_strdup(st, 17);
 }
 
+void *store_rows_next(struct store_rows *rows)
+{
+	if(rows->count == rows->cap){
+		size_t cap = rows->cap ? rows->cap * 2 : 16;
+		void *grown = realloc(rows->items, cap * rows->size);
+		if(!grown) return NULL;
+		rows->items = grown;
+		rows->cap = cap;
+	}
+	void *slot = (char *)rows->items + rows->count++ * rows->size;
+	memset(slot, 0, rows->size);
+	return slot;
+}
+
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count)
 {
-	struct store_exec *arr = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = { .size = sizeof(struct store_exec) };
 	int rc;
 	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		if(n == cap){
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_exec *grown = realloc(arr, ncap * sizeof(*arr));
-			if(!grown){
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			arr = grown;
-			cap = ncap;
+		struct store_exec *e = store_rows_next(&rows);
+		if(!e){
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		read_exec(st, with_document, &arr[n++]);
+		read_exec(st, with_document, e);
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
-		store_exec_array_free(arr, n);
+		store_exec_array_free(rows.items, rows.count);
 		return STORE_ERROR;
 	}
-	*out = arr;
-	*count = n;
+	*out = rows.items;
+	*count = rows.count;
 	return STORE_OK;
 }
 

@@ -73,29 +73,23 @@ int store_group_list(struct store *s, const char *prefix, int64_t offset, int li
 	store_bind_text_or_null(st, 1, prefix);
 	sqlite3_bind_int(st, 2, limit);
 	sqlite3_bind_int64(st, 3, offset);
-	struct store_group *arr = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = { .size = sizeof(struct store_group) };
 	int rc;
 	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		if(n == cap){
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_group *grown = realloc(arr, ncap * sizeof(*arr));
-			if(!grown){
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			arr = grown;
-			cap = ncap;
+		struct store_group *g = store_rows_next(&rows);
+		if(!g){
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		read_group(st, &arr[n++]);
+		read_group(st, g);
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
-		store_group_array_free(arr, n);
+		store_group_array_free(rows.items, rows.count);
 		return STORE_ERROR;
 	}
-	*out = arr;
-	*count = n;
+	*out = rows.items;
+	*count = rows.count;
 	return STORE_OK;
 }
 
@@ -134,29 +128,23 @@ int store_member_list(struct store *s, const char *group, int64_t offset, int li
 	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
 	sqlite3_bind_int64(st, 3, offset);
-	struct store_name *arr = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = { .size = sizeof(struct store_name) };
 	int rc;
 	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		if(n == cap){
-			size_t ncap = cap ? cap * 2 : 64;
-			struct store_name *grown = realloc(arr, ncap * sizeof(*arr));
-			if(!grown){
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			arr = grown;
-			cap = ncap;
+		struct store_name *name = store_rows_next(&rows);
+		if(!name){
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		store_column_copy(st, 0, arr[n++].name, sizeof(arr->name));
+		store_column_copy(st, 0, name->name, sizeof(name->name));
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
-		free(arr);
+		free(rows.items);
 		return STORE_ERROR;
 	}
-	*out = arr;
-	*count = n;
+	*out = rows.items;
+	*count = rows.count;
 	return STORE_OK;
 }
 

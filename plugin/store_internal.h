@@ -78,6 +78,14 @@ int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 char *store_column_strdup(sqlite3_stmt *st, int col);
 void store_column_copy(sqlite3_stmt *st, int col, char *dst, size_t size);
 
+/* A growing array of rows of `size` bytes each, for the queries that return lists. */
+struct store_rows {
+	void *items;
+	size_t count, cap, size;
+};
+/* A new zeroed slot at the end, or NULL when out of memory. */
+void *store_rows_next(struct store_rows *rows);
+
 /* Columns every execution query selects, in the order store_read_exec expects. */
 #define STORE_EXEC_COLUMNS \
 	"e.thing, e.job_seq, j.job_id, e.namespace_id, e.execution_number, e.status, e.status_details," \

@@ -67,29 +67,23 @@ static void read_job(sqlite3_stmt *st, struct store_job *job)
 
 int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
 {
-	struct store_job *arr = NULL;
-	size_t n = 0, cap = 0;
+	struct store_rows rows = { .size = sizeof(struct store_job) };
 	int rc;
 	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		if(n == cap){
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_job *grown = realloc(arr, ncap * sizeof(*arr));
-			if(!grown){
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			arr = grown;
-			cap = ncap;
+		struct store_job *job = store_rows_next(&rows);
+		if(!job){
+			rc = SQLITE_NOMEM;
+			break;
 		}
-		read_job(st, &arr[n++]);
+		read_job(st, job);
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
-		store_job_array_free(arr, n);
+		store_job_array_free(rows.items, rows.count);
 		return STORE_ERROR;
 	}
-	*out = arr;
-	*count = n;
+	*out = rows.items;
+	*count = rows.count;
 	return STORE_OK;
 }
 
