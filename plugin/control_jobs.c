@@ -114,9 +114,9 @@ static void add_job_ids(struct control_ctx *c, cJSON *data, const struct store_j
 #define INLINE_GROUP_MAX 256
 
 /* The job reaches every thing of a group. A small group is reached at once; a larger
- * one through the job's queue, which the tick works off a bounded amount at a time
- * (starting at the end of this very loop pass), so a group of 100 000 things never
- * stalls the broker. */
+ * one through one entry in the job's queue, which the tick walks a bounded number of
+ * things at a time (starting at the end of this very loop pass), so a group of
+ * 100 000 things never stalls the broker. */
 static int queue_group(struct control_ctx *c, struct store_job *job, const char *group)
 {
 	struct store_name *things;

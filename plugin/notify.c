@@ -218,6 +218,11 @@ int notify_touch(struct service *svc, const char *thing, const char *namespace_i
 	return 0;
 }
 
+size_t notify_touched(struct service *svc)
+{
+	return svc->notify->count;
+}
+
 void notify_discard(struct service *svc)
 {
 	struct notify_scope *sc = svc->notify;

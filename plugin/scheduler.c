@@ -19,6 +19,9 @@
 #define TICK_RELEASE 64
 /* With a clock, a tick keeps working off a backlog in batches for this long. */
 #define TICK_BUDGET_MS 15
+/* ... and stops taking more batches once this many things are to be notified: their
+ * notifications are built at the end of the tick, outside the time check. */
+#define TICK_NOTIFY_MAX 128
 /* After a storage error, wait this long before trying again. */
 #define ERROR_BACKOFF_MS 1000
 
@@ -95,7 +98,9 @@ static int release(struct service *svc, struct store_job *job, int64_t now_ms)
 	free(things);
 	p->window_released += (int64_t)n;
 	p->released_total += (int64_t)n;
-	if(rc == 0 && waiting > (int64_t)n){
+	/* a group entry stays in the queue until its last member is taken */
+	if(rc == 0 && store_rollout_count(svc->store, job->seq, &waiting) != STORE_OK) rc = -1;
+	if(rc == 0 && waiting > 0){
 		bool window_full = p->rollout_rate > 0 && p->window_released >= (int64_t)floor(p->rollout_rate);
 		p->wake_ms = window_full ? p->window_start_ms + minutes_to_ms(svc, 1) : now_ms;
 	}
@@ -175,7 +180,8 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 		more = false;
 		if(rc == 0) rc = expire_timers(svc, now_ms, &more);
 		if(rc == 0) rc = wake_jobs(svc, now_ms, &more);
-	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS);
+	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS
+			&& notify_touched(svc) < TICK_NOTIFY_MAX);
 	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
 	if(rc == 0 && store_commit(svc->store) != STORE_OK){
 		rc = -1;

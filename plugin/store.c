@@ -98,6 +98,9 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  thing TEXT NOT NULL"
 	");"
 	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);",
+	/* 3 -> 4: a queue entry may stand for a whole group, walked by name from `thing`
+	 * (the last member taken). */
+	"ALTER TABLE rollout_queue ADD COLUMN group_name TEXT;",
 };
 
 static const char *const job_status_names[JOB_STATUS_COUNT] = {
@@ -284,10 +287,10 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
  * checkpointer takes any, and only briefly). */
 #define STORE_BUSY_MS 1000
 
-/* Past this many WAL frames (64 MB of 4 KB pages) store_rewind_wal rewinds the WAL
+/* Past this many WAL frames (256 MB of 4 KB pages) store_rewind_wal rewinds the WAL
  * itself: the background thread's rewinds need a moment between two transactions,
  * which a broker under steady load may not give it. */
-#define WAL_REWIND_FRAMES 16384
+#define WAL_REWIND_FRAMES 65536
 
 static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
 {

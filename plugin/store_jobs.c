@@ -449,53 +449,105 @@ int store_rollout_push(struct store *s, int64_t job_seq, const char *thing)
 int store_rollout_push_group(struct store *s, int64_t job_seq, const char *group)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PUSH_GROUP,
-		"INSERT INTO rollout_queue(job_seq, thing) SELECT ?1, thing FROM group_members"
-		" WHERE group_name = ?2 ORDER BY thing");
+		"INSERT INTO rollout_queue(job_seq, thing, group_name) VALUES(?1, '', ?2)");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
 	return store_step_done(st);
 }
 
-int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_name **out, size_t *count)
+static int delete_entries(struct store *s, int64_t job_seq, int64_t through_id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PEEK,
-		"SELECT id, thing FROM rollout_queue WHERE job_seq = ?1 ORDER BY id LIMIT ?2");
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_DELETE, "DELETE FROM rollout_queue WHERE job_seq = ?1 AND id <= ?2");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
-	sqlite3_bind_int(st, 2, limit);
-	struct store_name *arr = calloc(limit > 0 ? (size_t)limit : 1, sizeof(*arr));
-	if(!arr){
-		store_finish(st);
-		return STORE_ERROR;
-	}
-	size_t n = 0;
-	int64_t last_id = 0;
+	sqlite3_bind_int64(st, 2, through_id);
+	return store_step_done(st);
+}
+
+/* Up to `want` members of the group after `cursor` into rows; advances the entry's
+ * cursor, or deletes the entry when the group is done. */
+static int take_from_group(struct store *s, int64_t job_seq, int64_t id, const char *group,
+		const char *cursor, size_t want, struct store_rows *rows)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_GROUP_PAGE,
+		"SELECT thing FROM group_members WHERE group_name = ?1 AND thing > ?2 ORDER BY thing LIMIT ?3");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, group, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, cursor, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, (int64_t)want);
+	size_t got = 0;
 	int rc;
-	while((rc = sqlite3_step(st)) == SQLITE_ROW && n < (size_t)limit){
-		last_id = sqlite3_column_int64(st, 0);
-		store_column_copy(st, 1, arr[n++].name, sizeof(arr->name));
+	while((rc = sqlite3_step(st)) == SQLITE_ROW){
+		struct store_name *name = store_rows_next(rows);
+		if(!name){
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		store_column_copy(st, 0, name->name, sizeof(name->name));
+		got++;
 	}
 	store_finish(st);
-	if(rc != SQLITE_DONE && rc != SQLITE_ROW){
-		free(arr);
-		return STORE_ERROR;
-	}
-	if(n){
-		st = store_stmt(s, ST_ROLLOUT_DELETE, "DELETE FROM rollout_queue WHERE job_seq = ?1 AND id <= ?2");
+	if(rc != SQLITE_DONE) return STORE_ERROR;
+	if(got < want) return delete_entries(s, job_seq, id);
+	st = store_stmt(s, ST_ROLLOUT_CURSOR, "UPDATE rollout_queue SET thing = ?2 WHERE id = ?1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, ((struct store_name *)rows->items)[rows->count - 1].name, -1, SQLITE_TRANSIENT);
+	return store_step_done(st);
+}
+
+int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_name **out, size_t *count)
+{
+	struct store_rows rows = { .size = sizeof(struct store_name) };
+	int rc = STORE_OK;
+	/* Entries in order: single things are taken and deleted in one go, up to the first
+	 * group entry, which gives what is left of the budget, and so on. */
+	while(rc == STORE_OK && rows.count < (size_t)limit){
+		sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PEEK,
+			"SELECT id, thing, group_name FROM rollout_queue WHERE job_seq = ?1 ORDER BY id LIMIT ?2");
 		if(!st){
-			free(arr);
-			return STORE_ERROR;
+			rc = STORE_ERROR;
+			break;
 		}
 		sqlite3_bind_int64(st, 1, job_seq);
-		sqlite3_bind_int64(st, 2, last_id);
-		if(store_step_done(st) != STORE_OK){
-			free(arr);
-			return STORE_ERROR;
+		sqlite3_bind_int64(st, 2, (int64_t)limit - (int64_t)rows.count);
+		int64_t last_thing_id = 0, group_id = 0;
+		char group[JOBS_THING_NAME_MAX + 1] = "", cursor[JOBS_THING_NAME_MAX + 1] = "";
+		int step;
+		while((step = sqlite3_step(st)) == SQLITE_ROW){
+			if(sqlite3_column_type(st, 2) != SQLITE_NULL){
+				group_id = sqlite3_column_int64(st, 0);
+				store_column_copy(st, 1, cursor, sizeof(cursor));
+				store_column_copy(st, 2, group, sizeof(group));
+				break;
+			}
+			struct store_name *name = store_rows_next(&rows);
+			if(!name){
+				step = SQLITE_NOMEM;
+				break;
+			}
+			last_thing_id = sqlite3_column_int64(st, 0);
+			store_column_copy(st, 1, name->name, sizeof(name->name));
+		}
+		store_finish(st);
+		if(step != SQLITE_DONE && step != SQLITE_ROW){
+			rc = STORE_ERROR;
+			break;
+		}
+		if(last_thing_id) rc = delete_entries(s, job_seq, last_thing_id);
+		if(rc == STORE_OK && group_id && rows.count < (size_t)limit){
+			rc = take_from_group(s, job_seq, group_id, group, cursor, (size_t)limit - rows.count, &rows);
+		}else if(!group_id){
+			break; /* the queue is empty */
 		}
 	}
-	*out = arr;
-	*count = n;
+	if(rc != STORE_OK){
+		free(rows.items);
+		return STORE_ERROR;
+	}
+	*out = rows.items;
+	*count = rows.count;
 	return STORE_OK;
 }
 

@@ -56,6 +56,8 @@ int notify_touch(struct service *svc, const char *thing, const char *namespace_i
 /* After the changes: appends the notifications of every touched thing and empties the
  * scope. Returns 0, or -1 (the scope is emptied all the same). */
 int notify_emit(struct service *svc, int64_t now, struct outbox *ob);
+/* How many things the scope holds (each costs a query and two messages at emit). */
+size_t notify_touched(struct service *svc);
 /* Forgets the touched things (the changes were rolled back). */
 void notify_discard(struct service *svc);
 

@@ -23,7 +23,7 @@ enum store_rc {
 	STORE_ERROR, /* SQLite failed; store_errmsg says why */
 };
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 /* Job (not execution) states. Stored as numbers: never renumber. */
 enum job_status {
@@ -136,7 +136,7 @@ struct store;
 
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
 void store_close(struct store *store);
-/* Between two transactions: rewinds a WAL that grew past 64 MB because the broker
+/* Between two transactions: rewinds a WAL that grew past 256 MB because the broker
  * never left the background checkpointer a moment to (a steady load). Cheap when
  * there is nothing to do. */
 void store_rewind_wal(struct store *store);
@@ -235,9 +235,11 @@ int store_next_job_wake(struct store *store, int64_t *out_ms);
 /* Rollout queue: things a job will reach, in order, once its rollout or schedule
  * lets it. */
 int store_rollout_push(struct store *store, int64_t job_seq, const char *thing);
-/* Queues every member of a group (in name order) in one statement. */
+/* Queues every member of a group, as one entry that store_rollout_pop walks through
+ * (by name) as it goes: queuing a group of any size costs one row. */
 int store_rollout_push_group(struct store *store, int64_t job_seq, const char *group);
-/* Takes up to `limit` things off the front of the job's queue; *out is malloc'd. */
+/* Takes up to `limit` things off the front of the job's queue (a group entry gives its
+ * members in name order, as they are when taken); *out is malloc'd. */
 int store_rollout_pop(struct store *store, int64_t job_seq, int limit, struct store_name **out, size_t *count);
 int store_rollout_clear(struct store *store, int64_t job_seq);
 int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out);
