@@ -17,6 +17,7 @@ import shlex
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -168,6 +169,23 @@ class Broker:
 
     def client(self, client_id, protocol=mqtt.MQTTv311, **kw):
         return Client(self.port, client_id, protocol=protocol, **kw)
+
+
+class PahoWithReasonCodes(mqtt.Client):
+    """paho-mqtt 1.6.1 reads the reason code of an MQTT 5 PUBACK and drops it: this
+    client keeps it in puback_codes (mid -> reason code), for tests that check a
+    publish was accepted (< 0x80) or refused (0x87)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.puback_codes = {}
+
+    def _handle_pubackcomp(self, cmd):
+        packet = self._in_packet["packet"]
+        if cmd == "PUBACK" and len(packet) >= 2:
+            (mid,) = struct.unpack("!H", packet[:2])
+            self.puback_codes[mid] = packet[2] if len(packet) > 2 else 0
+        return super()._handle_pubackcomp(cmd)
 
 
 class Client:

@@ -13,7 +13,6 @@ field; this file is the hostile side: encodings, nesting, sizes, boundaries, flo
 import json
 import queue
 import socket
-import struct
 import time
 import unittest
 
@@ -49,20 +48,7 @@ def padded(name, length):
     return name + "x" * (length - len(name))
 
 
-class _Paho(mqtt.Client):
-    """paho-mqtt 1.6.1 reads the reason code of an MQTT 5 PUBACK and drops it: keep it
-    (the same trick as test_security.py)."""
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.puback_codes = {}
-
-    def _handle_pubackcomp(self, cmd):
-        packet = self._in_packet["packet"]
-        if cmd == "PUBACK" and len(packet) >= 2:
-            (mid,) = struct.unpack("!H", packet[:2])
-            self.puback_codes[mid] = packet[2] if len(packet) > 2 else 0
-        return super()._handle_pubackcomp(cmd)
+_Paho = harness.PahoWithReasonCodes
 
 
 class Client(harness.Client):

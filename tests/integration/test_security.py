@@ -16,7 +16,6 @@ import queue
 import shutil
 import socket
 import ssl
-import struct
 import subprocess
 import tempfile
 import time
@@ -41,19 +40,7 @@ def P(thing, *levels):
     return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
-class _Paho(mqtt.Client):
-    """paho-mqtt 1.6.1 reads the reason code of an MQTT 5 PUBACK and drops it: keep it."""
-
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.puback_codes = {}
-
-    def _handle_pubackcomp(self, cmd):
-        packet = self._in_packet["packet"]
-        if cmd == "PUBACK" and len(packet) >= 2:
-            (mid,) = struct.unpack("!H", packet[:2])
-            self.puback_codes[mid] = packet[2] if len(packet) > 2 else 0
-        return super()._handle_pubackcomp(cmd)
+_Paho = harness.PahoWithReasonCodes
 
 
 class Client(harness.Client):
