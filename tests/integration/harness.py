@@ -423,3 +423,25 @@ class SharedBrokerTest(unittest.TestCase):
         return c
 
     create_job = BrokerTest.create_job
+
+
+class ControlAssertions:
+    """One management command through self.operator, with its outcome asserted."""
+
+    def run1(self, command, **fields):
+        [resp] = self.operator.control(dict(fields, command=command))
+        self.assertEqual(resp.get("command"), command)
+        return resp
+
+    def ok(self, command, **fields):
+        resp = self.run1(command, **fields)
+        self.assertNotIn("error", resp, resp)
+        self.assertIsInstance(resp.get("data"), dict, resp)
+        return resp["data"]
+
+    def fails(self, command, exception, **fields):
+        resp = self.run1(command, **fields)
+        self.assertNotIn("data", resp, resp)
+        self.assertIsInstance(resp.get("error"), str, resp)
+        self.assertTrue(resp["error"].startswith(exception + ": "), resp["error"])
+        return resp["error"]

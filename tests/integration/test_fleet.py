@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+import harness
 from harness import SharedBrokerTest
 
 ARN_PREFIX = "arn:aws:iot:us-east-1:000000000000"
@@ -34,31 +35,13 @@ def group_arn(name):
     return f"{ARN_PREFIX}:thinggroup/{name}"
 
 
-class FleetTest(SharedBrokerTest):
+class FleetTest(harness.ControlAssertions, SharedBrokerTest):
 
     def setUp(self):
         super().setUp()
         self.dev = self.client()
 
     # -- management --
-
-    def run1(self, command, **fields):
-        [resp] = self.operator.control(dict(fields, command=command))
-        self.assertEqual(resp.get("command"), command)
-        return resp
-
-    def ok(self, command, **fields):
-        resp = self.run1(command, **fields)
-        self.assertNotIn("error", resp, resp)
-        self.assertIsInstance(resp.get("data"), dict, resp)
-        return resp["data"]
-
-    def fails(self, command, exception, **fields):
-        resp = self.run1(command, **fields)
-        self.assertNotIn("data", resp, resp)
-        self.assertIsInstance(resp.get("error"), str, resp)
-        self.assertTrue(resp["error"].startswith(exception + ": "), resp["error"])
-        return resp["error"]
 
     def create(self, targets=None, document=None, **fields):
         job_id = fields.pop("jobId", None) or self.name("j")[:64]
