@@ -5,7 +5,10 @@
  * once the WAL passes REWIND_FRAMES the thread also tries a RESTART checkpoint right
  * after the passive one, without waiting: it succeeds when the broker's thread is
  * between two transactions, copies the few frames written since, and rewinds the WAL.
- * The broker's next write waits only for those frames. */
+ * The broker's next write waits only for those frames. Under a load that never leaves
+ * such a gap the WAL keeps growing until the load eases: rewinding it on the broker's
+ * thread instead would stall every client for the fdatasync of the copy (measured:
+ * 0.5-1.1 s every few seconds), which is worse. */
 #include "checkpoint.h"
 
 #include <pthread.h>

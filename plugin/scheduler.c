@@ -169,7 +169,6 @@ static int next_wake(struct service *svc, int64_t *out_ms)
 
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
-	if(!svc->batch_open) store_rewind_wal(svc->store);
 	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 
 	size_t mark = ob->count;

@@ -287,29 +287,6 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
  * checkpointer takes any, and only briefly). */
 #define STORE_BUSY_MS 1000
 
-/* Past this many WAL frames (256 MB of 4 KB pages) store_rewind_wal rewinds the WAL
- * itself: the background thread's rewinds need a moment between two transactions,
- * which a broker under steady load may not give it. */
-#define WAL_REWIND_FRAMES 65536
-
-static int on_wal_commit(void *ctx, sqlite3 *db, const char *name, int frames)
-{
-	(void)db;
-	(void)name;
-	((struct store *)ctx)->wal_frames = frames;
-	return SQLITE_OK;
-}
-
-void store_rewind_wal(struct store *s)
-{
-	if(!s->checkpointer || s->wal_frames < WAL_REWIND_FRAMES || !sqlite3_get_autocommit(s->db)) return;
-	/* Not waiting for the background thread: if it holds the checkpoint lock, it is
-	 * catching up, and the next tick tries again. */
-	sqlite3_busy_timeout(s->db, 0);
-	if(sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK) s->wal_frames = 0;
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
-}
-
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
@@ -336,10 +313,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 	/* Checkpoints move to a thread of their own; a database without a file (tests'
 	 * ":memory:") keeps SQLite's. */
 	const char *file = sqlite3_db_filename(s->db, "main");
-	if(file && *file && (s->checkpointer = checkpointer_start(file))){
-		sqlite3_wal_autocheckpoint(s->db, 0);
-		sqlite3_wal_hook(s->db, on_wal_commit, s);
-	}
+	if(file && *file && (s->checkpointer = checkpointer_start(file))) sqlite3_wal_autocheckpoint(s->db, 0);
 	*out = s;
 	return STORE_OK;
 

@@ -66,7 +66,6 @@ struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
 	struct checkpointer *checkpointer; /* NULL: SQLite's automatic checkpoints */
-	int wal_frames;                    /* frames in the WAL after the last commit */
 };
 
 /* The cached statement for `id`, prepared from `sql` on first use; NULL on error. */

@@ -136,10 +136,6 @@ struct store;
 
 int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
 void store_close(struct store *store);
-/* Between two transactions: rewinds a WAL that grew past 256 MB because the broker
- * never left the background checkpointer a moment to (a steady load). Cheap when
- * there is nothing to do. */
-void store_rewind_wal(struct store *store);
 /* Caps the database at about max_bytes: a write that would grow it further fails
  * (STORE_ERROR, SQLITE_FULL) and its transaction rolls back. */
 int store_set_size_limit(struct store *store, int64_t max_bytes);
