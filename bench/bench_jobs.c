@@ -25,8 +25,11 @@
  *   describe     DescribeJobExecution (with the job document) of one execution.
  *   fanout       --clients (default 10) run `loop` while an operator creates one job
  *                for --fanout N things (a thing group, or --fanout-via list); reports
- *                the worst and p99 round trip of those clients during the fan-out and
- *                how long the job took to queue all N executions.
+ *                the worst and p99 round trip of those clients during the fan-out, when
+ *                createJob was answered, and when all N executions were queued: the
+ *                operator (granted that one thing) watches the notify-next of the thing
+ *                reached last, then checks the count with describeJob (polled instead
+ *                when it may not subscribe).
  *
  * Setup: --things T --jobs-per-thing J writes T x J executions straight into the
  * SQLite database (--populate sql, the default for a broker this program starts: the
@@ -401,6 +404,8 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 		 * --access random) holds a grant for them, as a gateway would. */
 		fprintf(f, "plugin_opt_other_topics allow\n"
 			"plugin_opt_operators bench-op\n");
+		/* the operator watches the thing a fan-out reaches last */
+		if(o->scenario == SC_FANOUT) fprintf(f, "plugin_opt_grant_bench-op fan-%07ld\n", o->fanout - 1);
 		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT;
 		for(int c = 0; devices && (o->inflight > 1 || o->random_access) && c < o->clients; c++){
 			char cid[48];
@@ -902,12 +907,20 @@ struct operator {
 	bool got;
 	char *resp;
 	size_t resp_len;
+	/* fan-out: the notify-next of the thing reached last tells when it was reached */
+	char watch[160];
+	int watch_state;         /* 0 none, 1 subscribing, 2 subscribed, 3 refused */
+	uint64_t watch_ns;       /* when its first notify-next arrived; 0: not yet */
 };
 
 static void op_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
 {
 	(void)mosq;
 	struct operator *op = obj;
+	if(op->watch[0] && strcmp(m->topic, op->watch) == 0){
+		if(!op->watch_ns) op->watch_ns = now_ns();
+		return;
+	}
 	if(strcmp(m->topic, RESPONSE_TOPIC) != 0) return;
 	free(op->resp);
 	op->resp = malloc((size_t)m->payloadlen + 1);
@@ -918,6 +931,28 @@ static void op_on_message(struct mosquitto *mosq, void *obj, const struct mosqui
 	op->got = true;
 }
 
+static void op_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	(void)mosq;
+	(void)mid;
+	struct operator *op = obj;
+	op->watch_state = qos_count >= 1 && granted[0] <= 2 ? 2 : 3;
+}
+
+/* Subscribes to `topic` and waits for the broker's answer; false when refused. */
+static bool op_watch(struct operator *op, const char *topic)
+{
+	snprintf(op->watch, sizeof(op->watch), "%s", topic);
+	op->watch_state = 1;
+	op->watch_ns = 0;
+	if(mosquitto_subscribe(op->mosq, NULL, topic, 1) != MOSQ_ERR_SUCCESS) return false;
+	uint64_t deadline = now_ns() + 10 * NS_PER_S;
+	while(op->watch_state == 1 && now_ns() < deadline){
+		if(mosquitto_loop(op->mosq, 50, 1) != MOSQ_ERR_SUCCESS) return false;
+	}
+	return op->watch_state == 2;
+}
+
 static void op_open(struct operator *op)
 {
 	char cid[48];
@@ -926,6 +961,7 @@ static void op_open(struct operator *op)
 	if(!op->mosq) die("mosquitto_new failed");
 	mosquitto_int_option(op->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_message_callback_set(op->mosq, op_on_message);
+	mosquitto_subscribe_callback_set(op->mosq, op_on_subscribe);
 	int rc = mosquitto_connect(op->mosq, B.host, B.port, 600);
 	if(rc != MOSQ_ERR_SUCCESS) die("operator: cannot connect to %s:%d: %s", B.host, B.port, mosquitto_strerror(rc));
 	set_nodelay(op->mosq);
@@ -941,8 +977,16 @@ static void op_close(struct operator *op)
 	memset(op, 0, sizeof(*op));
 }
 
-/* Sends one management request and waits for its response; dies on any error entry. */
-static const char *op_call(struct operator *op, const char *payload, size_t len, double timeout_s)
+static size_t count_in(const char *hay, size_t n, const char *needle)
+{
+	size_t count = 0, m = strlen(needle);
+	for(const char *p = hay; (p = find_in(p, n - (size_t)(p - hay), needle)); p += m) count++;
+	return count;
+}
+
+/* Sends one management request and waits for its response; dies on any error entry
+ * (but ResourceAlreadyExistsException when `exists_ok`: setting up a store again). */
+static const char *op_call_ex(struct operator *op, const char *payload, size_t len, double timeout_s, bool exists_ok)
 {
 	op->got = false;
 	int rc = mosquitto_publish(op->mosq, NULL, CONTROL_TOPIC, (int)len, payload, 1, false);
@@ -951,12 +995,28 @@ static const char *op_call(struct operator *op, const char *payload, size_t len,
 	while(!op->got){
 		rc = mosquitto_loop(op->mosq, 50, 1);
 		if(rc != MOSQ_ERR_SUCCESS) die("operator: connection: %s", mosquitto_strerror(rc));
-		if(now_ns() > deadline) die("operator: no response within %.0f s", timeout_s);
+		if(now_ns() > deadline) die("operator: no response within %.0f s (is this client an operator?)", timeout_s);
+		if(atomic_load(&B.failed)) die("operator: the clients failed meanwhile");
 	}
-	if(find_in(op->resp, op->resp_len, "\"error\"")){
+	size_t errors = count_in(op->resp, op->resp_len, "\"error\"");
+	if(errors && !(exists_ok && count_in(op->resp, op->resp_len, "\"ResourceAlreadyExistsException") == errors)){
 		die("management API error: %.600s", op->resp);
 	}
 	return op->resp;
+}
+
+static const char *op_call(struct operator *op, const char *payload, size_t len, double timeout_s)
+{
+	return op_call_ex(op, payload, len, timeout_s, false);
+}
+
+/* The fan-out job's QUEUED executions, from describeJob. */
+static long describe_queued(struct operator *op)
+{
+	static const char req[] = "{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}";
+	const char *r = op_call(op, req, sizeof(req) - 1, 60);
+	const char *q = strstr(r, "\"numberOfQueuedThings\":");
+	return q ? atol(q + 23) : -1;
 }
 
 /* ---- setup ---- */
@@ -1061,13 +1121,13 @@ static void api_populate(struct operator *op, long fanout_members)
 			buf_printf(&b, "]}");
 		}
 		buf_printf(&b, "]}");
-		op_call(op, b.p, b.len, 600);
+		op_call_ex(op, b.p, b.len, 600, true);
 	}
 	if(fanout_members > 0){
 		b.len = 0;
 		buf_printf(&b, "{\"commands\":[{\"command\":\"createThingGroup\",\"thingGroupName\":\"%s\","
 				"\"thingGroupProperties\":{\"thingGroupDescription\":\"bench fan-out\"}}]}", FANOUT_GROUP);
-		op_call(op, b.p, b.len, 60);
+		op_call_ex(op, b.p, b.len, 60, true);
 		const long members_per_msg = 500;
 		for(long i = 0; i < fanout_members; i += members_per_msg){
 			b.len = 0;
@@ -1077,7 +1137,7 @@ static void api_populate(struct operator *op, long fanout_members)
 						"\"thingName\":\"fan-%07ld\"}", k == i ? "" : ",", FANOUT_GROUP, k);
 			}
 			buf_printf(&b, "]}");
-			op_call(op, b.p, b.len, 600);
+			op_call_ex(op, b.p, b.len, 600, true);
 		}
 	}
 	free(b.p);
@@ -1395,6 +1455,11 @@ int main(int argc, char **argv)
 		if(now_ns() > deadline) die("only %d of %d clients connected", atomic_load(&B.ready), o->clients);
 		sleep_ms(5);
 	}
+	if(atomic_load(&B.failed)){
+		for(int i = 0; i < nw; i++) pthread_join(ws[i].thread, NULL);
+		for(int i = 0; i < nw; i++) if(ws[i].failure[0]) fprintf(stderr, "bench_jobs: %s\n", ws[i].failure);
+		die("the clients could not start (an ACL refusal? see --no-access-options)");
+	}
 
 	struct operator op = { 0 };
 	if(o->scenario == SC_FANOUT) op_open(&op);
@@ -1408,8 +1473,9 @@ int main(int argc, char **argv)
 	double mbusy0 = machine_busy_s();
 	atomic_store(&B.t0, t0);
 	struct span fan = { 0, 0 };
+	uint64_t fan_answered = 0;
 	double fan_cpu = -1;
-	long fan_queued = -1;
+	long fan_queued = -1, fan_polls = 0;
 	if(o->scenario == SC_FANOUT){
 		sleep_until(t0 + (uint64_t)(o->seconds * 1e9));
 		struct buf req = { 0 };
@@ -1421,10 +1487,30 @@ int main(int argc, char **argv)
 			buf_printf(&req, "\"" GROUP_ARN_PREFIX FANOUT_GROUP "\"");
 		}
 		buf_printf(&req, "]}]}");
+		/* The job may queue its executions after answering (a large group goes through
+		 * the job's queue, a bounded batch per tick): "all queued" is when the thing
+		 * reached last (members go in name order) gets its notify-next, checked with
+		 * describeJob; without that subscription, describeJob is polled. */
+		char last[160];
+		snprintf(last, sizeof(last), "$aws/things/fan-%07ld/jobs/notify-next", o->fanout - 1);
+		bool watching = op_watch(&op, last);
+		if(!watching) fprintf(stderr, "bench_jobs: cannot subscribe to %s; polling describeJob instead\n", last);
 		double c0 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
 		fan.from = now_ns();
-		op_call(&op, req.p, req.len, 1800);
-		fan.to = now_ns();
+		op_call(&op, req.p, req.len, 600);
+		fan_answered = now_ns();
+		uint64_t fan_deadline = fan.from + 1800 * NS_PER_S; /* 1M things at 30k/s: 33 s */
+		while(watching && !op.watch_ns && now_ns() < fan_deadline){
+			if(mosquitto_loop(op.mosq, 20, 1) != MOSQ_ERR_SUCCESS) die("operator: connection lost");
+		}
+		fan.to = op.watch_ns ? op.watch_ns : now_ns();
+		for(;;){
+			fan_queued = describe_queued(&op);
+			if(fan_queued >= o->fanout || now_ns() > fan_deadline) break;
+			fan_polls++;
+			sleep_ms(200);
+			fan.to = now_ns();
+		}
 		if(B.broker_pid) fan_cpu = proc_cpu_s(B.broker_pid) - c0;
 		free(req.p);
 		sleep_until(fan.to + (uint64_t)(o->after * 1e9));
@@ -1453,10 +1539,7 @@ int main(int argc, char **argv)
 		die("the run failed");
 	}
 	if(o->scenario == SC_FANOUT){
-		const char *r = op_call(&op, "{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}",
-				strlen("{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}"), 60);
-		const char *q = strstr(r, "\"numberOfQueuedThings\":");
-		if(q) fan_queued = atol(q + 23);
+		fan_queued = describe_queued(&op);
 		op_close(&op);
 	}
 	long rss = -1, hwm = -1;
@@ -1538,6 +1621,8 @@ int main(int argc, char **argv)
 		double q = (double)(fan.to - fan.from) / 1e9;
 		printf(",\"fanout\":%ld,", o->fanout);
 		json_string(stdout, "fanout_via", o->fanout_list ? "list" : "group");
+		printf("\"fanout_response_s\":%.3f,\"fanout_describe_polls\":%ld,",
+				(double)(fan_answered - fan.from) / 1e9, fan_polls);
 		printf("\"fanout_queue_s\":%.3f,\"fanout_exec_per_s\":%.0f,\"fanout_queued_verified\":%ld,"
 				"\"fanout_broker_cpu_s\":%.3f,"
 				"\"base_p50_us\":%u,\"base_p99_us\":%u,\"base_max_us\":%u,"
@@ -1549,10 +1634,12 @@ int main(int argc, char **argv)
 	printf("}\n");
 
 	if(o->scenario == SC_FANOUT){
-		printf("# fanout %ld things via %s: queued in %.2f s (%.0f executions/s, broker CPU %.2f s), verified %ld;"
+		printf("# fanout %ld things via %s: createJob answered in %.2f s, all queued in %.2f s (%.0f executions/s,"
+				" broker CPU %.2f s), verified %ld;"
 				" %d loop clients: before p99 %u us max %u us | during (%zu round trips) p99 %u us max %u us |"
 				" after p99 %u us max %u us; broker RSS %.1f MB (peak %.1f MB)\n",
-				o->fanout, o->fanout_list ? "list" : "group", (double)(fan.to - fan.from) / 1e9,
+				o->fanout, o->fanout_list ? "list" : "group", (double)(fan_answered - fan.from) / 1e9,
+				(double)(fan.to - fan.from) / 1e9,
 				(double)o->fanout / ((double)(fan.to - fan.from) / 1e9), fan_cpu, fan_queued, o->clients,
 				base.p99, base.max, during.n, during.p99, during.max, later.p99, later.max,
 				(double)rss / 1024, (double)hwm / 1024);
