@@ -249,7 +249,7 @@ int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	}
 	rc = 0;
 	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_delete_execution(c->svc, &execs[i], request_ms(c->req)) != 0) rc = control_fail_store(c);
+		if(fleet_delete_execution(c->svc, &execs[i]) != 0) rc = control_fail_store(c);
 	}
 	store_exec_array_free(execs, n);
 	if(rc == 0 && store_job_delete(c->svc->store, job.seq) != STORE_OK) rc = control_fail_store(c);

@@ -140,9 +140,8 @@ int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, con
 	return rc;
 }
 
-int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms)
+int fleet_delete_execution(struct service *svc, const struct store_exec *e)
 {
-	(void)now_ms;
 	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(e->status, -1)) != 0
 			|| store_exec_delete(svc->store, e->thing, e->job_seq, e->execution_number) != STORE_OK){
 		return -1;

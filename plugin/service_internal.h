@@ -75,7 +75,7 @@ int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_
  * ones with force) CANCELED. */
 int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
 		const char *comment, int64_t now_ms);
-int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms);
+int fleet_delete_execution(struct service *svc, const struct store_exec *e);
 /* A thing joined or left a group: continuous jobs targeting the group follow. */
 int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms);
 int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms);
