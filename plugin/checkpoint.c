@@ -55,7 +55,7 @@ struct checkpointer *checkpointer_start(const char *path)
 {
 	struct checkpointer *cp = calloc(1, sizeof(*cp));
 	if(!cp) return NULL;
-	if(sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK){
+	if(sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK){
 		sqlite3_close(cp->db);
 		free(cp);
 		return NULL;

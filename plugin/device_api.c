@@ -111,32 +111,28 @@ static int commit(struct device_ctx *c)
 }
 
 /* Looks up the job of the topic and the thing's execution of it. Rejects and
- * returns -1 when either is missing or the store fails (the transaction is then
- * rolled back). */
+ * returns -1 when either is missing or the store fails (the request's savepoint, when
+ * `in_savepoint`, is then rolled back). */
 static int load_execution(struct device_ctx *c, int64_t execution_number, bool with_document,
-		struct store_exec *out)
+		bool in_savepoint, struct store_exec *out)
 {
 	struct store *st = c->svc->store;
-	struct store_job job;
-	int rc = store_job_get(st, c->topic->job_id, &job);
-	if(rc == STORE_OK){
-		/* A namespaced job is seen only on its namespace's topics, and a plain one only
-		 * on plain topics. */
-		bool same_ns = strcmp(job.namespace_id, c->topic->namespace_id) == 0;
-		int64_t seq = job.seq;
-		store_job_free(&job);
-		rc = same_ns ? store_exec_get(st, c->topic->thing, seq, execution_number, with_document, out)
-			: STORE_NOT_FOUND;
-	}
+	/* A namespaced job is seen only on its namespace's topics, and a plain one only
+	 * on plain topics. */
+	int rc = store_exec_find(st, c->topic->thing, c->topic->job_id, c->topic->namespace_id,
+			execution_number, with_document, out);
 	if(rc == STORE_OK) return 0;
 	if(rc == STORE_NOT_FOUND){
-		store_rollback(st);
+		if(in_savepoint) store_rollback(st);
 		char msg[256];
 		snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s",
 				c->topic->job_id, c->topic->thing);
 		reject(c, "ResourceNotFound", msg, NULL);
-	}else{
+	}else if(in_savepoint){
 		fail_internal(c);
+	}else{
+		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s: %s", c->req->topic, store_errmsg(st));
+		reject(c, "InternalError", "internal storage error", NULL);
 	}
 	return -1;
 }
@@ -284,12 +280,8 @@ static void handle_describe(struct device_ctx *c)
 		accept(c, root);
 		return;
 	}
-	if(store_begin(c->svc->store) != STORE_OK){
-		fail_internal(c);
-		return;
-	}
-	if(load_execution(c, number, with_document, &e) != 0) return;
-	store_rollback(c->svc->store); /* read only */
+	/* read only: no savepoint */
+	if(load_execution(c, number, with_document, false, &e) != 0) return;
 	cJSON *root = cJSON_CreateObject();
 	if(root) cJSON_AddItemToObject(root, "execution", execution_json(c, &e, with_document));
 	store_exec_free(&e);
@@ -358,7 +350,7 @@ static void handle_update(struct device_ctx *c)
 		free(f.details);
 		return;
 	}
-	if(load_execution(c, f.execution_number, f.include_document, &e) != 0){
+	if(load_execution(c, f.execution_number, f.include_document, true, &e) != 0){
 		free(f.details);
 		return;
 	}

@@ -4,16 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool shapes_add_int(cJSON *obj, const char *key, int64_t value)
+/* Adds `text`, JSON already, as it is. */
+static bool add_raw(cJSON *obj, const char *key, const char *text)
 {
-	return cJSON_AddNumberToObject(obj, key, (double)value) != NULL;
-}
-
-bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
-{
-	if(!text) return true;
-	/* Stored JSON was validated and serialised by us: spliced in as it is, which also
-	 * spares a parse and a print per reply. */
 	cJSON *value = cJSON_CreateRaw(text);
 	if(!value) return false;
 	if(!cJSON_AddItemToObject(obj, key, value)){
@@ -21,6 +14,27 @@ bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
 		return false;
 	}
 	return true;
+}
+
+bool shapes_add_int(cJSON *obj, const char *key, int64_t value)
+{
+	/* Added as raw text: cJSON would keep a double and print it through "%1.15g" and
+	 * sscanf, which is slow and inexact past 2^53. */
+	char text[24];
+	char *p = text + sizeof(text);
+	uint64_t v = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+	*--p = '\0';
+	do *--p = (char)('0' + v % 10); while(v /= 10);
+	if(value < 0) *--p = '-';
+	return add_raw(obj, key, p);
+}
+
+bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
+{
+	if(!text) return true;
+	/* Stored JSON was validated and serialised by us: spliced in as it is, which also
+	 * spares a parse and a print per reply. */
+	return add_raw(obj, key, text);
 }
 
 /* statusDetails is omitted when empty. */

@@ -202,6 +202,25 @@ static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e
 	e->retry_attempt = sqlite3_column_int64(st, 15);
 	e->job_timeout_minutes = sqlite3_column_int64(st, 16);
 	if(with_document) e->document = store_column_strdup(st, 17);
+	e->loaded = true;
+	e->loaded_status = e->status;
+	e->loaded_deadline_ms = store_exec_deadline(e);
+}
+
+int64_t store_exec_deadline(const struct store_exec *e)
+{
+	if(!e->step_deadline_ms) return e->progress_deadline_ms;
+	if(!e->progress_deadline_ms) return e->step_deadline_ms;
+	return e->step_deadline_ms < e->progress_deadline_ms ? e->step_deadline_ms : e->progress_deadline_ms;
+}
+
+int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out)
+{
+	int rc = sqlite3_step(st);
+	if(rc == SQLITE_ROW) read_exec(st, with_document, out);
+	store_finish(st);
+	if(rc == SQLITE_ROW) return STORE_OK;
+	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 }
 
 void *store_rows_next(struct store_rows *rows)
@@ -283,6 +302,13 @@ static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	return exec_sql(db, "COMMIT", err, errlen);
 }
 
+static void store_tune_library(void)
+{
+	/* Memory statistics take a global mutex on every allocation; nothing here reads
+	 * them. Refused (harmlessly) once SQLite is initialised, e.g. by a second open. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* How long a statement waits for a lock another connection holds (only the background
  * checkpointer takes any, and only briefly). */
 #define STORE_BUSY_MS 1000
@@ -295,7 +321,10 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		return STORE_ERROR;
 	}
 	char msg[512] = "";
-	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	store_tune_library();
+	/* NOMUTEX: this connection is only ever used by the broker's thread, so SQLite's
+	 * per-call locking (a mutex pair around every sqlite3_* call) buys nothing. */
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if(rc != SQLITE_OK){
 		snprintf(msg, sizeof(msg), "%s", s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;

@@ -27,6 +27,9 @@ enum stmt_id {
 	ST_JOB_LIST,
 	ST_EXEC_GET,
 	ST_EXEC_GET_LATEST,
+	ST_EXEC_FIND,
+	ST_EXEC_FIND_LATEST,
+	ST_EXEC_UPDATE_PROGRESS,
 	ST_EXEC_INSERT,
 	ST_EXEC_UPDATE,
 	ST_EXEC_DELETE,
@@ -94,6 +97,10 @@ void *store_rows_next(struct store_rows *rows);
 	" e.force_canceled, e.step_deadline_ms, e.progress_deadline_ms, e.retry_attempt, j.timeout_minutes, j.document"
 /* Steps a bound execution query into a malloc'd array (store_exec_array_free). */
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
+/* Steps a bound execution query once, into *out: STORE_NOT_FOUND when it yields no row. */
+int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out);
+/* The earlier running deadline of an execution, 0 when none. */
+int64_t store_exec_deadline(const struct store_exec *e);
 
 /* Columns every job query selects (the table aliased `j`), in the order
  * store_collect_jobs expects. */

@@ -248,25 +248,28 @@ int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job_seq);
 	if(execution_number) sqlite3_bind_int64(st, 3, execution_number);
-	struct store_exec *rows;
-	size_t n;
-	int rc = store_collect_execs(st, with_document, &rows, &n);
-	if(rc != STORE_OK) return rc;
-	if(n == 0){
-		free(rows);
-		return STORE_NOT_FOUND;
-	}
-	*out = rows[0];
-	free(rows);
-	return STORE_OK;
+	return store_collect_exec(st, with_document, out);
 }
 
-/* The earlier running deadline, 0 when none. */
-static int64_t earlier_deadline(const struct store_exec *e)
+int store_exec_find(struct store *s, const char *thing, const char *job_id,
+		const char *namespace_id, int64_t execution_number, bool with_document,
+		struct store_exec *out)
 {
-	if(!e->step_deadline_ms) return e->progress_deadline_ms;
-	if(!e->progress_deadline_ms) return e->step_deadline_ms;
-	return e->step_deadline_ms < e->progress_deadline_ms ? e->step_deadline_ms : e->progress_deadline_ms;
+	/* one statement: the job by its unique id, then the execution by its key */
+	sqlite3_stmt *st = execution_number
+		? store_stmt(s, ST_EXEC_FIND,
+			"SELECT " STORE_EXEC_COLUMNS " FROM jobs j JOIN executions e ON e.job_seq = j.seq"
+			" WHERE j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1 AND e.execution_number = ?4")
+		: store_stmt(s, ST_EXEC_FIND_LATEST,
+			"SELECT " STORE_EXEC_COLUMNS " FROM jobs j JOIN executions e ON e.job_seq = j.seq"
+			" WHERE j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1"
+			" ORDER BY e.execution_number DESC LIMIT 1");
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, namespace_id, -1, SQLITE_STATIC);
+	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
+	return store_collect_exec(st, with_document, out);
 }
 
 int store_exec_insert(struct store *s, const struct store_exec *e)
@@ -294,25 +297,38 @@ int store_exec_insert(struct store *s, const struct store_exec *e)
 
 int store_exec_update(struct store *s, const struct store_exec *e)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_EXEC_UPDATE,
-		"UPDATE executions SET status = ?4, status_details = ?5, started_at = ?6,"
-		" last_updated_at = ?7, version = ?8, step_timeout_minutes = ?9, force_canceled = ?10,"
-		" step_deadline_ms = ?11, progress_deadline_ms = ?12, deadline_ms = ?13"
-		" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
+	/* A progress report (same status, same timers) leaves the three indexes on status
+	 * and deadline alone: SQLite rewrites an index when the UPDATE sets one of its
+	 * columns, whatever the values. */
+	int64_t deadline = store_exec_deadline(e);
+	bool keys_kept = e->loaded && e->loaded_status == e->status && e->loaded_deadline_ms == deadline;
+	sqlite3_stmt *st = keys_kept
+		? store_stmt(s, ST_EXEC_UPDATE_PROGRESS,
+			"UPDATE executions SET status_details = ?4, started_at = ?5,"
+			" last_updated_at = ?6, version = ?7, step_timeout_minutes = ?8, force_canceled = ?9,"
+			" step_deadline_ms = ?10, progress_deadline_ms = ?11"
+			" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3")
+		: store_stmt(s, ST_EXEC_UPDATE,
+			"UPDATE executions SET status_details = ?4, started_at = ?5,"
+			" last_updated_at = ?6, version = ?7, step_timeout_minutes = ?8, force_canceled = ?9,"
+			" step_deadline_ms = ?10, progress_deadline_ms = ?11, status = ?12, deadline_ms = ?13"
+			" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->job_seq);
 	sqlite3_bind_int64(st, 3, e->execution_number);
-	sqlite3_bind_int(st, 4, e->status);
-	store_bind_text_or_null(st, 5, e->status_details);
-	sqlite3_bind_int64(st, 6, e->started_at);
-	sqlite3_bind_int64(st, 7, e->last_updated_at);
-	sqlite3_bind_int64(st, 8, e->version);
-	sqlite3_bind_int64(st, 9, e->step_timeout_minutes);
-	sqlite3_bind_int(st, 10, e->force_canceled ? 1 : 0);
-	sqlite3_bind_int64(st, 11, e->step_deadline_ms);
-	sqlite3_bind_int64(st, 12, e->progress_deadline_ms);
-	sqlite3_bind_int64(st, 13, earlier_deadline(e));
+	store_bind_text_or_null(st, 4, e->status_details);
+	sqlite3_bind_int64(st, 5, e->started_at);
+	sqlite3_bind_int64(st, 6, e->last_updated_at);
+	sqlite3_bind_int64(st, 7, e->version);
+	sqlite3_bind_int64(st, 8, e->step_timeout_minutes);
+	sqlite3_bind_int(st, 9, e->force_canceled ? 1 : 0);
+	sqlite3_bind_int64(st, 10, e->step_deadline_ms);
+	sqlite3_bind_int64(st, 11, e->progress_deadline_ms);
+	if(!keys_kept){
+		sqlite3_bind_int(st, 12, e->status);
+		sqlite3_bind_int64(st, 13, deadline);
+	}
 	int rc = store_step_done(st);
 	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
 	return rc;

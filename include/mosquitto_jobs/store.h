@@ -112,6 +112,11 @@ struct store_exec {
 	int64_t job_timeout_minutes;              /* the job's in-progress timeout, filled by reads */
 	bool force_canceled;
 	char *document;                           /* the job's document, when asked for */
+	/* As read from the store (reads set loaded), so that an update can leave alone
+	 * the indexes whose columns did not change. */
+	bool loaded;
+	int loaded_status;
+	int64_t loaded_deadline_ms;
 };
 void store_exec_free(struct store_exec *exec);
 /* Frees `count` executions and the array. */
@@ -172,6 +177,11 @@ int store_job_has_pending(struct store *store, int64_t job_seq, bool *out);
 /* The execution of job_seq on thing with that number; 0 means the latest. */
 int store_exec_get(struct store *store, const char *thing, int64_t job_seq,
 		int64_t execution_number, bool with_document, struct store_exec *out);
+/* The same, by the job's id, seen only from its own namespace ("" for none):
+ * STORE_NOT_FOUND when there is no such job there or no such execution. */
+int store_exec_find(struct store *store, const char *thing, const char *job_id,
+		const char *namespace_id, int64_t execution_number, bool with_document,
+		struct store_exec *out);
 int store_exec_insert(struct store *store, const struct store_exec *exec);
 /* Writes status, details, times, version, step timeout, deadlines and force flag. */
 int store_exec_update(struct store *store, const struct store_exec *exec);

@@ -160,6 +160,80 @@ static void test_rollback(void)
 	remove_temp();
 }
 
+/* Runs PRAGMA integrity_check on the store's file: "ok" when every index matches its
+ * table. */
+static void assert_integrity(void)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db_path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
+	CU_ASSERT_STRING_EQUAL((const char *)sqlite3_column_text(st, 0), "ok");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void test_find_and_update(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	int64_t a = add_job(s, "a", 10);
+	add_exec(s, "t", a, EXEC_QUEUED, 20);
+	struct store_exec e;
+	/* a job without a namespace is not seen from one, nor an unknown job or thing */
+	CU_ASSERT_EQUAL(store_exec_find(s, "t", "a", "ns", 0, false, &e), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_exec_find(s, "t", "b", "", 0, false, &e), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_exec_find(s, "u", "a", "", 0, false, &e), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL(store_exec_find(s, "t", "a", "", 2, false, &e), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(store_exec_find(s, "t", "a", "", 0, true, &e), STORE_OK);
+	CU_ASSERT_STRING_EQUAL(e.job_id, "a");
+	CU_ASSERT_STRING_EQUAL(e.document, "{}");
+	CU_ASSERT_TRUE(e.loaded);
+
+	/* a status change moves the execution in the pending index and the deadline index */
+	e.status = EXEC_IN_PROGRESS;
+	e.step_deadline_ms = 5000;
+	e.version++;
+	CU_ASSERT_EQUAL(store_exec_update(s, &e), STORE_OK);
+	store_exec_free(&e);
+	int64_t when = 0;
+	CU_ASSERT_EQUAL(store_next_deadline(s, &when), STORE_OK);
+	CU_ASSERT_EQUAL(when, 5000);
+
+	/* a progress report (same status, same timers) writes the row only */
+	CU_ASSERT_EQUAL_FATAL(store_exec_find(s, "t", "a", "", 1, false, &e), STORE_OK);
+	CU_ASSERT_EQUAL(e.status, EXEC_IN_PROGRESS);
+	e.version++;
+	e.status_details = strdup("{\"step\":\"2\"}");
+	CU_ASSERT_EQUAL(store_exec_update(s, &e), STORE_OK);
+	store_exec_free(&e);
+	CU_ASSERT_EQUAL_FATAL(store_exec_find(s, "t", "a", "", 0, false, &e), STORE_OK);
+	CU_ASSERT_EQUAL(e.version, 3);
+	CU_ASSERT_STRING_EQUAL(e.status_details, "{\"step\":\"2\"}");
+	/* and a timer that changes is written with its index */
+	e.step_deadline_ms = 0;
+	CU_ASSERT_EQUAL(store_exec_update(s, &e), STORE_OK);
+	store_exec_free(&e);
+	CU_ASSERT_EQUAL(store_next_deadline(s, &when), STORE_OK);
+	CU_ASSERT_EQUAL(when, 0);
+
+	/* an execution not read from the store is written whole */
+	struct store_exec made = { .job_seq = a, .execution_number = 1, .status = EXEC_SUCCEEDED,
+		.queued_at = 20, .last_updated_at = 30, .version = 4 };
+	snprintf(made.thing, sizeof(made.thing), "t");
+	CU_ASSERT_EQUAL(store_exec_update(s, &made), STORE_OK);
+	struct store_exec *rows;
+	size_t n;
+	CU_ASSERT_EQUAL(store_pending(s, "t", "", 10, false, &rows, &n), STORE_OK);
+	CU_ASSERT_EQUAL(n, 0);
+	store_exec_array_free(rows, n);
+	store_close(s);
+	assert_integrity();
+	remove_temp();
+}
+
 void add_store_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -167,6 +241,7 @@ void add_store_tests(void)
 		{ "unusable path refused", test_unusable_path },
 		{ "pending order", test_pending_order },
 		{ "savepoint rollback", test_rollback },
+		{ "find by job id, and updates that keep or move index keys", test_find_and_update },
 	};
 	ADD_SUITE("store", tests);
 }
