@@ -1329,7 +1329,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		o->plugin = plugin_path;
 	}
 	if(o->fanout > 0) o->scenario = SC_FANOUT;
-	if(o->scenario == SC_FANOUT && o->fanout <= 0) o->fanout = 100000;
+	if(o->scenario == SC_FANOUT && o->fanout <= 0) o->fanout = o->fanout_list ? 100 : 100000;
+	/* the plugin, as AWS, takes at most 100 targets in one job: more things go in a group */
+	if(o->fanout_list && o->fanout > 100) die("--fanout-via list takes at most --fanout 100 (a job's target limit)");
 	if(o->clients < 0) o->clients = o->scenario == SC_FANOUT ? 10 : 100;
 	if(o->seconds < 0) o->seconds = o->scenario == SC_FANOUT ? 3 : 10;
 	if(o->clients < 1 || o->inflight < 1 || o->inflight > MAX_INFLIGHT || o->qos < 0 || o->qos > 1

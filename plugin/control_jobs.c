@@ -148,6 +148,12 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	if(t == JF_ABSENT) return control_fail(c, "InvalidRequestException", "targets is required");
 	if(t != JF_OK) return control_fail_invalid(c, &err);
 	if(cJSON_GetArraySize(targets) < 1) return control_fail(c, "InvalidRequestException", "targets must name at least one target");
+	/* AWS's limit, kept for the broker's sake too: all things of a list are reached
+	 * inside this command, while a group of any size is walked by the tick. */
+	if(cJSON_GetArraySize(targets) > JOBS_TARGETS_MAX){
+		return control_fail(c, "LimitExceededException",
+				"a job may have at most %d targets; put the things in a thing group", JOBS_TARGETS_MAX);
+	}
 	if(read_create_fields(c, cmd, &job)) goto cleanup;
 
 	snprintf(job.job_id, sizeof(job.job_id), "%s", c->job_id);

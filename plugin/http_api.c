@@ -317,6 +317,7 @@ static const struct control_error control_errors[] = {
 	{ "ResourceAlreadyExistsException", 409 },
 	{ "InvalidStateTransitionException", 409 },
 	{ "VersionConflictException", 409 },
+	{ "LimitExceededException", 410 },
 	{ "ThrottlingException", 400 }, /* the iot model says 400 */
 	{ "InternalFailureException", 500 },
 };

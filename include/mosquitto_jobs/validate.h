@@ -12,6 +12,7 @@
 #define JOBS_DETAILS_VALUE_MAX 1024      /* characters */
 #define JOBS_DETAILS_MAX_BYTES 32768     /* serialized map */
 #define JOBS_STEP_TIMEOUT_MAX 10080      /* minutes */
+#define JOBS_TARGETS_MAX 100             /* things and thing groups of one job, as AWS's quota */
 
 /* statusDetails: an object of [a-zA-Z0-9:_-]{1,128} keys to 1-1024 character strings
  * without control, format or private-use characters; at most 32768 bytes in all.

@@ -491,10 +491,12 @@ class SignedListener(HttpApiTest):
             ["iot", "create-job", "--job-id", job, "--document", "{}", "--targets", f"{ARN}:thing/{thing}"],
             ["iot", "cancel-job-execution", "--job-id", job, "--thing-name", thing, "--force",
              "--expected-version", "9"],
-            ["iot", "delete-job", "--job-id", job])
+            ["iot", "delete-job", "--job-id", job],
+            ["iot", "create-job", "--job-id", self.name("j"), "--document", "{}",
+             "--targets", *[f"t{i}" for i in range(101)]])
         expected = ["ResourceNotFoundException", "InvalidRequestException", "ResourceNotFoundException",
                     "ResourceAlreadyExistsException", "VersionConflictException",
-                    "InvalidStateTransitionException"]
+                    "InvalidStateTransitionException", "LimitExceededException"]
         for result, error in zip(results, expected):
             with self.subTest(command=" ".join(result.args[:2]), error=error):
                 self.assertAwsError(result, error)

@@ -219,6 +219,14 @@ class CreateJobTest(ManagementTest):
                    document=json.dumps({"d": "x" * 32761}, separators=(",", ":")))
         self.assert_no_job(j)
 
+    def test_at_most_100_targets(self):
+        things = [self.name("t") for _ in range(101)]
+        j = self.name("j")
+        self.fails("createJob", "LimitExceededException", jobId=j, targets=things)
+        self.assert_no_job(j)
+        j = self.create(things[:100])
+        self.assertEqual(self.counts(j), {"numberOfQueuedThings": 100})
+
 
 class GroupTargetTest(ManagementTest):
 
