@@ -27,18 +27,15 @@ struct device_ctx {
 	size_t outbox_mark;         /* where this request's messages start */
 };
 
-static void send_reply(struct device_ctx *c, const char *suffix, cJSON *root)
+/* Ends the reply object `w` holds (begun by the caller, members added), with the
+ * clientToken and the timestamp, and queues it on the request's topic + suffix. */
+static void send_reply(struct device_ctx *c, const char *suffix, struct jsonw *w)
 {
+	if(c->client_token) jsonw_key_string(w, "clientToken", c->client_token);
+	jsonw_key_int(w, "timestamp", c->req->now);
+	jsonw_object_end(w);
 	size_t len;
-	if(root && c->client_token && !cJSON_AddStringToObject(root, "clientToken", c->client_token)){
-		cJSON_Delete(root);
-		root = NULL;
-	}
-	if(root && !shapes_add_int(root, "timestamp", c->req->now)){
-		cJSON_Delete(root);
-		root = NULL;
-	}
-	char *payload = shapes_print(root, &len);
+	char *payload = jsonw_finish(w, &len);
 	if(!payload){
 		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: out of memory answering %s", c->req->topic);
 		return;
@@ -55,9 +52,16 @@ static void send_reply(struct device_ctx *c, const char *suffix, cJSON *root)
 	free(topic);
 }
 
-static void accept(struct device_ctx *c, cJSON *root)
+/* A reply begins as an open object that the handler fills. */
+static void reply_begin(struct jsonw *w)
 {
-	send_reply(c, "accepted", root ? root : cJSON_CreateObject());
+	jsonw_init(w);
+	jsonw_object_begin(w);
+}
+
+static void accept(struct device_ctx *c, struct jsonw *w)
+{
+	send_reply(c, "accepted", w);
 }
 
 /* Rejects with `code`; `state` (may be NULL) adds executionState. */
@@ -68,15 +72,15 @@ static void reject(struct device_ctx *c, const char *code, const char *message,
 	SVC_LOG(c->svc, strcmp(code, "RequestThrottled") == 0 ? JOBS_LOG_DEBUG : JOBS_LOG_INFO,
 			"jobs: rejected %s from client %s: %s: %s",
 			c->req->topic, c->req->client_id ? c->req->client_id : "?", code, message);
-	cJSON *root = cJSON_CreateObject();
-	if(!root) return;
-	cJSON_AddStringToObject(root, "code", code);
-	cJSON_AddStringToObject(root, "message", message);
+	struct jsonw w;
+	reply_begin(&w);
+	jsonw_key_string(&w, "code", code);
+	jsonw_key_string(&w, "message", message);
 	if(state){
-		cJSON *es = shapes_execution_state(state);
-		if(es) cJSON_AddItemToObject(root, "executionState", es);
+		jsonw_key(&w, "executionState");
+		shapes_write_state(&w, state);
 	}
-	send_reply(c, "rejected", root);
+	send_reply(c, "rejected", &w);
 }
 
 static void reject_invalid(struct device_ctx *c, const struct jf_error *err)
@@ -162,15 +166,14 @@ static void set_timers(struct device_ctx *c, struct store_exec *e, int old_statu
 	service_note_wake(c->svc, e->progress_deadline_ms);
 }
 
-/* JobExecution with the time left while a timer runs. */
-static cJSON *execution_json(struct device_ctx *c, const struct store_exec *e, bool with_document)
+/* "execution": JobExecution, with the time left while a timer runs. */
+static void write_execution(struct device_ctx *c, struct jsonw *w, const struct store_exec *e,
+		bool with_document)
 {
-	cJSON *o = shapes_execution(e, with_document);
-	if(o && !shapes_add_time_left(o, e, request_ms(c->req), c->svc->time_scale)){
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	int64_t left;
+	bool timed = shapes_seconds_left(e, request_ms(c->req), c->svc->time_scale, &left);
+	jsonw_key(w, "execution");
+	shapes_write_execution(w, e, with_document, timed ? &left : NULL);
 }
 
 /* ---- GetPendingJobExecutions ---- */
@@ -184,15 +187,20 @@ static void handle_get_pending(struct device_ctx *c)
 		reject(c, "InternalError", "internal storage error", NULL);
 		return;
 	}
-	cJSON *root = cJSON_CreateObject();
-	cJSON *in_progress = cJSON_AddArrayToObject(root, "inProgressJobs");
-	cJSON *queued = cJSON_AddArrayToObject(root, "queuedJobs");
-	for(size_t i = 0; root && in_progress && queued && i < n; i++){
-		cJSON_AddItemToArray(rows[i].status == EXEC_IN_PROGRESS ? in_progress : queued,
-				shapes_summary(&rows[i]));
-	}
+	/* rows come IN_PROGRESS first, then QUEUED */
+	struct jsonw w;
+	reply_begin(&w);
+	size_t i = 0;
+	jsonw_key(&w, "inProgressJobs");
+	jsonw_array_begin(&w);
+	for(; i < n && rows[i].status == EXEC_IN_PROGRESS; i++) shapes_write_summary(&w, &rows[i]);
+	jsonw_array_end(&w);
+	jsonw_key(&w, "queuedJobs");
+	jsonw_array_begin(&w);
+	for(; i < n; i++) shapes_write_summary(&w, &rows[i]);
+	jsonw_array_end(&w);
 	store_exec_array_free(rows, n);
-	accept(c, root);
+	accept(c, &w);
 }
 
 /* ---- StartNextPendingJobExecution ---- */
@@ -244,9 +252,10 @@ static void handle_start_next(struct device_ctx *c)
 	}
 	if(commit(c) != 0) goto done;
 
-	cJSON *root = cJSON_CreateObject();
-	if(root && n) cJSON_AddItemToObject(root, "execution", execution_json(c, &rows[0], true));
-	accept(c, root);
+	struct jsonw w;
+	reply_begin(&w);
+	if(n) write_execution(c, &w, &rows[0], true);
+	accept(c, &w);
 done:
 	free(details);
 	store_exec_array_free(rows, n);
@@ -274,18 +283,20 @@ static void handle_describe(struct device_ctx *c)
 			reject(c, "InternalError", "internal storage error", NULL);
 			return;
 		}
-		cJSON *root = cJSON_CreateObject();
-		if(root && n) cJSON_AddItemToObject(root, "execution", execution_json(c, &rows[0], with_document));
+		struct jsonw w;
+		reply_begin(&w);
+		if(n) write_execution(c, &w, &rows[0], with_document);
 		store_exec_array_free(rows, n);
-		accept(c, root);
+		accept(c, &w);
 		return;
 	}
 	/* read only: no savepoint */
 	if(load_execution(c, number, with_document, false, &e) != 0) return;
-	cJSON *root = cJSON_CreateObject();
-	if(root) cJSON_AddItemToObject(root, "execution", execution_json(c, &e, with_document));
+	struct jsonw w;
+	reply_begin(&w);
+	write_execution(c, &w, &e, with_document);
 	store_exec_free(&e);
-	accept(c, root);
+	accept(c, &w);
 }
 
 /* ---- UpdateJobExecution ---- */
@@ -396,10 +407,14 @@ static void handle_update(struct device_ctx *c)
 	}
 	if(commit(c) != 0) goto done;
 
-	cJSON *root = cJSON_CreateObject();
-	if(root && f.include_state) cJSON_AddItemToObject(root, "executionState", shapes_execution_state(&e));
-	if(root && f.include_document) shapes_add_stored(root, "jobDocument", e.document);
-	accept(c, root);
+	struct jsonw w;
+	reply_begin(&w);
+	if(f.include_state){
+		jsonw_key(&w, "executionState");
+		shapes_write_state(&w, &e);
+	}
+	if(f.include_document && e.document) jsonw_key_raw(&w, "jobDocument", e.document);
+	accept(c, &w);
 done:
 	free(f.details);
 	store_exec_free(&e);

@@ -40,10 +40,13 @@ static void topic_for(char *buf, size_t size, const char *thing, const char *nam
 	}
 }
 
-static int publish(struct outbox *ob, const char *topic, cJSON *root)
+/* Ends the message object `w` holds with the timestamp and queues it. */
+static int publish(struct outbox *ob, const char *topic, struct jsonw *w, int64_t now)
 {
+	jsonw_key_int(w, "timestamp", now);
+	jsonw_object_end(w);
 	size_t len;
-	char *payload = shapes_print(root, &len);
+	char *payload = jsonw_finish(w, &len);
 	if(!payload) return -1;
 	return outbox_add(ob, NULL, topic, payload, len, NOTIFY_QOS);
 }
@@ -61,40 +64,40 @@ int notify_next_id(struct service *svc, const char *thing, const char *namespace
 	return 0;
 }
 
-/* {"timestamp":N,"jobs":{"IN_PROGRESS":[…],"QUEUED":[…]}}, empty lists omitted. */
-static cJSON *jobs_changed(const struct store_exec *rows, size_t n, int64_t now)
+/* {"jobs":{"IN_PROGRESS":[…],"QUEUED":[…]},"timestamp":N}, empty lists omitted;
+ * rows come IN_PROGRESS first, then QUEUED. */
+static int jobs_changed(struct outbox *ob, const char *topic, const struct store_exec *rows,
+		size_t n, int64_t now)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *jobs = cJSON_AddObjectToObject(root, "jobs");
-	if(!jobs || !shapes_add_int(root, "timestamp", now)) goto fail;
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	jsonw_key(&w, "jobs");
+	jsonw_object_begin(&w);
 	for(size_t i = 0; i < n; i++){
-		const char *key = status_name(rows[i].status);
-		cJSON *list = cJSON_GetObjectItemCaseSensitive(jobs, key);
-		if(!list && !(list = cJSON_AddArrayToObject(jobs, key))) goto fail;
-		cJSON *summary = shapes_summary(&rows[i]);
-		if(!summary) goto fail;
-		cJSON_AddItemToArray(list, summary);
+		if(i == 0 || rows[i].status != rows[i - 1].status){
+			if(i) jsonw_array_end(&w);
+			jsonw_key(&w, status_name(rows[i].status));
+			jsonw_array_begin(&w);
+		}
+		shapes_write_summary(&w, &rows[i]);
 	}
-	return root;
-fail:
-	cJSON_Delete(root);
-	return NULL;
+	if(n) jsonw_array_end(&w);
+	jsonw_object_end(&w);
+	return publish(ob, topic, &w, now);
 }
 
-/* {"timestamp":N,"execution":{…}} or {"timestamp":N} when nothing is pending. */
-static cJSON *next_changed(const struct store_exec *next, int64_t now)
+/* {"execution":{…},"timestamp":N}, or {"timestamp":N} when nothing is pending. */
+static int next_changed(struct outbox *ob, const char *topic, const struct store_exec *next, int64_t now)
 {
-	cJSON *root = cJSON_CreateObject();
-	if(!root || !shapes_add_int(root, "timestamp", now)) goto fail;
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
 	if(next){
-		cJSON *exec = shapes_execution(next, true);
-		if(!exec) goto fail;
-		cJSON_AddItemToObject(root, "execution", exec);
+		jsonw_key(&w, "execution");
+		shapes_write_execution(&w, next, true, NULL);
 	}
-	return root;
-fail:
-	cJSON_Delete(root);
-	return NULL;
+	return publish(ob, topic, &w, now);
 }
 
 int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
@@ -102,8 +105,9 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 {
 	struct store_exec *rows = NULL;
 	size_t n = 0;
+	/* The pending list for notify (no documents), or just the next execution. */
 	int limit = set_changed ? svc->max_pending : 1;
-	if(store_pending(svc->store, thing, namespace_id, limit, true, &rows, &n) != STORE_OK) return -1;
+	if(store_pending(svc->store, thing, namespace_id, limit, !set_changed, &rows, &n) != STORE_OK) return -1;
 
 	struct next_id after = {
 		.present = n > 0,
@@ -115,11 +119,19 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 	int rc = 0;
 	if(plan.notify){
 		topic_for(topic, sizeof(topic), thing, namespace_id, "notify");
-		rc = publish(ob, topic, jobs_changed(rows, n, now));
+		rc = jobs_changed(ob, topic, rows, n, now);
 	}
 	if(rc == 0 && plan.notify_next){
 		topic_for(topic, sizeof(topic), thing, namespace_id, "notify-next");
-		rc = publish(ob, topic, next_changed(n ? &rows[0] : NULL, now));
+		if(n && !rows[0].document){
+			/* its document, which the list left out */
+			struct store_exec next = { 0 };
+			rc = store_exec_get(svc->store, thing, rows[0].job_seq, rows[0].execution_number, true, &next)
+				== STORE_OK ? next_changed(ob, topic, &next, now) : -1;
+			store_exec_free(&next);
+		}else{
+			rc = next_changed(ob, topic, n ? &rows[0] : NULL, now);
+		}
 	}
 	store_exec_array_free(rows, n);
 	return rc;

@@ -1,8 +1,71 @@
-/* Builders for JobExecution, JobExecutionSummary and JobExecutionState. */
+/* JSON shapes of executions: JobExecutionSummary, JobExecution, JobExecutionState. */
 #include "mosquitto_jobs/shapes.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "mosquitto_jobs/status.h"
+
+/* statusDetails is omitted when empty. */
+static void write_details(struct jsonw *w, const struct store_exec *e)
+{
+	if(e->status_details && strcmp(e->status_details, "{}") != 0){
+		jsonw_key_raw(w, "statusDetails", e->status_details);
+	}
+}
+
+static void write_times(struct jsonw *w, const struct store_exec *e)
+{
+	jsonw_key_int(w, "queuedAt", e->queued_at);
+	if(e->started_at) jsonw_key_int(w, "startedAt", e->started_at);
+	jsonw_key_int(w, "lastUpdatedAt", e->last_updated_at);
+}
+
+void shapes_write_summary(struct jsonw *w, const struct store_exec *e)
+{
+	jsonw_object_begin(w);
+	jsonw_key_string(w, "jobId", e->job_id);
+	write_times(w, e);
+	jsonw_key_int(w, "versionNumber", e->version);
+	jsonw_key_int(w, "executionNumber", e->execution_number);
+	jsonw_object_end(w);
+}
+
+void shapes_write_execution(struct jsonw *w, const struct store_exec *e, bool with_document,
+		const int64_t *seconds_left)
+{
+	jsonw_object_begin(w);
+	jsonw_key_string(w, "jobId", e->job_id);
+	jsonw_key_string(w, "status", status_name(e->status));
+	write_details(w, e);
+	write_times(w, e);
+	jsonw_key_int(w, "versionNumber", e->version);
+	jsonw_key_int(w, "executionNumber", e->execution_number);
+	/* Stored JSON was validated and serialised by us: spliced in as it is. */
+	if(with_document && e->document) jsonw_key_raw(w, "jobDocument", e->document);
+	if(seconds_left) jsonw_key_int(w, "approximateSecondsBeforeTimedOut", *seconds_left);
+	jsonw_object_end(w);
+}
+
+void shapes_write_state(struct jsonw *w, const struct store_exec *e)
+{
+	jsonw_object_begin(w);
+	jsonw_key_string(w, "status", status_name(e->status));
+	write_details(w, e);
+	jsonw_key_int(w, "versionNumber", e->version);
+	jsonw_object_end(w);
+}
+
+bool shapes_seconds_left(const struct store_exec *e, int64_t now_ms, double time_scale, int64_t *out)
+{
+	int64_t deadline = store_exec_deadline(e);
+	if(!deadline) return false;
+	int64_t left_ms = deadline > now_ms ? deadline - now_ms : 0;
+	*out = (int64_t)((double)left_ms * time_scale / 1000.0 + 0.5);
+	return true;
+}
+
+/* ---- cJSON helpers ---- */
 
 /* Adds `text`, JSON already, as it is. */
 static bool add_raw(cJSON *obj, const char *key, const char *text)
@@ -20,89 +83,21 @@ bool shapes_add_int(cJSON *obj, const char *key, int64_t value)
 {
 	/* Added as raw text: cJSON would keep a double and print it through "%1.15g" and
 	 * sscanf, which is slow and inexact past 2^53. */
-	char text[24];
-	char *p = text + sizeof(text);
-	uint64_t v = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
-	*--p = '\0';
-	do *--p = (char)('0' + v % 10); while(v /= 10);
-	if(value < 0) *--p = '-';
-	return add_raw(obj, key, p);
+	char text[JSONW_INT_TEXT];
+	return add_raw(obj, key, jsonw_int_text(value, text));
 }
 
 bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
 {
 	if(!text) return true;
-	/* Stored JSON was validated and serialised by us: spliced in as it is, which also
-	 * spares a parse and a print per reply. */
 	return add_raw(obj, key, text);
-}
-
-/* statusDetails is omitted when empty. */
-static bool add_details(cJSON *obj, const struct store_exec *e)
-{
-	if(!e->status_details || strcmp(e->status_details, "{}") == 0) return true;
-	return shapes_add_stored(obj, "statusDetails", e->status_details);
-}
-
-static bool add_times(cJSON *obj, const struct store_exec *e)
-{
-	bool ok = shapes_add_int(obj, "queuedAt", e->queued_at);
-	if(ok && e->started_at) ok = shapes_add_int(obj, "startedAt", e->started_at);
-	return ok && shapes_add_int(obj, "lastUpdatedAt", e->last_updated_at);
-}
-
-cJSON *shapes_summary(const struct store_exec *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && cJSON_AddStringToObject(o, "jobId", e->job_id)
-		&& add_times(o, e)
-		&& shapes_add_int(o, "versionNumber", e->version)
-		&& shapes_add_int(o, "executionNumber", e->execution_number);
-	if(!ok){
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-cJSON *shapes_execution(const struct store_exec *e, bool with_document)
-{
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && cJSON_AddStringToObject(o, "jobId", e->job_id)
-		&& cJSON_AddStringToObject(o, "status", status_name(e->status))
-		&& add_details(o, e)
-		&& add_times(o, e)
-		&& shapes_add_int(o, "versionNumber", e->version)
-		&& shapes_add_int(o, "executionNumber", e->execution_number);
-	if(ok && with_document) ok = shapes_add_stored(o, "jobDocument", e->document);
-	if(!ok){
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
 }
 
 bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale)
 {
-	int64_t deadline = e->step_deadline_ms;
-	if(!deadline || (e->progress_deadline_ms && e->progress_deadline_ms < deadline)) deadline = e->progress_deadline_ms;
-	if(!obj || !deadline) return true;
-	int64_t left_ms = deadline > now_ms ? deadline - now_ms : 0;
-	return shapes_add_int(obj, "approximateSecondsBeforeTimedOut",
-			(int64_t)((double)left_ms * time_scale / 1000.0 + 0.5));
-}
-
-cJSON *shapes_execution_state(const struct store_exec *e)
-{
-	cJSON *o = cJSON_CreateObject();
-	bool ok = o && cJSON_AddStringToObject(o, "status", status_name(e->status))
-		&& add_details(o, e)
-		&& shapes_add_int(o, "versionNumber", e->version);
-	if(!ok){
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
+	int64_t seconds;
+	if(!obj || !shapes_seconds_left(e, now_ms, time_scale, &seconds)) return true;
+	return shapes_add_int(obj, "approximateSecondsBeforeTimedOut", seconds);
 }
 
 char *shapes_print(cJSON *root, size_t *len)

@@ -99,8 +99,7 @@ void *store_rows_next(struct store_rows *rows);
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
 /* Steps a bound execution query once, into *out: STORE_NOT_FOUND when it yields no row. */
 int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out);
-/* The earlier running deadline of an execution, 0 when none. */
-int64_t store_exec_deadline(const struct store_exec *e);
+
 
 /* Columns every job query selects (the table aliased `j`), in the order
  * store_collect_jobs expects. */

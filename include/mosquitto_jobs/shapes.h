@@ -1,6 +1,6 @@
-/* JSON shapes of the device API (spec section 3), built from store rows.
- * Every function returns a new cJSON tree the caller owns (cJSON_Delete), or NULL
- * when out of memory. */
+/* JSON shapes built from store rows: the device API's (spec section 3), written with
+ * a JSON writer (jsonw.h) since they go out on every request, and small helpers for
+ * the cJSON trees of the management API. */
 #ifndef MOSQUITTO_JOBS_SHAPES_H
 #define MOSQUITTO_JOBS_SHAPES_H
 
@@ -8,22 +8,30 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "mosquitto_jobs/jsonw.h"
 #include "mosquitto_jobs/store.h"
 
 /* JobExecutionSummary: jobId, queuedAt, startedAt?, lastUpdatedAt, versionNumber,
- * executionNumber. */
-cJSON *shapes_summary(const struct store_exec *e);
-/* JobExecution; jobDocument (an object) only when with_document and e->document. */
-cJSON *shapes_execution(const struct store_exec *e, bool with_document);
-/* Adds approximateSecondsBeforeTimedOut (in job time: wall time multiplied by
- * time_scale) when a timer of the execution runs. Returns false on failure. */
+ * executionNumber. Written as one value. */
+void shapes_write_summary(struct jsonw *w, const struct store_exec *e);
+/* JobExecution, as one value; jobDocument (an object) only when with_document and
+ * e->document; approximateSecondsBeforeTimedOut when seconds_left is not NULL. */
+void shapes_write_execution(struct jsonw *w, const struct store_exec *e, bool with_document,
+		const int64_t *seconds_left);
+/* JobExecutionState: status, statusDetails?, versionNumber. Written as one value. */
+void shapes_write_state(struct jsonw *w, const struct store_exec *e);
+
+/* approximateSecondsBeforeTimedOut, in job time (wall time multiplied by
+ * time_scale): false when no timer of the execution runs. */
+bool shapes_seconds_left(const struct store_exec *e, int64_t now_ms, double time_scale, int64_t *out);
+
+/* cJSON helpers. Each returns false when out of memory. */
+/* Adds approximateSecondsBeforeTimedOut when a timer of the execution runs. */
 bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale);
-/* JobExecutionState: status, statusDetails?, versionNumber. */
-cJSON *shapes_execution_state(const struct store_exec *e);
 /* Adds `key: <stored JSON text>` (a document, a details map) to obj when text is
- * non-NULL; the text goes in verbatim. Returns false on failure. */
+ * non-NULL; the text goes in verbatim. */
 bool shapes_add_stored(cJSON *obj, const char *key, const char *text);
-/* Adds an integer-valued number. Returns false on failure. */
+/* Adds an integer-valued number. */
 bool shapes_add_int(cJSON *obj, const char *key, int64_t value);
 /* Serialises root without whitespace and deletes it. Returns a malloc'd string
  * (length in *len) or NULL. */

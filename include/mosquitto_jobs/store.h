@@ -119,6 +119,8 @@ struct store_exec {
 	int64_t loaded_deadline_ms;
 };
 void store_exec_free(struct store_exec *exec);
+/* The earlier of an execution's running deadlines (ms), 0 when none runs. */
+int64_t store_exec_deadline(const struct store_exec *exec);
 /* Frees `count` executions and the array. */
 void store_exec_array_free(struct store_exec *execs, size_t count);
 

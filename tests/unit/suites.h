@@ -13,6 +13,7 @@ void add_service_tests(void);
 void add_timer_tests(void);
 void add_access_tests(void);
 void add_sigv4_tests(void);
+void add_jsonw_tests(void);
 
 /* Adds a suite with the given tests; aborts the run when the registry fails. */
 struct test_entry {

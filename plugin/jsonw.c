@@ -1,0 +1,179 @@
+/* A JSON writer into one growing buffer (jsonw.h). */
+#include "mosquitto_jobs/jsonw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void jsonw_init(struct jsonw *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+/* Room for `n` more bytes and the NUL. */
+static bool reserve(struct jsonw *w, size_t n)
+{
+	if(w->failed) return false;
+	if(w->len + n + 1 <= w->cap) return true;
+	size_t cap = w->cap ? w->cap : 256;
+	while(cap < w->len + n + 1) cap *= 2;
+	char *grown = realloc(w->buf, cap);
+	if(!grown){
+		w->failed = true;
+		return false;
+	}
+	w->buf = grown;
+	w->cap = cap;
+	return true;
+}
+
+static void put(struct jsonw *w, const char *s, size_t n)
+{
+	if(!reserve(w, n)) return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void put_char(struct jsonw *w, char c)
+{
+	if(!reserve(w, 1)) return;
+	w->buf[w->len++] = c;
+}
+
+/* Before a value or a key: the comma that separates it from the previous one. */
+static void separate(struct jsonw *w)
+{
+	if(w->need_comma) put_char(w, ',');
+}
+
+void jsonw_object_begin(struct jsonw *w)
+{
+	separate(w);
+	put_char(w, '{');
+	w->need_comma = false;
+}
+
+void jsonw_object_end(struct jsonw *w)
+{
+	put_char(w, '}');
+	w->need_comma = true;
+}
+
+void jsonw_array_begin(struct jsonw *w)
+{
+	separate(w);
+	put_char(w, '[');
+	w->need_comma = false;
+}
+
+void jsonw_array_end(struct jsonw *w)
+{
+	put_char(w, ']');
+	w->need_comma = true;
+}
+
+static void put_quoted(struct jsonw *w, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	put_char(w, '"');
+	const char *run = s;   /* the start of bytes that need no escape */
+	for(; *s; s++){
+		unsigned char c = (unsigned char)*s;
+		if(c >= 0x20 && c != '"' && c != '\\') continue;
+		put(w, run, (size_t)(s - run));
+		run = s + 1;
+		char esc[6] = { '\\', 0 };
+		size_t n = 2;
+		switch(c){
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		put(w, esc, n);
+	}
+	put(w, run, (size_t)(s - run));
+	put_char(w, '"');
+}
+
+void jsonw_key(struct jsonw *w, const char *key)
+{
+	separate(w);
+	put_quoted(w, key);
+	put_char(w, ':');
+	w->need_comma = false;
+}
+
+void jsonw_string(struct jsonw *w, const char *s)
+{
+	separate(w);
+	put_quoted(w, s);
+	w->need_comma = true;
+}
+
+const char *jsonw_int_text(int64_t value, char text[JSONW_INT_TEXT])
+{
+	char *p = text + JSONW_INT_TEXT;
+	uint64_t v = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+	*--p = '\0';
+	do *--p = (char)('0' + v % 10); while(v /= 10);
+	if(value < 0) *--p = '-';
+	return p;
+}
+
+void jsonw_int(struct jsonw *w, int64_t value)
+{
+	char text[JSONW_INT_TEXT];
+	jsonw_raw(w, jsonw_int_text(value, text));
+}
+
+void jsonw_raw(struct jsonw *w, const char *json)
+{
+	separate(w);
+	put(w, json, strlen(json));
+	w->need_comma = true;
+}
+
+void jsonw_key_string(struct jsonw *w, const char *key, const char *s)
+{
+	jsonw_key(w, key);
+	jsonw_string(w, s);
+}
+
+void jsonw_key_int(struct jsonw *w, const char *key, int64_t value)
+{
+	jsonw_key(w, key);
+	jsonw_int(w, value);
+}
+
+void jsonw_key_raw(struct jsonw *w, const char *key, const char *json)
+{
+	jsonw_key(w, key);
+	jsonw_raw(w, json);
+}
+
+char *jsonw_finish(struct jsonw *w, size_t *len)
+{
+	if(!reserve(w, 0)){
+		jsonw_discard(w);
+		return NULL;
+	}
+	w->buf[w->len] = '\0';
+	char *text = w->buf;
+	if(len) *len = w->len;
+	jsonw_init(w);
+	return text;
+}
+
+void jsonw_discard(struct jsonw *w)
+{
+	free(w->buf);
+	jsonw_init(w);
+}
