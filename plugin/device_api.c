@@ -182,8 +182,8 @@ static void handle_get_pending(struct device_ctx *c)
 {
 	struct store_exec *rows;
 	size_t n;
-	if(store_pending(c->svc->store, c->topic->thing, c->topic->namespace_id,
-				c->svc->max_pending, false, &rows, &n) != STORE_OK){
+	if(store_pending_summaries(c->svc->store, c->topic->thing, c->topic->namespace_id,
+				c->svc->max_pending, &rows, &n) != STORE_OK){
 		reject(c, "InternalError", "internal storage error", NULL);
 		return;
 	}

@@ -71,50 +71,63 @@ void jsonw_array_end(struct jsonw *w)
 	w->need_comma = true;
 }
 
-static void put_quoted(struct jsonw *w, const char *s)
+/* Writes the escape of byte c (one that needs one). */
+static void put_escape(struct jsonw *w, unsigned char c)
 {
 	static const char hex[] = "0123456789abcdef";
-	put_char(w, '"');
-	const char *run = s;   /* the start of bytes that need no escape */
-	for(; *s; s++){
-		unsigned char c = (unsigned char)*s;
-		if(c >= 0x20 && c != '"' && c != '\\') continue;
-		put(w, run, (size_t)(s - run));
-		run = s + 1;
-		char esc[6] = { '\\', 0 };
-		size_t n = 2;
-		switch(c){
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			memcpy(esc + 1, "u00", 3);
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		put(w, esc, n);
+	char esc[6] = { '\\', 0 };
+	size_t n = 2;
+	switch(c){
+	case '"': esc[1] = '"'; break;
+	case '\\': esc[1] = '\\'; break;
+	case '\b': esc[1] = 'b'; break;
+	case '\f': esc[1] = 'f'; break;
+	case '\n': esc[1] = 'n'; break;
+	case '\r': esc[1] = 'r'; break;
+	case '\t': esc[1] = 't'; break;
+	default:
+		memcpy(esc + 1, "u00", 3);
+		esc[4] = hex[c >> 4];
+		esc[5] = hex[c & 15];
+		n = 6;
 	}
-	put(w, run, (size_t)(s - run));
-	put_char(w, '"');
+	put(w, esc, n);
+}
+
+/* The separator when needed, then `s` quoted, then `tail` (":" after a key). */
+static void put_quoted(struct jsonw *w, const char *s, const char *tail)
+{
+	size_t n = 0;
+	while(s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\') n++;
+	size_t tail_len = strlen(tail);
+	if(!reserve(w, n + tail_len + 3)) return;
+	if(w->need_comma) w->buf[w->len++] = ',';
+	w->buf[w->len++] = '"';
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	if(s[n]){
+		/* the rare string that needs escapes: the rest byte by byte */
+		for(s += n; *s; s++){
+			unsigned char c = (unsigned char)*s;
+			if(c >= 0x20 && c != '"' && c != '\\') put_char(w, (char)c);
+			else put_escape(w, c);
+		}
+		if(!reserve(w, tail_len + 1)) return;
+	}
+	w->buf[w->len++] = '"';
+	memcpy(w->buf + w->len, tail, tail_len);
+	w->len += tail_len;
 }
 
 void jsonw_key(struct jsonw *w, const char *key)
 {
-	separate(w);
-	put_quoted(w, key);
-	put_char(w, ':');
+	put_quoted(w, key, ":");
 	w->need_comma = false;
 }
 
 void jsonw_string(struct jsonw *w, const char *s)
 {
-	separate(w);
-	put_quoted(w, s);
+	put_quoted(w, s, "");
 	w->need_comma = true;
 }
 

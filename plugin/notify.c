@@ -56,7 +56,7 @@ int notify_next_id(struct service *svc, const char *thing, const char *namespace
 {
 	struct store_exec *rows;
 	size_t n;
-	if(store_pending(svc->store, thing, namespace_id, 1, false, &rows, &n) != STORE_OK) return -1;
+	if(store_pending_summaries(svc->store, thing, namespace_id, 1, &rows, &n) != STORE_OK) return -1;
 	out->present = n > 0;
 	out->job_seq = n ? rows[0].job_seq : 0;
 	out->execution_number = n ? rows[0].execution_number : 0;
@@ -105,9 +105,11 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 {
 	struct store_exec *rows = NULL;
 	size_t n = 0;
-	/* The pending list for notify (no documents), or just the next execution. */
-	int limit = set_changed ? svc->max_pending : 1;
-	if(store_pending(svc->store, thing, namespace_id, limit, !set_changed, &rows, &n) != STORE_OK) return -1;
+	/* The pending list for notify (summaries), or just the next execution. */
+	int rc = set_changed
+		? store_pending_summaries(svc->store, thing, namespace_id, svc->max_pending, &rows, &n)
+		: store_pending(svc->store, thing, namespace_id, 1, true, &rows, &n);
+	if(rc != STORE_OK) return -1;
 
 	struct next_id after = {
 		.present = n > 0,
@@ -116,7 +118,6 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 	};
 	struct notify_plan plan = notify_decide(set_changed, before, &after);
 	char topic[256];
-	int rc = 0;
 	if(plan.notify){
 		topic_for(topic, sizeof(topic), thing, namespace_id, "notify");
 		rc = jobs_changed(ob, topic, rows, n, now);

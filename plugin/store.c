@@ -237,7 +237,25 @@ void *store_rows_next(struct store_rows *rows)
 	return slot;
 }
 
-int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count)
+/* The columns of STORE_EXEC_SUMMARY_COLUMNS: a summary's fields and the ids. */
+static void read_summary(sqlite3_stmt *st, bool with_document, struct store_exec *e)
+{
+	(void)with_document;
+	memset(e, 0, sizeof(*e));
+	store_column_copy(st, 0, e->thing, sizeof(e->thing));
+	e->job_seq = sqlite3_column_int64(st, 1);
+	store_column_copy(st, 2, e->job_id, sizeof(e->job_id));
+	store_column_copy(st, 3, e->namespace_id, sizeof(e->namespace_id));
+	e->execution_number = sqlite3_column_int64(st, 4);
+	e->status = sqlite3_column_int(st, 5);
+	e->queued_at = sqlite3_column_int64(st, 6);
+	e->started_at = sqlite3_column_int64(st, 7);
+	e->last_updated_at = sqlite3_column_int64(st, 8);
+	e->version = sqlite3_column_int64(st, 9);
+}
+
+static int collect_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, bool, struct store_exec *),
+		bool with_document, struct store_exec **out, size_t *count)
 {
 	struct store_rows rows = { .size = sizeof(struct store_exec) };
 	int rc;
@@ -247,7 +265,7 @@ int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec 
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		read_exec(st, with_document, e);
+		read(st, with_document, e);
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
@@ -257,6 +275,16 @@ int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec 
 	*out = rows.items;
 	*count = rows.count;
 	return STORE_OK;
+}
+
+int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count)
+{
+	return collect_rows(st, read_exec, with_document, out, count);
+}
+
+int store_collect_summaries(sqlite3_stmt *st, struct store_exec **out, size_t *count)
+{
+	return collect_rows(st, read_summary, false, out, count);
 }
 
 /* ---- open / close ---- */

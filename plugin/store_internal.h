@@ -27,13 +27,19 @@ enum stmt_id {
 	ST_JOB_LIST,
 	ST_EXEC_GET,
 	ST_EXEC_GET_LATEST,
+	ST_EXEC_GET_DOC,
+	ST_EXEC_GET_LATEST_DOC,
 	ST_EXEC_FIND,
 	ST_EXEC_FIND_LATEST,
+	ST_EXEC_FIND_DOC,
+	ST_EXEC_FIND_LATEST_DOC,
 	ST_EXEC_UPDATE_PROGRESS,
 	ST_EXEC_INSERT,
 	ST_EXEC_UPDATE,
 	ST_EXEC_DELETE,
 	ST_PENDING,
+	ST_PENDING_DOC,
+	ST_PENDING_SUMMARIES,
 	ST_JOB_EXECS,
 	ST_JOB_EXECS_PAGE,
 	ST_THING_EXECS_PAGE,
@@ -90,13 +96,26 @@ struct store_rows {
 /* A new zeroed slot at the end, or NULL when out of memory. */
 void *store_rows_next(struct store_rows *rows);
 
-/* Columns every execution query selects, in the order store_read_exec expects. */
-#define STORE_EXEC_COLUMNS \
+/* Columns every execution query selects, in the order store_read_exec expects: the
+ * job's document last. A query that leaves the document out selects NULL in its place
+ * (STORE_EXEC_COLUMNS_NO_DOCUMENT): SQLite reads every selected column of each row,
+ * and a document may be 32 KB of overflow pages. */
+#define STORE_EXEC_COLUMNS_BUT_DOCUMENT \
 	"e.thing, e.job_seq, j.job_id, e.namespace_id, e.execution_number, e.status, e.status_details," \
 	" e.queued_at, e.started_at, e.last_updated_at, e.version, e.step_timeout_minutes," \
-	" e.force_canceled, e.step_deadline_ms, e.progress_deadline_ms, e.retry_attempt, j.timeout_minutes, j.document"
+	" e.force_canceled, e.step_deadline_ms, e.progress_deadline_ms, e.retry_attempt, j.timeout_minutes"
+#define STORE_EXEC_COLUMNS STORE_EXEC_COLUMNS_BUT_DOCUMENT ", j.document"
+#define STORE_EXEC_COLUMNS_NO_DOCUMENT STORE_EXEC_COLUMNS_BUT_DOCUMENT ", NULL"
 /* Steps a bound execution query into a malloc'd array (store_exec_array_free). */
 int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
+/* The columns a summary needs (JobExecutionSummary and the execution's ids), in the
+ * order store_collect_summaries expects. */
+#define STORE_EXEC_SUMMARY_COLUMNS \
+	"e.thing, e.job_seq, j.job_id, e.namespace_id, e.execution_number, e.status, e.queued_at," \
+	" e.started_at, e.last_updated_at, e.version"
+/* Steps a bound summary query into a malloc'd array (store_exec_array_free); the
+ * other fields of each execution are zero. */
+int store_collect_summaries(sqlite3_stmt *st, struct store_exec **out, size_t *count);
 /* Steps a bound execution query once, into *out: STORE_NOT_FOUND when it yields no row. */
 int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out);
 

@@ -234,36 +234,56 @@ int store_job_list(struct store *s, const struct store_job_filter *f, int64_t of
 
 /* ---- executions ---- */
 
+/* The four forms of an execution query: with or without the job's document, for one
+ * execution number or the latest (`where`: the conditions, ?1 the thing). */
+#define EXEC_BY_NUMBER(cols, from, where) \
+	"SELECT " cols " FROM " from " WHERE " where " AND e.execution_number = ?4"
+#define EXEC_LATEST(cols, from, where) \
+	"SELECT " cols " FROM " from " WHERE " where " ORDER BY e.execution_number DESC LIMIT 1"
+
+static sqlite3_stmt *exec_query(struct store *s, bool by_number, bool with_document,
+		enum stmt_id first, const char *const sql[4])
+{
+	int form = (by_number ? 0 : 1) + (with_document ? 2 : 0);
+	return store_stmt(s, (enum stmt_id)(first + form), sql[form]);
+}
+
+#define GET_FROM "executions e JOIN jobs j ON j.seq = e.job_seq"
+#define GET_WHERE "e.thing = ?1 AND e.job_seq = ?2"
+
 int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
 		int64_t execution_number, bool with_document, struct store_exec *out)
 {
-	sqlite3_stmt *st = execution_number
-		? store_stmt(s, ST_EXEC_GET,
-			"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
-			" WHERE e.thing = ?1 AND e.job_seq = ?2 AND e.execution_number = ?3")
-		: store_stmt(s, ST_EXEC_GET_LATEST,
-			"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
-			" WHERE e.thing = ?1 AND e.job_seq = ?2 ORDER BY e.execution_number DESC LIMIT 1");
+	/* statement ids in the order of exec_query's forms */
+	static const char *const sql[4] = {
+		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS_NO_DOCUMENT, GET_FROM, GET_WHERE),
+		EXEC_LATEST(STORE_EXEC_COLUMNS_NO_DOCUMENT, GET_FROM, GET_WHERE),
+		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS, GET_FROM, GET_WHERE),
+		EXEC_LATEST(STORE_EXEC_COLUMNS, GET_FROM, GET_WHERE),
+	};
+	sqlite3_stmt *st = exec_query(s, execution_number != 0, with_document, ST_EXEC_GET, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job_seq);
-	if(execution_number) sqlite3_bind_int64(st, 3, execution_number);
+	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
 	return store_collect_exec(st, with_document, out);
 }
+
+/* one statement: the job by its unique id, then the execution by its key */
+#define FIND_FROM "jobs j JOIN executions e ON e.job_seq = j.seq"
+#define FIND_WHERE "j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1"
 
 int store_exec_find(struct store *s, const char *thing, const char *job_id,
 		const char *namespace_id, int64_t execution_number, bool with_document,
 		struct store_exec *out)
 {
-	/* one statement: the job by its unique id, then the execution by its key */
-	sqlite3_stmt *st = execution_number
-		? store_stmt(s, ST_EXEC_FIND,
-			"SELECT " STORE_EXEC_COLUMNS " FROM jobs j JOIN executions e ON e.job_seq = j.seq"
-			" WHERE j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1 AND e.execution_number = ?4")
-		: store_stmt(s, ST_EXEC_FIND_LATEST,
-			"SELECT " STORE_EXEC_COLUMNS " FROM jobs j JOIN executions e ON e.job_seq = j.seq"
-			" WHERE j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1"
-			" ORDER BY e.execution_number DESC LIMIT 1");
+	static const char *const sql[4] = {
+		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS_NO_DOCUMENT, FIND_FROM, FIND_WHERE),
+		EXEC_LATEST(STORE_EXEC_COLUMNS_NO_DOCUMENT, FIND_FROM, FIND_WHERE),
+		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS, FIND_FROM, FIND_WHERE),
+		EXEC_LATEST(STORE_EXEC_COLUMNS, FIND_FROM, FIND_WHERE),
+	};
+	sqlite3_stmt *st = exec_query(s, execution_number != 0, with_document, ST_EXEC_FIND, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC);
@@ -350,15 +370,28 @@ int store_exec_delete(struct store *s, const char *thing, int64_t job_seq, int64
 int store_pending(struct store *s, const char *thing, const char *namespace_id,
 		int limit, bool with_document, struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_PENDING,
-		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
-		" WHERE e.thing = ?1 AND e.namespace_id = ?2 AND e.status <= 1"
-		" ORDER BY e.status, e.queued_at, e.job_seq LIMIT ?3");
+#define PENDING_REST " FROM executions e JOIN jobs j ON j.seq = e.job_seq" \
+	" WHERE e.thing = ?1 AND e.namespace_id = ?2 AND e.status <= 1" \
+	" ORDER BY e.status, e.queued_at, e.job_seq LIMIT ?3"
+	sqlite3_stmt *st = with_document
+		? store_stmt(s, ST_PENDING_DOC, "SELECT " STORE_EXEC_COLUMNS PENDING_REST)
+		: store_stmt(s, ST_PENDING, "SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT PENDING_REST);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, namespace_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit);
 	return store_collect_execs(st, with_document, out, count);
+}
+
+int store_pending_summaries(struct store *s, const char *thing, const char *namespace_id,
+		int limit, struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_PENDING_SUMMARIES, "SELECT " STORE_EXEC_SUMMARY_COLUMNS PENDING_REST);
+	if(!st) return STORE_ERROR;
+	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, namespace_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, limit);
+	return store_collect_summaries(st, out, count);
 }
 
 int store_job_executions(struct store *s, int64_t job_seq, unsigned status_mask,

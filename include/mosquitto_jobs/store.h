@@ -196,6 +196,10 @@ int store_exec_delete(struct store *store, const char *thing, int64_t job_seq, i
  * store_exec_array_free); documents are filled when with_document. */
 int store_pending(struct store *store, const char *thing, const char *namespace_id,
 		int limit, bool with_document, struct store_exec **out, size_t *count);
+/* The same list with only what a JobExecutionSummary shows, and the ids (the
+ * rest is zero, not loaded): for pending lists and notify. */
+int store_pending_summaries(struct store *store, const char *thing, const char *namespace_id,
+		int limit, struct store_exec **out, size_t *count);
 
 /* The latest executions of a job whose status is in status_mask (bit 1<<status).
  * *out is malloc'd (free with store_exec_array_free). */
