@@ -2,6 +2,7 @@
 #include "mosquitto_jobs/utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 /* Decodes one code point at s (at most `left` bytes). Returns its byte length, or 0
  * when the sequence is malformed. */
@@ -31,6 +32,10 @@ bool utf8_valid(const char *buf, size_t len)
 	const unsigned char *s = (const unsigned char *)buf;
 	size_t i = 0;
 	while(i < len){
+		if(s[i] < 0x80){   /* runs of ASCII, most payloads, without decoding */
+			i++;
+			continue;
+		}
 		uint32_t cp;
 		size_t n = decode(s + i, len - i, &cp);
 		if(n == 0) return false;
@@ -83,6 +88,10 @@ bool utf8_has_disallowed(const char *str)
 
 bool utf8_json_has_escaped_nul(const char *buf, size_t len)
 {
+	/* without the six characters anywhere, no string can hold the escape */
+	const char *end = buf + len, *p = buf;
+	while((p = memchr(p, '\\', (size_t)(end - p))) && !(end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)) p++;
+	if(!p) return false;
 	bool in_string = false;
 	for(size_t i = 0; i < len; i++){
 		char c = buf[i];
