@@ -45,31 +45,24 @@ static void separate(struct jsonw *w)
 	if(w->need_comma) put_char(w, ',');
 }
 
-void jsonw_object_begin(struct jsonw *w)
+/* A container's first and last character. */
+static void open_container(struct jsonw *w, char c)
 {
 	separate(w);
-	put_char(w, '{');
+	put_char(w, c);
 	w->need_comma = false;
 }
 
-void jsonw_object_end(struct jsonw *w)
+static void close_container(struct jsonw *w, char c)
 {
-	put_char(w, '}');
+	put_char(w, c);
 	w->need_comma = true;
 }
 
-void jsonw_array_begin(struct jsonw *w)
-{
-	separate(w);
-	put_char(w, '[');
-	w->need_comma = false;
-}
-
-void jsonw_array_end(struct jsonw *w)
-{
-	put_char(w, ']');
-	w->need_comma = true;
-}
+void jsonw_object_begin(struct jsonw *w) { open_container(w, '{'); }
+void jsonw_object_end(struct jsonw *w) { close_container(w, '}'); }
+void jsonw_array_begin(struct jsonw *w) { open_container(w, '['); }
+void jsonw_array_end(struct jsonw *w) { close_container(w, ']'); }
 
 /* Writes the escape of byte c (one that needs one). */
 static void put_escape(struct jsonw *w, unsigned char c)

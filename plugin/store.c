@@ -181,7 +181,8 @@ void store_exec_array_free(struct store_exec *execs, size_t count)
 	free(execs);
 }
 
-static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e)
+/* The first six columns of every execution query: which execution, and its status. */
+static void read_ids(sqlite3_stmt *st, struct store_exec *e)
 {
 	memset(e, 0, sizeof(*e));
 	store_column_copy(st, 0, e->thing, sizeof(e->thing));
@@ -190,6 +191,11 @@ static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e
 	store_column_copy(st, 3, e->namespace_id, sizeof(e->namespace_id));
 	e->execution_number = sqlite3_column_int64(st, 4);
 	e->status = sqlite3_column_int(st, 5);
+}
+
+static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e)
+{
+	read_ids(st, e);
 	e->status_details = store_column_strdup(st, 6);
 	e->queued_at = sqlite3_column_int64(st, 7);
 	e->started_at = sqlite3_column_int64(st, 8);
@@ -241,13 +247,7 @@ void *store_rows_next(struct store_rows *rows)
 static void read_summary(sqlite3_stmt *st, bool with_document, struct store_exec *e)
 {
 	(void)with_document;
-	memset(e, 0, sizeof(*e));
-	store_column_copy(st, 0, e->thing, sizeof(e->thing));
-	e->job_seq = sqlite3_column_int64(st, 1);
-	store_column_copy(st, 2, e->job_id, sizeof(e->job_id));
-	store_column_copy(st, 3, e->namespace_id, sizeof(e->namespace_id));
-	e->execution_number = sqlite3_column_int64(st, 4);
-	e->status = sqlite3_column_int(st, 5);
+	read_ids(st, e);
 	e->queued_at = sqlite3_column_int64(st, 6);
 	e->started_at = sqlite3_column_int64(st, 7);
 	e->last_updated_at = sqlite3_column_int64(st, 8);

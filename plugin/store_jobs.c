@@ -367,31 +367,36 @@ int store_exec_delete(struct store *s, const char *thing, int64_t job_seq, int64
 	return rc;
 }
 
-int store_pending(struct store *s, const char *thing, const char *namespace_id,
-		int limit, bool with_document, struct store_exec **out, size_t *count)
-{
 #define PENDING_REST " FROM executions e JOIN jobs j ON j.seq = e.job_seq" \
 	" WHERE e.thing = ?1 AND e.namespace_id = ?2 AND e.status <= 1" \
 	" ORDER BY e.status, e.queued_at, e.job_seq LIMIT ?3"
-	sqlite3_stmt *st = with_document
-		? store_stmt(s, ST_PENDING_DOC, "SELECT " STORE_EXEC_COLUMNS PENDING_REST)
-		: store_stmt(s, ST_PENDING, "SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT PENDING_REST);
-	if(!st) return STORE_ERROR;
+
+/* Binds a pending-list query; NULL when it could not be prepared. */
+static sqlite3_stmt *bind_pending(sqlite3_stmt *st, const char *thing, const char *namespace_id, int limit)
+{
+	if(!st) return NULL;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, namespace_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, limit);
-	return store_collect_execs(st, with_document, out, count);
+	return st;
+}
+
+int store_pending(struct store *s, const char *thing, const char *namespace_id,
+		int limit, bool with_document, struct store_exec **out, size_t *count)
+{
+	sqlite3_stmt *st = bind_pending(with_document
+			? store_stmt(s, ST_PENDING_DOC, "SELECT " STORE_EXEC_COLUMNS PENDING_REST)
+			: store_stmt(s, ST_PENDING, "SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT PENDING_REST),
+			thing, namespace_id, limit);
+	return st ? store_collect_execs(st, with_document, out, count) : STORE_ERROR;
 }
 
 int store_pending_summaries(struct store *s, const char *thing, const char *namespace_id,
 		int limit, struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_PENDING_SUMMARIES, "SELECT " STORE_EXEC_SUMMARY_COLUMNS PENDING_REST);
-	if(!st) return STORE_ERROR;
-	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, namespace_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, limit);
-	return store_collect_summaries(st, out, count);
+	sqlite3_stmt *st = bind_pending(store_stmt(s, ST_PENDING_SUMMARIES,
+				"SELECT " STORE_EXEC_SUMMARY_COLUMNS PENDING_REST), thing, namespace_id, limit);
+	return st ? store_collect_summaries(st, out, count) : STORE_ERROR;
 }
 
 int store_job_executions(struct store *s, int64_t job_seq, unsigned status_mask,
