@@ -101,6 +101,48 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	/* 3 -> 4: a queue entry may stand for a whole group, walked by name from `thing`
 	 * (the last member taken). */
 	"ALTER TABLE rollout_queue ADD COLUMN group_name TEXT;",
+	/* 4 -> 5: each job's executions counted per status (the latest execution of each
+	 * thing only), kept by triggers, so that describeJob, abort criteria and rollout
+	 * criteria read a few rows instead of counting a fleet. Every insert is a thing's
+	 * new latest execution (the previous number + 1). */
+	"CREATE TABLE job_counts("
+	"  job_seq INTEGER NOT NULL,"
+	"  status INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL,"
+	"  PRIMARY KEY(job_seq, status)"
+	") WITHOUT ROWID;"
+	"INSERT INTO job_counts SELECT e.job_seq, e.status, count(*) FROM executions e"
+	"  WHERE e.execution_number = (SELECT max(x.execution_number) FROM executions x"
+	"    WHERE x.thing = e.thing AND x.job_seq = e.job_seq)"
+	"  GROUP BY e.job_seq, e.status;"
+	/* a new execution counts, and the thing's previous one no longer does */
+	"CREATE TRIGGER job_counts_insert AFTER INSERT ON executions BEGIN"
+	"  UPDATE job_counts SET n = n - 1 WHERE job_seq = NEW.job_seq AND status ="
+	"    (SELECT p.status FROM executions p WHERE p.thing = NEW.thing AND p.job_seq = NEW.job_seq"
+	"      AND p.execution_number < NEW.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
+	"  INSERT INTO job_counts(job_seq, status, n) VALUES(NEW.job_seq, NEW.status, 1)"
+	"    ON CONFLICT(job_seq, status) DO UPDATE SET n = n + 1;"
+	"END;"
+	"CREATE TRIGGER job_counts_status AFTER UPDATE OF status ON executions"
+	"  WHEN OLD.status != NEW.status AND NOT EXISTS(SELECT 1 FROM executions l"
+	"    WHERE l.thing = NEW.thing AND l.job_seq = NEW.job_seq AND l.execution_number > NEW.execution_number)"
+	"BEGIN"
+	"  UPDATE job_counts SET n = n - 1 WHERE job_seq = OLD.job_seq AND status = OLD.status;"
+	"  INSERT INTO job_counts(job_seq, status, n) VALUES(NEW.job_seq, NEW.status, 1)"
+	"    ON CONFLICT(job_seq, status) DO UPDATE SET n = n + 1;"
+	"END;"
+	/* Deleting a thing's latest execution makes the one before it the latest. A job's
+	 * deletion drops its counts first, which turns this off for its executions. */
+	"CREATE TRIGGER job_counts_delete AFTER DELETE ON executions"
+	"  WHEN EXISTS(SELECT 1 FROM job_counts c WHERE c.job_seq = OLD.job_seq)"
+	"    AND NOT EXISTS(SELECT 1 FROM executions l"
+	"      WHERE l.thing = OLD.thing AND l.job_seq = OLD.job_seq AND l.execution_number > OLD.execution_number)"
+	"BEGIN"
+	"  UPDATE job_counts SET n = n - 1 WHERE job_seq = OLD.job_seq AND status = OLD.status;"
+	"  UPDATE job_counts SET n = n + 1 WHERE job_seq = OLD.job_seq AND status ="
+	"    (SELECT p.status FROM executions p WHERE p.thing = OLD.thing AND p.job_seq = OLD.job_seq"
+	"      AND p.execution_number < OLD.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
+	"END;",
 };
 
 static const char *const job_status_names[JOB_STATUS_COUNT] = {

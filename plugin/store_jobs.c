@@ -176,7 +176,9 @@ static int run_with_seq(struct store *s, enum stmt_id id, const char *sql, int64
 
 int store_job_delete(struct store *s, int64_t job_seq)
 {
-	int rc = run_with_seq(s, ST_JOB_DELETE_EXECS, "DELETE FROM executions WHERE job_seq = ?1", job_seq);
+	/* the counts first: the executions' delete trigger then has nothing to keep */
+	int rc = run_with_seq(s, ST_JOB_DELETE_COUNTS, "DELETE FROM job_counts WHERE job_seq = ?1", job_seq);
+	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_EXECS, "DELETE FROM executions WHERE job_seq = ?1", job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_TARGETS, "DELETE FROM job_targets WHERE job_seq = ?1", job_seq);
 	if(rc == STORE_OK) rc = store_rollout_clear(s, job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE, "DELETE FROM jobs WHERE seq = ?1", job_seq);
@@ -185,9 +187,8 @@ int store_job_delete(struct store *s, int64_t job_seq)
 
 int store_job_counts(struct store *s, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_COUNTS,
-		"SELECT e.status, count(*) FROM executions e WHERE e.job_seq = ?1" LATEST_ONLY
-		" GROUP BY e.status");
+	/* kept by the triggers on executions (schema version 5) */
+	sqlite3_stmt *st = store_stmt(s, ST_JOB_COUNTS, "SELECT status, n FROM job_counts WHERE job_seq = ?1");
 	memset(counts, 0, sizeof(int64_t) * EXEC_STATUS_COUNT);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);

@@ -23,7 +23,7 @@ enum store_rc {
 	STORE_ERROR, /* SQLite failed; store_errmsg says why */
 };
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Job (not execution) states. Stored as numbers: never renumber. */
 enum job_status {

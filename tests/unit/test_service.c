@@ -755,11 +755,16 @@ static void test_full_database(void)
 	}
 	CU_ASSERT_TRUE(failed);
 	CU_ASSERT_TRUE(created > 10);
-	/* updates that need a page fail cleanly; the execution is unchanged */
-	static char details[2000];
+	/* updates that need a page (statusDetails growing by 1000 characters a time, up
+	 * to 30 entries) fail cleanly; the execution is unchanged */
+	static char details[40000];
 	int internal = 0;
 	for(int i = 0; i < 40; i++){
-		snprintf(details, sizeof(details), "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{\"k%d\":\"%.1000s\"}}", i, fill);
+		size_t len = (size_t)snprintf(details, sizeof(details), "{\"status\":\"IN_PROGRESS\",\"statusDetails\":{");
+		for(int k = 0; k <= i % 30; k++){
+			len += (size_t)snprintf(details + len, sizeof(details) - len, "%s\"k%d\":\"%.1000s\"", k ? "," : "", k, fill);
+		}
+		snprintf(details + len, sizeof(details) - len, "}}");
 		device(P "/j1/update", details, 1);
 		if(find(P "/j1/update/rejected") >= 0){
 			cJSON *b = body(P "/j1/update/rejected");

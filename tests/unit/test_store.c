@@ -234,6 +234,91 @@ static void test_find_and_update(void)
 	remove_temp();
 }
 
+/* counts[] of the job as the latest execution of each thing gives them, counted from
+ * the executions by another connection. */
+static void counted_from_rows(int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	memset(counts, 0, sizeof(int64_t) * EXEC_STATUS_COUNT);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db_path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, "SELECT e.status, count(*) FROM executions e"
+			" WHERE e.job_seq = ?1 AND e.execution_number = (SELECT max(x.execution_number)"
+			" FROM executions x WHERE x.thing = e.thing AND x.job_seq = e.job_seq) GROUP BY e.status",
+			-1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, job_seq);
+	while(sqlite3_step(st) == SQLITE_ROW) counts[sqlite3_column_int(st, 0)] = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+static void assert_counts(struct store *s, int64_t job_seq)
+{
+	int64_t kept[EXEC_STATUS_COUNT], counted[EXEC_STATUS_COUNT];
+	CU_ASSERT_EQUAL(store_job_counts(s, job_seq, kept), STORE_OK);
+	counted_from_rows(job_seq, counted);
+	for(int i = 0; i < EXEC_STATUS_COUNT; i++) CU_ASSERT_EQUAL(kept[i], counted[i]);
+}
+
+/* The per-job counts the store keeps follow every insert (a thing's next execution),
+ * status change and delete, for the latest execution of each thing only. */
+static void test_job_counts_follow_changes(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	int64_t jobs[2] = { add_job(s, "a", 1), add_job(s, "b", 1) };
+	unsigned seed = 12345;
+	for(int op = 0; op < 600; op++){
+		seed = seed * 1103515245u + 12345u;
+		unsigned r = seed >> 8;
+		int64_t job = jobs[r % 2];
+		char thing[8];
+		snprintf(thing, sizeof(thing), "t%u", (r >> 1) % 6);
+		struct store_exec last;
+		int got = store_exec_get(s, thing, job, 0, false, &last);
+		int64_t latest = got == STORE_OK ? last.execution_number : 0;
+		if(got == STORE_OK) store_exec_free(&last);
+		int status = (int)((r >> 4) % EXEC_STATUS_COUNT);
+		switch((r >> 8) % 4){
+		case 0: { /* the thing's next execution */
+			struct store_exec e = { .job_seq = job, .execution_number = latest + 1, .status = status,
+				.queued_at = op, .last_updated_at = op, .version = 1 };
+			snprintf(e.thing, sizeof(e.thing), "%s", thing);
+			CU_ASSERT_EQUAL(store_exec_insert(s, &e), STORE_OK);
+			break;
+		}
+		case 1: case 2: { /* a status change, of the latest or of an older one */
+			if(!latest) break;
+			struct store_exec e;
+			int64_t number = (r >> 12) % 3 == 0 && latest > 1 ? 1 + (int64_t)((r >> 14) % (unsigned)(latest - 1)) : latest;
+			if(store_exec_get(s, thing, job, number, false, &e) != STORE_OK) break;
+			e.status = status;
+			e.version++;
+			CU_ASSERT_EQUAL(store_exec_update(s, &e), STORE_OK);
+			store_exec_free(&e);
+			break;
+		}
+		case 3: /* a delete, of the latest or of an older one */
+			if(latest) store_exec_delete(s, thing, job, 1 + (int64_t)((r >> 12) % (unsigned)latest));
+			break;
+		}
+		if(op % 50 == 49){
+			assert_counts(s, jobs[0]);
+			assert_counts(s, jobs[1]);
+		}
+	}
+	/* deleting a job drops its counts and leaves the other's */
+	CU_ASSERT_EQUAL(store_job_delete(s, jobs[0]), STORE_OK);
+	int64_t none[EXEC_STATUS_COUNT];
+	CU_ASSERT_EQUAL(store_job_counts(s, jobs[0], none), STORE_OK);
+	for(int i = 0; i < EXEC_STATUS_COUNT; i++) CU_ASSERT_EQUAL(none[i], 0);
+	assert_counts(s, jobs[1]);
+	store_close(s);
+	assert_integrity();
+	remove_temp();
+}
+
 void add_store_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -242,6 +327,7 @@ void add_store_tests(void)
 		{ "pending order", test_pending_order },
 		{ "savepoint rollback", test_rollback },
 		{ "find by job id, and updates that keep or move index keys", test_find_and_update },
+		{ "per-job counts follow inserts, status changes and deletes", test_job_counts_follow_changes },
 	};
 	ADD_SUITE("store", tests);
 }
