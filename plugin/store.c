@@ -379,6 +379,15 @@ static void store_tune_library(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* SQLite's WAL hook, after each commit: the WAL's length, for the checkpointer. */
+static int note_wal_frames(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	((struct store *)arg)->wal_frames = frames;
+	return SQLITE_OK;
+}
+
 /* How long a statement waits for a lock another connection holds (only the background
  * checkpointer takes any, and only briefly). */
 #define STORE_BUSY_MS 1000
@@ -412,7 +421,10 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 	/* Checkpoints move to a thread of their own; a database without a file (tests'
 	 * ":memory:") keeps SQLite's. */
 	const char *file = sqlite3_db_filename(s->db, "main");
-	if(file && *file && (s->checkpointer = checkpointer_start(file))) sqlite3_wal_autocheckpoint(s->db, 0);
+	if(file && *file && (s->checkpointer = checkpointer_start(file))){
+		sqlite3_wal_autocheckpoint(s->db, 0);
+		sqlite3_wal_hook(s->db, note_wal_frames, s);
+	}
 	*out = s;
 	return STORE_OK;
 
@@ -467,6 +479,8 @@ int store_batch_commit(struct store *s)
 	if(rc != STORE_OK && !sqlite3_get_autocommit(s->db)){
 		store_step_done(store_stmt(s, ST_BATCH_ROLLBACK, "ROLLBACK"));
 	}
+	/* between two transactions: where a long WAL can be started over (checkpoint.h) */
+	if(rc == STORE_OK) checkpointer_catch_up(s->checkpointer, s->wal_frames);
 	return rc;
 }
 

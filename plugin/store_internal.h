@@ -75,6 +75,7 @@ struct checkpointer;
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_COUNT];
+	int wal_frames;              /* the WAL's length after the last commit */
 	struct checkpointer *checkpointer; /* NULL: SQLite's automatic checkpoints */
 };
 

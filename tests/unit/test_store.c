@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mosquitto_jobs/store.h"
@@ -319,6 +320,59 @@ static void test_job_counts_follow_changes(void)
 	remove_temp();
 }
 
+static long file_bytes(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if(!f) return -1;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fclose(f);
+	return n;
+}
+
+/* The WAL is copied into the database while the store is open, and a steady stream
+ * of commits (32 MB of documents, a commit every millisecond or so, as the broker's
+ * passes make them) does not grow it much past its 16 MB rewind mark: after a commit
+ * the store lets the background checkpoint catch up, and the WAL starts over. */
+static void test_wal_checkpointed_and_bounded(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	static char doc[2000];
+	memset(doc, 'd', sizeof(doc));
+	memcpy(doc, "{\"d\":\"", 6);
+	memcpy(doc + sizeof(doc) - 3, "\"}", 3);
+	long most_wal = 0;
+	char wal[80];
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	for(int batch = 0; batch < 800; batch++){
+		CU_ASSERT_EQUAL_FATAL(store_batch_begin(s), STORE_OK);
+		for(int i = 0; i < 20; i++){
+			struct store_job job = { .status = JOB_IN_PROGRESS, .created_at = 1, .last_updated_at = 1 };
+			snprintf(job.job_id, sizeof(job.job_id), "j%d-%d", batch, i);
+			job.document = doc;
+			job.targets = "[]";
+			CU_ASSERT_EQUAL(store_job_insert(s, &job), STORE_OK);
+		}
+		CU_ASSERT_EQUAL_FATAL(store_batch_commit(s), STORE_OK);
+		long n = file_bytes(wal);
+		if(n > most_wal) most_wal = n;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000L }, NULL);
+	}
+	/* the database file holds the documents before the store closes */
+	long db = file_bytes(db_path);
+	for(int i = 0; i < 100 && db < 30L * 1024 * 1024; i++){
+		nanosleep(&(struct timespec){ .tv_nsec = 20000000L }, NULL);
+		db = file_bytes(db_path);
+	}
+	CU_ASSERT(db >= 30L * 1024 * 1024);
+	CU_ASSERT(most_wal < 24L * 1024 * 1024);
+	if(most_wal >= 24L * 1024 * 1024) fprintf(stderr, "\n  WAL reached %ld bytes\n", most_wal);
+	store_close(s);
+	remove_temp();
+}
+
 void add_store_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -328,6 +382,7 @@ void add_store_tests(void)
 		{ "savepoint rollback", test_rollback },
 		{ "find by job id, and updates that keep or move index keys", test_find_and_update },
 		{ "per-job counts follow inserts, status changes and deletes", test_job_counts_follow_changes },
+		{ "WAL checkpointed while open, and bounded under a stream of commits", test_wal_checkpointed_and_bounded },
 	};
 	ADD_SUITE("store", tests);
 }
