@@ -12,6 +12,7 @@
  * Prints one line per figure. Not a test: the machine's load changes the numbers. */
 #include <sqlite3.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -100,6 +101,9 @@ int main(int argc, char **argv)
 	/* Everything due: ticks until the backlog is gone. */
 	long ticks = 0, expired = 0, worst_at = 0, over_10ms = 0;
 	double worst = 0, total = 0;
+	char wal[80];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	off_t wal_most = 0;
 	for(;;){
 		double s = seconds();
 		service_tick(svc, deadline + 1, &ob);
@@ -114,10 +118,13 @@ int main(int argc, char **argv)
 		}
 		over_10ms += d > 0.010;
 		ticks++;
+		struct stat st;
+		if(stat(wal, &st) == 0 && st.st_size > wal_most) wal_most = st.st_size;
 	}
 	printf("due ticks: %ld ticks expired %ld timers in %.2f s: %.0f timers/s, mean tick %.2f ms,"
 			" worst %.2f ms (tick #%ld), %ld ticks over 10 ms\n",
 			ticks, expired, total, expired / total, total / ticks * 1e3, worst * 1e3, worst_at, over_10ms);
+	printf("WAL file at most %.1f MB\n", (double)wal_most / 1e6);
 	service_destroy(svc);
 	char p[80];
 	unlink(path);

@@ -488,6 +488,8 @@ int store_commit(struct store *s)
 {
 	int rc = store_step_done(store_stmt(s, ST_RELEASE, "RELEASE req"));
 	if(rc != STORE_OK) store_rollback(s);
+	/* the outermost savepoint was a transaction of its own (no batch open) */
+	else if(sqlite3_get_autocommit(s->db)) checkpointer_catch_up(s->checkpointer, s->wal_frames);
 	return rc;
 }
 
