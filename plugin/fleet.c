@@ -86,7 +86,7 @@ static bool is_failure(int status)
 int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms)
 {
 	struct store_job job;
-	if(store_job_get(svc->store, e->job_id, &job) != STORE_OK) return -1;
+	if(store_job_get_state(svc->store, e->job_id, &job) != STORE_OK) return -1;
 	int rc = 0;
 	if(job.status == JOB_IN_PROGRESS && e->retry_attempt < retries_allowed(&job, e->status)){
 		rc = fleet_queue_execution(svc, &job, e->thing, e->retry_attempt + 1, now_ms);

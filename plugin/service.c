@@ -255,7 +255,7 @@ int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq
 	int rc = store_job_has_pending(svc->store, job_seq, &pending);
 	if(rc == STORE_OK && !pending) rc = store_rollout_count(svc->store, job_seq, &waiting);
 	if(rc != STORE_OK || pending || waiting) return rc == STORE_OK ? 0 : -1;
-	if(store_job_get(svc->store, job_id, &job) != STORE_OK) return -1;
+	if(store_job_get_state(svc->store, job_id, &job) != STORE_OK) return -1;
 	if(job.status == JOB_IN_PROGRESS && job.target_selection == TARGET_SNAPSHOT){
 		job.status = JOB_COMPLETED;
 		job.completed_at = now;

@@ -17,6 +17,7 @@ enum stmt_id {
 	ST_BATCH_COMMIT,
 	ST_BATCH_ROLLBACK,
 	ST_JOB_GET,
+	ST_JOB_GET_STATE,
 	ST_JOB_INSERT,
 	ST_JOB_UPDATE,
 	ST_JOB_DELETE,
@@ -123,14 +124,17 @@ int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *
 
 
 /* Columns every job query selects (the table aliased `j`), in the order
- * store_collect_jobs expects. */
-#define STORE_JOB_COLUMNS \
-	"j.seq, j.job_id, j.namespace_id, j.status, j.target_selection, j.description, j.document," \
-	" j.targets, j.created_at, j.last_updated_at, j.completed_at, j.force_canceled, j.reason_code," \
+ * store_collect_jobs expects; STORE_JOB_COLUMNS_NO_TEXTS selects NULL for the
+ * description, the document and the targets, which may be long. */
+#define STORE_JOB_COLUMNS_HEAD "j.seq, j.job_id, j.namespace_id, j.status, j.target_selection"
+#define STORE_JOB_COLUMNS_TAIL \
+	" j.created_at, j.last_updated_at, j.completed_at, j.force_canceled, j.reason_code," \
 	" j.comment, j.abort_config, j.policies, j.timeout_minutes, j.retry_failed, j.retry_timed_out," \
 	" j.rollout_rate, j.rollout_max, j.rollout_factor, j.rollout_notified_step, j.rollout_succeeded_step," \
 	" j.rollout_base_count, j.window_start_ms, j.window_released, j.released_total, j.start_ms, j.end_ms," \
 	" j.end_behavior, j.wake_ms"
+#define STORE_JOB_COLUMNS STORE_JOB_COLUMNS_HEAD ", j.description, j.document, j.targets," STORE_JOB_COLUMNS_TAIL
+#define STORE_JOB_COLUMNS_NO_TEXTS STORE_JOB_COLUMNS_HEAD ", NULL, NULL, NULL," STORE_JOB_COLUMNS_TAIL
 /* Steps a bound job query into a malloc'd array (store_job_array_free). */
 int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
 

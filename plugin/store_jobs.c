@@ -89,9 +89,11 @@ int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
 
 /* ---- jobs ---- */
 
-int store_job_get(struct store *s, const char *job_id, struct store_job *out)
+/* One job by id, its columns read by `sql` (STORE_JOB_COLUMNS or _NO_TEXTS). */
+static int job_by_id(struct store *s, enum stmt_id id, const char *sql, const char *job_id,
+		struct store_job *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_GET, "SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE job_id = ?1");
+	sqlite3_stmt *st = store_stmt(s, id, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -99,6 +101,17 @@ int store_job_get(struct store *s, const char *job_id, struct store_job *out)
 	store_finish(st);
 	if(rc == SQLITE_ROW) return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+}
+
+int store_job_get(struct store *s, const char *job_id, struct store_job *out)
+{
+	return job_by_id(s, ST_JOB_GET, "SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE job_id = ?1", job_id, out);
+}
+
+int store_job_get_state(struct store *s, const char *job_id, struct store_job *out)
+{
+	return job_by_id(s, ST_JOB_GET_STATE, "SELECT " STORE_JOB_COLUMNS_NO_TEXTS " FROM jobs j WHERE job_id = ?1",
+			job_id, out);
 }
 
 int store_job_insert(struct store *s, struct store_job *job)

@@ -161,6 +161,10 @@ int store_commit(struct store *store);
 void store_rollback(struct store *store);
 
 int store_job_get(struct store *store, const char *job_id, struct store_job *out);
+/* The same without the description, the document and the targets (NULL): for the
+ * rules applied on every terminal update, which need none of them. store_job_update
+ * writes none of them either. */
+int store_job_get_state(struct store *store, const char *job_id, struct store_job *out);
 /* STORE_EXISTS when the job id is taken. Sets job->seq. */
 int store_job_insert(struct store *store, struct store_job *job);
 /* Writes what changes after creation: status, last_updated_at, completed_at,
