@@ -200,17 +200,22 @@ static const struct device_error device_errors[] = {
 	{ "InternalError", 503, "ServiceUnavailableException" },
 };
 
+/* obj's jobDocument, an object in MQTT replies, becomes the JSON string HTTP wants. */
+static void document_as_string(cJSON *obj)
+{
+	cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(obj, "jobDocument");
+	if(!doc) return;
+	char *text = jf_print_exact(doc);
+	if(text) cJSON_AddStringToObject(obj, "jobDocument", text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
 /* jobDocument becomes a string; the execution gains thingName. */
 static void reshape_execution(cJSON *exec, const char *thing)
 {
 	if(!cJSON_IsObject(exec)) return;
-	cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(exec, "jobDocument");
-	if(doc){
-		char *text = jf_print_exact(doc);
-		if(text) cJSON_AddStringToObject(exec, "jobDocument", text);
-		free(text);
-		cJSON_Delete(doc);
-	}
+	document_as_string(exec);
 	cJSON_AddStringToObject(exec, "thingName", thing);
 }
 
@@ -248,13 +253,7 @@ static void device_route(struct service *svc, const char *thing, const char *res
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "timestamp");
 	cJSON_DeleteItemFromObjectCaseSensitive(root, "clientToken");
 	reshape_execution(cJSON_GetObjectItemCaseSensitive(root, "execution"), thing);
-	cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(root, "jobDocument");
-	if(doc){
-		char *doc_text = jf_print_exact(doc);
-		if(doc_text) cJSON_AddStringToObject(root, "jobDocument", doc_text);
-		free(doc_text);
-		cJSON_Delete(doc);
-	}
+	document_as_string(root);
 	ok(out, root);
 }
 

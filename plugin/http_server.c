@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "mosquitto_jobs/sigv4.h"
+#include "mosquitto_jobs/strbuf.h"
 
 #define BODY_MAX (1024 * 1024)
 #define MAX_HEADERS 64
@@ -53,41 +54,22 @@ static size_t keep_raw(void *cls, struct MHD_Connection *conn, char *s)
 	return strlen(s);
 }
 
+/* What libmicrohttpd's iterators collect: the query string, or the headers. */
 struct collect {
-	char *buf;
-	size_t len, cap;
+	struct strbuf query;
 	struct sigv4_header *headers;
 	size_t nheaders;
-	bool failed;
 };
-
-static void append(struct collect *c, const char *s)
-{
-	size_t n = strlen(s);
-	if(c->failed) return;
-	if(c->len + n + 1 > c->cap){
-		size_t cap = (c->cap + n + 1) * 2;
-		char *grown = realloc(c->buf, cap);
-		if(!grown){
-			c->failed = true;
-			return;
-		}
-		c->buf = grown;
-		c->cap = cap;
-	}
-	memcpy(c->buf + c->len, s, n + 1);
-	c->len += n;
-}
 
 static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	(void)kind;
 	struct collect *c = cls;
-	if(c->len) append(c, "&");
-	append(c, key);
+	if(c->query.len) strbuf_addc(&c->query, '&');
+	strbuf_adds(&c->query, key);
 	if(value){
-		append(c, "=");
-		append(c, value);
+		strbuf_addc(&c->query, '=');
+		strbuf_adds(&c->query, value);
 	}
 	return MHD_YES;
 }
@@ -161,11 +143,11 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 	struct collect query = { 0 }, hdrs = { .headers = headers };
 	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, add_arg, &query);
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header, &hdrs);
-	if(query.failed){
-		free(query.buf);
+	if(query.query.failed){
+		free(query.query.p);
 		return refuse(conn, call, 500, "InternalFailureException", "out of memory");
 	}
-	call->query = query.buf;
+	call->query = query.query.p;
 	if(call->too_large) return refuse(conn, call, 413, "InvalidRequestException", "the body is over 1 MiB");
 
 	const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");

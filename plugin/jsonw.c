@@ -9,53 +9,23 @@ void jsonw_init(struct jsonw *w)
 	memset(w, 0, sizeof(*w));
 }
 
-/* Room for `n` more bytes and the NUL. */
-static bool reserve(struct jsonw *w, size_t n)
-{
-	if(w->failed) return false;
-	if(w->len + n + 1 <= w->cap) return true;
-	size_t cap = w->cap ? w->cap : 256;
-	while(cap < w->len + n + 1) cap *= 2;
-	char *grown = realloc(w->buf, cap);
-	if(!grown){
-		w->failed = true;
-		return false;
-	}
-	w->buf = grown;
-	w->cap = cap;
-	return true;
-}
-
-static void put(struct jsonw *w, const char *s, size_t n)
-{
-	if(!reserve(w, n)) return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-static void put_char(struct jsonw *w, char c)
-{
-	if(!reserve(w, 1)) return;
-	w->buf[w->len++] = c;
-}
-
 /* Before a value or a key: the comma that separates it from the previous one. */
 static void separate(struct jsonw *w)
 {
-	if(w->need_comma) put_char(w, ',');
+	if(w->need_comma) strbuf_addc(&w->b, ',');
 }
 
 /* A container's first and last character. */
 static void open_container(struct jsonw *w, char c)
 {
 	separate(w);
-	put_char(w, c);
+	strbuf_addc(&w->b, c);
 	w->need_comma = false;
 }
 
 static void close_container(struct jsonw *w, char c)
 {
-	put_char(w, c);
+	strbuf_addc(&w->b, c);
 	w->need_comma = true;
 }
 
@@ -84,7 +54,7 @@ static void put_escape(struct jsonw *w, unsigned char c)
 		esc[5] = hex[c & 15];
 		n = 6;
 	}
-	put(w, esc, n);
+	strbuf_add(&w->b, esc, n);
 }
 
 /* The separator when needed, then `s` quoted, then `tail` (":" after a key). */
@@ -93,23 +63,25 @@ static void put_quoted(struct jsonw *w, const char *s, const char *tail)
 	size_t n = 0;
 	while(s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\') n++;
 	size_t tail_len = strlen(tail);
-	if(!reserve(w, n + tail_len + 3)) return;
-	if(w->need_comma) w->buf[w->len++] = ',';
-	w->buf[w->len++] = '"';
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
+	struct strbuf *b = &w->b;
+	if(!strbuf_reserve(b, n + tail_len + 3)) return;
+	if(w->need_comma) b->p[b->len++] = ',';
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
 	if(s[n]){
 		/* the rare string that needs escapes: the rest byte by byte */
 		for(s += n; *s; s++){
 			unsigned char c = (unsigned char)*s;
-			if(c >= 0x20 && c != '"' && c != '\\') put_char(w, (char)c);
+			if(c >= 0x20 && c != '"' && c != '\\') strbuf_addc(&w->b, (char)c);
 			else put_escape(w, c);
 		}
-		if(!reserve(w, tail_len + 1)) return;
+		if(!strbuf_reserve(b, tail_len + 1)) return;
 	}
-	w->buf[w->len++] = '"';
-	memcpy(w->buf + w->len, tail, tail_len);
-	w->len += tail_len;
+	b->p[b->len++] = '"';
+	memcpy(b->p + b->len, tail, tail_len);
+	b->len += tail_len;
+	b->p[b->len] = '\0';
 }
 
 void jsonw_key(struct jsonw *w, const char *key)
@@ -143,7 +115,7 @@ void jsonw_int(struct jsonw *w, int64_t value)
 void jsonw_raw(struct jsonw *w, const char *json)
 {
 	separate(w);
-	put(w, json, strlen(json));
+	strbuf_adds(&w->b, json);
 	w->need_comma = true;
 }
 
@@ -167,19 +139,20 @@ void jsonw_key_raw(struct jsonw *w, const char *key, const char *json)
 
 char *jsonw_finish(struct jsonw *w, size_t *len)
 {
-	if(!reserve(w, 0)){
+	/* room for the NUL even when nothing was written */
+	if(!strbuf_reserve(&w->b, 0)){
 		jsonw_discard(w);
 		return NULL;
 	}
-	w->buf[w->len] = '\0';
-	char *text = w->buf;
-	if(len) *len = w->len;
+	w->b.p[w->b.len] = '\0';
+	char *text = w->b.p;
+	if(len) *len = w->b.len;
 	jsonw_init(w);
 	return text;
 }
 
 void jsonw_discard(struct jsonw *w)
 {
-	free(w->buf);
+	free(w->b.p);
 	jsonw_init(w);
 }

@@ -11,6 +11,7 @@
  * frees what it allocates before returning; the one exception is
  * sigv4_canonical_request(), whose result the caller frees. */
 #include "mosquitto_jobs/sigv4.h"
+#include "mosquitto_jobs/strbuf.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -29,43 +30,6 @@
 #define AMZ_DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
-
-/* ---- a growable string ---------------------------------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool failed;    /* an allocation failed: every later add is a no-op */
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if(b->failed) return;
-	if(b->len + n + 1 > b->cap){
-		size_t cap = b->cap ? b->cap : 256;
-		while(cap < b->len + n + 1) cap *= 2;
-		char *p = realloc(b->p, cap);
-		if(!p){
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_addc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
-}
 
 /* ---- small helpers -------------------------------------------------------------- */
 
@@ -127,16 +91,16 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
 
 /* Percent-encodes s[0..n) (uppercase hex), keeping the unreserved set and, when
  * keep_slash, '/': Python's quote(s, safe='/~') or quote(s, safe='-_.~'). */
-static void add_encoded(struct buf *b, const char *s, size_t n, bool keep_slash)
+static void add_encoded(struct strbuf *b, const char *s, size_t n, bool keep_slash)
 {
 	static const char digits[] = "0123456789ABCDEF";
 	for(size_t i = 0; i < n; i++){
 		unsigned char c = (unsigned char)s[i];
 		if(is_unreserved(c) || (keep_slash && c == '/')){
-			buf_addc(b, (char)c);
+			strbuf_addc(b, (char)c);
 		}else{
 			char esc[3] = { '%', digits[c >> 4], digits[c & 0xf] };
-			buf_add(b, esc, 3);
+			strbuf_add(b, esc, 3);
 		}
 	}
 }
@@ -578,11 +542,11 @@ static const struct sigv4_header *find_header(const struct sigv4_request *req, c
 }
 
 /* botocore: quote(remove_dot_segments(path), safe='/~'), "/" for an empty path. */
-static void add_canonical_uri(struct buf *b, const char *path)
+static void add_canonical_uri(struct strbuf *b, const char *path)
 {
 	size_t n = path ? strlen(path) : 0;
 	if(n == 0){
-		buf_addc(b, '/');
+		strbuf_addc(b, '/');
 		return;
 	}
 	/* Segments kept, as (start, length) pairs; ".." drops the last kept one. */
@@ -609,12 +573,12 @@ static void add_canonical_uri(struct buf *b, const char *path)
 		}
 		i = j + 1;
 	}
-	if(path[0] == '/') buf_addc(b, '/');
+	if(path[0] == '/') strbuf_addc(b, '/');
 	for(size_t k = 0; k < kept; k++){
-		if(k) buf_addc(b, '/');
+		if(k) strbuf_addc(b, '/');
 		add_encoded(b, path + seg[k][0], seg[k][1], true);
 	}
-	if(path[n - 1] == '/' && kept) buf_addc(b, '/');
+	if(path[n - 1] == '/' && kept) strbuf_addc(b, '/');
 	free(seg);
 }
 
@@ -631,7 +595,7 @@ static int pair_cmp(const void *a, const void *b)
 
 /* Each name and value decoded, then encoded with RFC 3986's unreserved set; empty pairs
  * dropped; sorted by name, then value; joined with '&'. */
-static void add_canonical_query(struct buf *b, const char *query)
+static void add_canonical_query(struct strbuf *b, const char *query)
 {
 	if(!query || !*query) return;
 	size_t n = strlen(query), cap = 1;
@@ -651,14 +615,14 @@ static void add_canonical_query(struct buf *b, const char *query)
 			size_t name_len = eq ? (size_t)(eq - (query + i)) : j - i;
 			const char *value = eq ? eq + 1 : query + j;
 			size_t value_len = eq ? (size_t)(query + j - value) : 0;
-			struct buf enc = { 0 };
+			struct strbuf enc = { 0 };
 			size_t dl = decode(query + i, name_len, scratch);
 			add_encoded(&enc, scratch, dl, false);
-			buf_addc(&enc, '\0');
+			strbuf_addc(&enc, '\0');
 			size_t value_at = enc.len;
 			dl = decode(value, value_len, scratch);
 			add_encoded(&enc, scratch, dl, false);
-			buf_addc(&enc, '\0');
+			strbuf_addc(&enc, '\0');
 			if(enc.failed){
 				free(enc.p);
 				b->failed = true;
@@ -672,10 +636,10 @@ static void add_canonical_query(struct buf *b, const char *query)
 	}
 	qsort(pairs, count, sizeof(*pairs), pair_cmp);
 	for(size_t k = 0; k < count; k++){
-		if(k) buf_addc(b, '&');
-		buf_adds(b, pairs[k].name);
-		buf_addc(b, '=');
-		buf_adds(b, pairs[k].value);
+		if(k) strbuf_addc(b, '&');
+		strbuf_adds(b, pairs[k].name);
+		strbuf_addc(b, '=');
+		strbuf_adds(b, pairs[k].value);
 	}
 cleanup:
 	for(size_t k = 0; pairs && k < count; k++) free(pairs[k].name);
@@ -684,7 +648,7 @@ cleanup:
 }
 
 /* botocore's _header_value: ' '.join(value.split()). */
-static void add_trimmed(struct buf *b, const char *v)
+static void add_trimmed(struct strbuf *b, const char *v)
 {
 	bool first = true;
 	while(*v){
@@ -692,8 +656,8 @@ static void add_trimmed(struct buf *b, const char *v)
 		if(!*v) break;
 		const char *start = v;
 		while(*v && !is_ws(*v)) v++;
-		if(!first) buf_addc(b, ' ');
-		buf_add(b, start, (size_t)(v - start));
+		if(!first) strbuf_addc(b, ' ');
+		strbuf_add(b, start, (size_t)(v - start));
 		first = false;
 	}
 }
@@ -753,48 +717,48 @@ static bool missing_signed_header(const struct sigv4_request *req, const char *s
 }
 
 /* The payload hash botocore puts last: x-amz-content-sha256 if sent, else the body's. */
-static int payload_hash(const struct sigv4_request *req, struct buf *b)
+static int payload_hash(const struct sigv4_request *req, struct strbuf *b)
 {
 	const struct sigv4_header *h = find_header(req, "x-amz-content-sha256", NULL);
 	if(h){
-		buf_adds(b, h->value);
+		strbuf_adds(b, h->value);
 		return 0;
 	}
 	char hex[SHA256_HEX_LEN + 1];
 	if(sha256_hex(req->body, req->body_len, hex)) return -1;
-	buf_adds(b, hex);
+	strbuf_adds(b, hex);
 	return 0;
 }
 
 /* Builds the canonical request for a well-formed SignedHeaders. Returns 0, or -1 (out
  * of memory, libcrypto failure) with b->failed or not. */
-static int build_canonical(const struct sigv4_request *req, const char *sh, struct buf *b)
+static int build_canonical(const struct sigv4_request *req, const char *sh, struct strbuf *b)
 {
-	for(const char *m = req->method; m && *m; m++) buf_addc(b, *m >= 'a' && *m <= 'z' ? (char)(*m - 32) : *m);
-	buf_addc(b, '\n');
+	for(const char *m = req->method; m && *m; m++) strbuf_addc(b, *m >= 'a' && *m <= 'z' ? (char)(*m - 32) : *m);
+	strbuf_addc(b, '\n');
 	add_canonical_uri(b, req->path);
-	buf_addc(b, '\n');
+	strbuf_addc(b, '\n');
 	add_canonical_query(b, req->query);
-	buf_addc(b, '\n');
+	strbuf_addc(b, '\n');
 	for(const char *s = sh; *s;){
 		const char *e = strchr(s, ';');
 		size_t len = e ? (size_t)(e - s) : strlen(s);
-		buf_add(b, s, len);
-		buf_addc(b, ':');
+		strbuf_add(b, s, len);
+		strbuf_addc(b, ':');
 		bool first = true;
 		for(size_t i = 0; i < req->header_count; i++){
 			if(!ieq_n(s, len, req->headers[i].name)) continue;
-			if(!first) buf_addc(b, ',');
+			if(!first) strbuf_addc(b, ',');
 			add_trimmed(b, req->headers[i].value ? req->headers[i].value : "");
 			first = false;
 		}
-		buf_addc(b, '\n');
+		strbuf_addc(b, '\n');
 		if(!e) break;
 		s = e + 1;
 	}
-	buf_addc(b, '\n');
-	buf_adds(b, sh);
-	buf_addc(b, '\n');
+	strbuf_addc(b, '\n');
+	strbuf_adds(b, sh);
+	strbuf_addc(b, '\n');
 	if(payload_hash(req, b)) return -1;
 	return b->failed ? -1 : 0;
 }
@@ -804,7 +768,7 @@ int sigv4_canonical_request(const struct sigv4_request *req, const char *signed_
 	bool has_host;
 	*out = NULL;
 	if(!signed_headers || !check_signed_headers(signed_headers, &has_host)) return -1;
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	if(build_canonical(req, signed_headers, &b)){
 		free(b.p);
 		return -1;
@@ -1059,7 +1023,7 @@ enum sigv4_error sigv4_verify(const struct sigv4_request *req, const struct sigv
 		int64_t now_s, struct sigv4_result *out)
 {
 	struct auth a;
-	struct buf canonical = { 0 }, sts = { 0 };
+	struct strbuf canonical = { 0 }, sts = { 0 };
 	enum sigv4_error rc;
 	char iso[AMZ_DATE_LEN + 1], hex[SHA256_HEX_LEN + 1], missing[64];
 	const char *source = NULL;
@@ -1110,16 +1074,16 @@ enum sigv4_error sigv4_verify(const struct sigv4_request *req, const struct sigv
 		rc = fail(out, SIGV4_INTERNAL, "Out of memory or libcrypto failure.");
 		goto cleanup;
 	}
-	buf_adds(&sts, ALGORITHM "\n");
-	buf_adds(&sts, iso);
-	buf_addc(&sts, '\n');
-	buf_adds(&sts, a.date);
-	buf_addc(&sts, '/');
-	buf_adds(&sts, a.region);
-	buf_addc(&sts, '/');
-	buf_adds(&sts, a.service);
-	buf_adds(&sts, "/" TERMINATOR "\n");
-	buf_adds(&sts, hex);
+	strbuf_adds(&sts, ALGORITHM "\n");
+	strbuf_adds(&sts, iso);
+	strbuf_addc(&sts, '\n');
+	strbuf_adds(&sts, a.date);
+	strbuf_addc(&sts, '/');
+	strbuf_adds(&sts, a.region);
+	strbuf_addc(&sts, '/');
+	strbuf_adds(&sts, a.service);
+	strbuf_adds(&sts, "/" TERMINATOR "\n");
+	strbuf_adds(&sts, hex);
 	if(sts.failed || compute_signature(secret, &a, sts.p, hex)){
 		rc = fail(out, SIGV4_INTERNAL, "Out of memory or libcrypto failure.");
 		goto cleanup;

@@ -235,7 +235,8 @@ static void read_ids(sqlite3_stmt *st, struct store_exec *e)
 	e->status = sqlite3_column_int(st, 5);
 }
 
-static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e)
+/* The job's document is NULL when the query selected NULL in its place. */
+static void read_exec(sqlite3_stmt *st, struct store_exec *e)
 {
 	read_ids(st, e);
 	e->status_details = store_column_strdup(st, 6);
@@ -249,7 +250,7 @@ static void read_exec(sqlite3_stmt *st, bool with_document, struct store_exec *e
 	e->progress_deadline_ms = sqlite3_column_int64(st, 14);
 	e->retry_attempt = sqlite3_column_int64(st, 15);
 	e->job_timeout_minutes = sqlite3_column_int64(st, 16);
-	if(with_document) e->document = store_column_strdup(st, 17);
+	e->document = store_column_strdup(st, 17);
 	e->loaded = true;
 	e->loaded_status = e->status;
 	e->loaded_deadline_ms = store_exec_deadline(e);
@@ -262,10 +263,10 @@ int64_t store_exec_deadline(const struct store_exec *e)
 	return e->step_deadline_ms < e->progress_deadline_ms ? e->step_deadline_ms : e->progress_deadline_ms;
 }
 
-int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out)
+int store_collect_exec(sqlite3_stmt *st, struct store_exec *out)
 {
 	int rc = sqlite3_step(st);
-	if(rc == SQLITE_ROW) read_exec(st, with_document, out);
+	if(rc == SQLITE_ROW) read_exec(st, out);
 	store_finish(st);
 	if(rc == SQLITE_ROW) return STORE_OK;
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
@@ -286,9 +287,8 @@ void *store_rows_next(struct store_rows *rows)
 }
 
 /* The columns of STORE_EXEC_SUMMARY_COLUMNS: a summary's fields and the ids. */
-static void read_summary(sqlite3_stmt *st, bool with_document, struct store_exec *e)
+static void read_summary(sqlite3_stmt *st, struct store_exec *e)
 {
-	(void)with_document;
 	read_ids(st, e);
 	e->queued_at = sqlite3_column_int64(st, 6);
 	e->started_at = sqlite3_column_int64(st, 7);
@@ -296,8 +296,8 @@ static void read_summary(sqlite3_stmt *st, bool with_document, struct store_exec
 	e->version = sqlite3_column_int64(st, 9);
 }
 
-static int collect_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, bool, struct store_exec *),
-		bool with_document, struct store_exec **out, size_t *count)
+static int collect_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, struct store_exec *),
+		struct store_exec **out, size_t *count)
 {
 	struct store_rows rows = { .size = sizeof(struct store_exec) };
 	int rc;
@@ -307,7 +307,7 @@ static int collect_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, bool, str
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		read(st, with_document, e);
+		read(st, e);
 	}
 	store_finish(st);
 	if(rc != SQLITE_DONE){
@@ -319,14 +319,14 @@ static int collect_rows(sqlite3_stmt *st, void (*read)(sqlite3_stmt *, bool, str
 	return STORE_OK;
 }
 
-int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count)
+int store_collect_execs(sqlite3_stmt *st, struct store_exec **out, size_t *count)
 {
-	return collect_rows(st, read_exec, with_document, out, count);
+	return collect_rows(st, read_exec, out, count);
 }
 
 int store_collect_summaries(sqlite3_stmt *st, struct store_exec **out, size_t *count)
 {
-	return collect_rows(st, read_summary, false, out, count);
+	return collect_rows(st, read_summary, out, count);
 }
 
 /* ---- open / close ---- */

@@ -110,7 +110,7 @@ void *store_rows_next(struct store_rows *rows);
 #define STORE_EXEC_COLUMNS STORE_EXEC_COLUMNS_BUT_DOCUMENT ", j.document"
 #define STORE_EXEC_COLUMNS_NO_DOCUMENT STORE_EXEC_COLUMNS_BUT_DOCUMENT ", NULL"
 /* Steps a bound execution query into a malloc'd array (store_exec_array_free). */
-int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec **out, size_t *count);
+int store_collect_execs(sqlite3_stmt *st, struct store_exec **out, size_t *count);
 /* The columns a summary needs (JobExecutionSummary and the execution's ids), in the
  * order store_collect_summaries expects. */
 #define STORE_EXEC_SUMMARY_COLUMNS \
@@ -120,7 +120,7 @@ int store_collect_execs(sqlite3_stmt *st, bool with_document, struct store_exec 
  * other fields of each execution are zero. */
 int store_collect_summaries(sqlite3_stmt *st, struct store_exec **out, size_t *count);
 /* Steps a bound execution query once, into *out: STORE_NOT_FOUND when it yields no row. */
-int store_collect_exec(sqlite3_stmt *st, bool with_document, struct store_exec *out);
+int store_collect_exec(sqlite3_stmt *st, struct store_exec *out);
 
 
 /* Columns every job query selects (the table aliased `j`), in the order

@@ -280,7 +280,7 @@ int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job_seq);
 	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
-	return store_collect_exec(st, with_document, out);
+	return store_collect_exec(st, out);
 }
 
 /* one statement: the job by its unique id, then the execution by its key */
@@ -303,7 +303,7 @@ int store_exec_find(struct store *s, const char *thing, const char *job_id,
 	sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, namespace_id, -1, SQLITE_STATIC);
 	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
-	return store_collect_exec(st, with_document, out);
+	return store_collect_exec(st, out);
 }
 
 int store_exec_insert(struct store *s, const struct store_exec *e)
@@ -402,7 +402,7 @@ int store_pending(struct store *s, const char *thing, const char *namespace_id,
 			? store_stmt(s, ST_PENDING_DOC, "SELECT " STORE_EXEC_COLUMNS PENDING_REST)
 			: store_stmt(s, ST_PENDING, "SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT PENDING_REST),
 			thing, namespace_id, limit);
-	return st ? store_collect_execs(st, with_document, out, count) : STORE_ERROR;
+	return st ? store_collect_execs(st, out, count) : STORE_ERROR;
 }
 
 int store_pending_summaries(struct store *s, const char *thing, const char *namespace_id,
@@ -417,20 +417,20 @@ int store_job_executions(struct store *s, int64_t job_seq, unsigned status_mask,
 		struct store_exec **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS,
-		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.job_seq = ?1 AND ((1 << e.status) & ?2) != 0" LATEST_ONLY
 		" ORDER BY e.thing");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_int64(st, 2, status_mask);
-	return store_collect_execs(st, false, out, count);
+	return store_collect_execs(st, out, count);
 }
 
 int store_job_exec_page(struct store *s, int64_t job_seq, int status, int64_t offset, int limit,
 		struct store_exec **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS_PAGE,
-		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.job_seq = ?1 AND (?2 < 0 OR e.status = ?2)"
 		" ORDER BY e.thing, e.execution_number LIMIT ?3 OFFSET ?4");
 	if(!st) return STORE_ERROR;
@@ -438,14 +438,14 @@ int store_job_exec_page(struct store *s, int64_t job_seq, int status, int64_t of
 	sqlite3_bind_int(st, 2, status);
 	sqlite3_bind_int(st, 3, limit);
 	sqlite3_bind_int64(st, 4, offset);
-	return store_collect_execs(st, false, out, count);
+	return store_collect_execs(st, out, count);
 }
 
 int store_thing_exec_page(struct store *s, const char *thing, int status, const char *namespace_id,
 		int64_t offset, int limit, struct store_exec **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_THING_EXECS_PAGE,
-		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.thing = ?1 AND (?2 < 0 OR e.status = ?2) AND (?3 IS NULL OR e.namespace_id = ?3)"
 		" ORDER BY e.job_seq, e.execution_number LIMIT ?4 OFFSET ?5");
 	if(!st) return STORE_ERROR;
@@ -454,7 +454,7 @@ int store_thing_exec_page(struct store *s, const char *thing, int status, const 
 	store_bind_text_or_null(st, 3, namespace_id);
 	sqlite3_bind_int(st, 4, limit);
 	sqlite3_bind_int64(st, 5, offset);
-	return store_collect_execs(st, false, out, count);
+	return store_collect_execs(st, out, count);
 }
 
 /* ---- timers and wake-ups ---- */
@@ -462,12 +462,12 @@ int store_thing_exec_page(struct store *s, const char *thing, int status, const 
 int store_due_executions(struct store *s, int64_t now_ms, int limit, struct store_exec **out, size_t *count)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_DUE_EXECS,
-		"SELECT " STORE_EXEC_COLUMNS " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.deadline_ms > 0 AND e.deadline_ms <= ?1 ORDER BY e.deadline_ms LIMIT ?2");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int(st, 2, limit);
-	return store_collect_execs(st, false, out, count);
+	return store_collect_execs(st, out, count);
 }
 
 static int read_min(struct store *s, enum stmt_id id, const char *sql, int64_t *out_ms)

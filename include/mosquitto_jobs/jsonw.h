@@ -20,10 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mosquitto_jobs/strbuf.h"
+
 struct jsonw {
-	char *buf;
-	size_t len, cap;
-	bool failed;
+	struct strbuf b;
 	bool need_comma;   /* a value was written at this level: the next one needs ',' */
 };
 

@@ -425,6 +425,27 @@ class SharedBrokerTest(unittest.TestCase):
     create_job = BrokerTest.create_job
 
 
+class OwnBrokersTest(unittest.TestCase):
+    """For tests that start, stop and restart brokers of their own (one or more per
+    test), each removed after the test with its clients."""
+
+    def broker(self, **options):
+        """A broker for this test (not started), removed after it."""
+        b = Broker(options=options)
+        self.addCleanup(b.cleanup)
+        return b
+
+    def connect(self, broker, name):
+        c = broker.client(name)
+        self.addCleanup(c.close)
+        return c
+
+    def control_ok(self, op, command, **fields):
+        [resp] = op.control(dict(fields, command=command))
+        self.assertNotIn("error", resp, resp)
+        return resp["data"]
+
+
 class ControlAssertions:
     """One management command through self.operator, with its outcome asserted."""
 

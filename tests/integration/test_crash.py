@@ -25,7 +25,7 @@ import unittest
 
 import paho.mqtt.client as mqtt
 
-from harness import Broker
+from harness import OwnBrokersTest
 
 
 def P(thing, *levels):
@@ -133,22 +133,7 @@ class UpdateStream:
         return sum(len(a) for a in self.accepted.values())
 
 
-class CrashTest(unittest.TestCase):
-
-    def broker(self, **options):
-        b = Broker(options=options)
-        self.addCleanup(b.cleanup)
-        return b
-
-    def connect(self, broker, name):
-        c = broker.client(name)
-        self.addCleanup(c.close)
-        return c
-
-    def control_ok(self, op, command, **fields):
-        [resp] = op.control(dict(fields, command=command))
-        self.assertNotIn("error", resp, resp)
-        return resp["data"]
+class CrashTest(OwnBrokersTest):
 
     def device(self, dev, thing, levels, payload=None, timeout=3.0):
         outcome, body, _ = dev.request(P(thing, *levels.split("/")), payload, timeout=timeout)

@@ -7,20 +7,14 @@ import tempfile
 import time
 import unittest
 
-from harness import Broker
+from harness import OwnBrokersTest
 
 
 def P(thing, *levels):
     return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
-class PersistenceTest(unittest.TestCase):
-
-    def broker(self, **options):
-        """A broker for this test, removed after it."""
-        b = Broker(options=options)
-        self.addCleanup(b.cleanup)
-        return b
+class PersistenceTest(OwnBrokersTest):
 
     def started(self, **options):
         """A running broker, stopped after the test (clean exit checked)."""
@@ -28,16 +22,6 @@ class PersistenceTest(unittest.TestCase):
         b.start()
         self.addCleanup(b.stop)
         return b
-
-    def connect(self, broker, name):
-        c = broker.client(name)
-        self.addCleanup(c.close)
-        return c
-
-    def control_ok(self, op, command, **fields):
-        [resp] = op.control(dict(fields, command=command))
-        self.assertNotIn("error", resp, resp)
-        return resp["data"]
 
     def device_ok(self, dev, thing, levels, payload=None):
         outcome, body, _ = dev.request(P(thing, *levels.split("/")), payload)

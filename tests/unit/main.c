@@ -2,6 +2,7 @@
 #include <CUnit/Basic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "suites.h"
 
@@ -18,6 +19,16 @@ void add_suite(const char *name, const struct test_entry *tests, size_t count)
 			exit(2);
 		}
 	}
+}
+
+void remove_db_files(const char *path)
+{
+	char p[4200];
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
 }
 
 int main(void)

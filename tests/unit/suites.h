@@ -15,6 +15,9 @@ void add_access_tests(void);
 void add_sigv4_tests(void);
 void add_jsonw_tests(void);
 
+/* Removes an SQLite database file and its -wal and -shm files, where they exist. */
+void remove_db_files(const char *path);
+
 /* Adds a suite with the given tests; aborts the run when the registry fails. */
 struct test_entry {
 	const char *name;

@@ -778,12 +778,7 @@ static void test_full_database(void)
 	device(P "/get", "{}", 1);
 	CU_ASSERT_NOT_EQUAL(find(P "/get/accepted"), -1);
 	teardown();
-	char p[80];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	remove_db_files(path);
 }
 
 /* Rows of a table as another connection sees them: only what was committed. */
@@ -835,12 +830,7 @@ static void test_group_commit(void)
 	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "SUCCEEDED");
 	cJSON_Delete(b);
 	teardown();
-	char p[80];
-	unlink(path);
-	snprintf(p, sizeof(p), "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", path);
-	unlink(p);
+	remove_db_files(path);
 }
 
 /* A retry is one change for the device: the execution leaves, its retry arrives. */

@@ -22,12 +22,7 @@ static struct store *open_temp(void)
 
 static void remove_temp(void)
 {
-	char p[80];
-	unlink(db_path);
-	snprintf(p, sizeof(p), "%s-wal", db_path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", db_path);
-	unlink(p);
+	remove_db_files(db_path);
 }
 
 static int64_t add_job(struct store *s, const char *id, int64_t now)

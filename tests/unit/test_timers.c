@@ -83,12 +83,7 @@ static void teardown(void)
 
 static void remove_file_db(void)
 {
-	char p[96];
-	unlink(file_db);
-	snprintf(p, sizeof(p), "%s-wal", file_db);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", file_db);
-	unlink(p);
+	remove_db_files(file_db);
 }
 
 /* ---- talking to the service ---- */
