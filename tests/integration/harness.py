@@ -40,6 +40,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def P(thing, *levels):
+    """The jobs topic of `thing`, with more levels: P("t", "j1", "get")."""
+    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
+
+
+ARN_PREFIX = "arn:aws:iot:us-east-1:000000000000"  # the plugin's default region and account
+
+
+def thing_arn(name):
+    return f"{ARN_PREFIX}:thing/{name}"
+
+
+def group_arn(name):
+    return f"{ARN_PREFIX}:thinggroup/{name}"
+
+
 class Broker:
     """A mosquitto process with the plugin. The database lives in `self.dir`,
     so stop() followed by start() is a broker restart over the same state."""
@@ -466,3 +482,26 @@ class ControlAssertions:
         self.assertIsInstance(resp.get("error"), str, resp)
         self.assertTrue(resp["error"].startswith(exception + ": "), resp["error"])
         return resp["error"]
+
+    # The jobs of a SharedBrokerTest (self.name, self.thing).
+
+    def create(self, targets=None, document=None, **fields):
+        """createJob (for self.thing by default), its jobId checked; returns the id."""
+        job_id = fields.pop("jobId", None) or self.name("j")[:64]
+        data = self.ok("createJob", jobId=job_id, targets=targets or [self.thing],
+                       document=document if document is not None else {"job": job_id},
+                       **fields)
+        self.assertEqual(data["jobId"], job_id)
+        return job_id
+
+    def describe_job(self, job_id):
+        return self.ok("describeJob", jobId=job_id)["job"]
+
+    def describe_exec(self, job_id, thing=None, **fields):
+        return self.ok("describeJobExecution", jobId=job_id, thingName=thing or self.thing,
+                       **fields)["execution"]
+
+    def counts(self, job_id):
+        """jobProcessDetails without its zero counts."""
+        pd = self.describe_job(job_id)["jobProcessDetails"]
+        return {k: v for k, v in pd.items() if v}

@@ -19,7 +19,7 @@ import unittest
 import paho.mqtt.client as mqtt
 
 import harness
-from harness import SharedBrokerTest
+from harness import P, SharedBrokerTest
 
 V5 = mqtt.MQTTv5
 CONTROL = "$CONTROL/jobs/v1"
@@ -27,11 +27,6 @@ RESPONSE = CONTROL + "/response"
 NS = "aws-gg-deployment"
 KIB = 1024
 MIB = 1024 * 1024
-
-
-def P(thing, *levels):
-    """The jobs topic of `thing`, with more levels."""
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 def compact(value, ascii_only=True):

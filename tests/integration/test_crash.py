@@ -25,11 +25,7 @@ import unittest
 
 import paho.mqtt.client as mqtt
 
-from harness import OwnBrokersTest
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
+from harness import OwnBrokersTest, P
 
 
 def report(test, line):

@@ -6,7 +6,7 @@ import unittest
 
 import paho.mqtt.client as mqtt
 
-from harness import SharedBrokerTest
+from harness import P, SharedBrokerTest
 
 NS = "aws-gg-deployment"
 
@@ -14,11 +14,6 @@ SUMMARY_KEYS = {"jobId", "queuedAt", "startedAt", "lastUpdatedAt", "versionNumbe
                 "executionNumber"}
 EXECUTION_KEYS = SUMMARY_KEYS | {"status", "statusDetails", "jobDocument",
                                  "approximateSecondsBeforeTimedOut"}
-
-
-def P(thing, *levels):
-    """The jobs topic of `thing`, with more levels."""
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 class DeviceTest(SharedBrokerTest):

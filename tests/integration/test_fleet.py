@@ -15,24 +15,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import harness
-from harness import SharedBrokerTest
+from harness import ARN_PREFIX, P, SharedBrokerTest, group_arn, thing_arn
 
-ARN_PREFIX = "arn:aws:iot:us-east-1:000000000000"
+
 RESPONSE_TOPIC = "$CONTROL/jobs/v1/response"
 JOB_SUMMARY_KEYS = {"jobArn", "jobId", "targetSelection", "status", "createdAt",
                     "lastUpdatedAt", "isConcurrent"}
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
-
-
-def thing_arn(name):
-    return f"{ARN_PREFIX}:thing/{name}"
-
-
-def group_arn(name):
-    return f"{ARN_PREFIX}:thinggroup/{name}"
 
 
 class FleetTest(harness.ControlAssertions, SharedBrokerTest):
@@ -43,14 +31,6 @@ class FleetTest(harness.ControlAssertions, SharedBrokerTest):
 
     # -- management --
 
-    def create(self, targets=None, document=None, **fields):
-        job_id = fields.pop("jobId", None) or self.name("j")[:64]
-        data = self.ok("createJob", jobId=job_id, targets=targets or [self.thing],
-                       document=document if document is not None else {"job": job_id},
-                       **fields)
-        self.assertEqual(data["jobId"], job_id)
-        return job_id
-
     def group(self, *things, description=None):
         name = self.name("g")
         fields = {"thingGroupName": name}
@@ -60,17 +40,6 @@ class FleetTest(harness.ControlAssertions, SharedBrokerTest):
         for thing in things:
             self.ok("addThingToThingGroup", thingGroupName=name, thingName=thing)
         return name
-
-    def describe_job(self, job_id):
-        return self.ok("describeJob", jobId=job_id)["job"]
-
-    def describe_exec(self, job_id, thing=None, **fields):
-        return self.ok("describeJobExecution", jobId=job_id, thingName=thing or self.thing,
-                       **fields)["execution"]
-
-    def counts(self, job_id):
-        pd = self.describe_job(job_id)["jobProcessDetails"]
-        return {k: v for k, v in pd.items() if v}
 
     def pages(self, command, key, page_size, **fields):
         """Walks every page of a listing; returns all rows. Checks that nextToken is a

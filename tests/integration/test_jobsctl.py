@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Broker, BrokerTest, free_port
+from harness import Broker, BrokerTest, P, free_port
 
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
 
@@ -77,10 +77,6 @@ JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abort
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 @unittest.skipUnless(JOBSCTL, "JOBS_JOBSCTL is not set")

@@ -9,20 +9,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 import harness
-from harness import SharedBrokerTest
+from harness import ARN_PREFIX, P, SharedBrokerTest, thing_arn
 
-ARN_PREFIX = "arn:aws:iot:us-east-1:000000000000"
+
 PROCESS_KEYS = ["numberOfInProgressThings", "numberOfQueuedThings", "numberOfSucceededThings",
                 "numberOfFailedThings", "numberOfRejectedThings", "numberOfTimedOutThings",
                 "numberOfRemovedThings", "numberOfCanceledThings"]
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
-
-
-def thing_arn(name):
-    return f"{ARN_PREFIX}:thing/{name}"
 
 
 class ManagementTest(harness.ControlAssertions, SharedBrokerTest):
@@ -32,24 +24,6 @@ class ManagementTest(harness.ControlAssertions, SharedBrokerTest):
         self.dev = self.client()
 
     # -- management helpers --
-
-    def create(self, targets=None, document=None, **fields):
-        job_id = fields.pop("jobId", None) or self.name("j")[:64]
-        data = self.ok("createJob", jobId=job_id, targets=targets or [self.thing],
-                       document=document if document is not None else {"op": "x"}, **fields)
-        self.assertEqual(data["jobId"], job_id)
-        return job_id
-
-    def describe_job(self, job_id):
-        return self.ok("describeJob", jobId=job_id)["job"]
-
-    def describe_exec(self, job_id, thing=None, **fields):
-        return self.ok("describeJobExecution", jobId=job_id, thingName=thing or self.thing,
-                       **fields)["execution"]
-
-    def counts(self, job_id):
-        pd = self.describe_job(job_id)["jobProcessDetails"]
-        return {k: v for k, v in pd.items() if v}
 
     def assert_no_job(self, job_id):
         self.fails("describeJob", "ResourceNotFoundException", jobId=job_id)

@@ -5,11 +5,7 @@ import json
 import time
 import unittest
 
-from harness import SharedBrokerTest
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
+from harness import P, SharedBrokerTest
 
 
 class NotificationTest(SharedBrokerTest):

@@ -11,16 +11,12 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BrokerTest
+from harness import ARN_PREFIX, BrokerTest, P
 
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
-ARN_PREFIX = "arn:aws:iot:us-east-1:000000000000"
+
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 @unittest.skipUnless(JOBSCTL, "JOBS_JOBSCTL is not set")

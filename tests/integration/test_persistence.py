@@ -7,11 +7,7 @@ import tempfile
 import time
 import unittest
 
-from harness import OwnBrokersTest
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
+from harness import OwnBrokersTest, P
 
 
 class PersistenceTest(OwnBrokersTest):

@@ -12,15 +12,11 @@ import json
 import time
 import unittest
 
-from harness import Broker, SharedBrokerTest
+from harness import Broker, P, SharedBrokerTest
 
 SCALE = 600
 JOB_MINUTE = 60.0 / SCALE  # wall seconds
 WAIT = 15.0                # how long anything due may take to happen on a loaded machine
-
-
-def P(thing, *levels):
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 def utc(seconds_since_epoch, with_seconds=True):

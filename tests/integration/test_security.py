@@ -24,7 +24,7 @@ import unittest
 import paho.mqtt.client as mqtt
 
 import harness
-from harness import Broker, free_port
+from harness import Broker, P, free_port
 
 V3 = mqtt.MQTTv311
 V5 = mqtt.MQTTv5
@@ -33,11 +33,6 @@ NOT_AUTHORIZED = 0x87             # MQTT 5 PUBACK
 # The plugin's own defaults (harness.Broker's are an open lab).
 PLUGIN_DEFAULTS = {"isolation": None, "other_topics": None, "operators": None}
 DYNSEC = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so"
-
-
-def P(thing, *levels):
-    """The jobs topic of `thing`, with more levels."""
-    return "/".join((f"$aws/things/{thing}/jobs",) + levels)
 
 
 _Paho = harness.PahoWithReasonCodes
