@@ -468,7 +468,7 @@ class CancelJobExecutionTest(FleetTest):
         err = self.fails("cancelJobExecution", "InvalidRequestException", jobId=j,
                          thingName=self.thing, statusDetails=eleven)
         self.assertIn("10", err)
-        for bad in ({"k": 1}, {"k": ""}, {"bad key": "v"}, ["k", "v"], "k=v"):
+        for bad in ({"k": 1}, {"k": "x" * 1025}, {"bad key": "v"}, ["k", "v"], "k=v"):
             with self.subTest(statusDetails=bad):
                 self.fails("cancelJobExecution", "InvalidRequestException", jobId=j,
                            thingName=self.thing, statusDetails=bad)
