@@ -19,6 +19,7 @@
 
 #include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/http_pass.h"
 #include "mosquitto_jobs/http_server.h"
 #include "mosquitto_jobs/service.h"
 #include "mqtt5_props.h"
@@ -194,19 +195,12 @@ static int on_tick(int event, void *event_data, void *userdata)
 	 * the replies go out (MQTT ones at the start of the next pass, when they would
 	 * have anyway). */
 	struct http_call *calls[64];
+	const struct http_request *requests[64];
 	struct http_response responses[64];
 	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
-	for(size_t i = 0; i < ncalls; i++){
-		http_api_handle(p->svc, http_call_request(calls[i]), now, &p->outbox, &responses[i]);
-	}
-	bool stored = service_flush(p->svc, now, &p->outbox);
-	for(size_t i = 0; i < ncalls; i++){
-		if(!stored && responses[i].status < 300){
-			free(responses[i].body);
-			http_api_error(&responses[i], 503, "ServiceUnavailableException", "internal storage error");
-		}
-		http_server_finish(p->http, calls[i], &responses[i]);
-	}
+	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
+	http_pass_run(p->svc, requests, ncalls, now, &p->outbox, responses);
+	for(size_t i = 0; i < ncalls; i++) http_server_finish(p->http, calls[i], &responses[i]);
 	service_tick(p->svc, now, &p->outbox);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;

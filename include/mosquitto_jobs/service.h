@@ -77,6 +77,12 @@ void service_set_group_commit(struct service *svc, bool on);
  * errors, and their notifications are dropped. */
 /* Returns false when the batch did not commit. */
 bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
+/* The number of the batch a request just handled ran in, 0 when none is open (the
+ * request committed on its own). Replies held outside the outbox (HTTP) keep it and
+ * ask, right after service_flush, whether that batch committed: a batch that a
+ * storage failure rolled back mid-pass is over, and a later one has another number. */
+uint64_t service_batch_seq(const struct service *svc);
+bool service_batch_committed(const struct service *svc, uint64_t seq);
 
 /* A monotonic clock in ms, for the tick's time budget only (service_tick keeps
  * working off a backlog while less than its budget has passed). Without one, a tick
