@@ -39,6 +39,10 @@ struct jobs_request {
 /* The management API's request topic and response topic. */
 #define JOBS_CONTROL_TOPIC "$CONTROL/jobs/v1"
 #define JOBS_CONTROL_RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
+/* Commands one management request may hold; a longer one is refused whole
+ * (LimitExceededException, nothing run), so one publish cannot hold the broker's
+ * thread for long. */
+#define JOBS_CONTROL_MAX_COMMANDS 100
 
 struct service;
 
