@@ -110,6 +110,19 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		}
 		return set_string(&cfg->http_address, address) ? oom(err, errlen) : 0;
 	}
+	if(strcmp(key, "http_max_connections") == 0 || strcmp(key, "http_max_connections_per_address") == 0
+			|| strcmp(key, "http_request_timeout") == 0){
+		bool timeout = strcmp(key, "http_request_timeout") == 0;
+		int *dst = timeout ? &cfg->http_request_timeout
+			: strcmp(key, "http_max_connections") == 0 ? &cfg->http_max_connections
+			: &cfg->http_max_connections_per_address;
+		long max = timeout ? 3600 : 1000000;
+		if(!parse_int(value, 1, max, dst)){
+			snprintf(err, errlen, "plugin_opt_%s must be a whole number from 1 to %ld, not '%s'", key, max, value);
+			return -1;
+		}
+		return 0;
+	}
 	if(strcmp(key, "http_keys_file") == 0) return set_string(&cfg->http_keys_file, value) ? oom(err, errlen) : 0;
 	if(strcmp(key, "http_tls_cert") == 0) return set_string(&cfg->http_tls_cert, value) ? oom(err, errlen) : 0;
 	if(strcmp(key, "http_tls_key") == 0) return set_string(&cfg->http_tls_key, value) ? oom(err, errlen) : 0;
@@ -135,6 +148,9 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->synchronous = JOBS_SYNC_NORMAL;
 	cfg->max_pending = JOBS_DEFAULT_MAX_PENDING;
+	cfg->http_max_connections = JOBS_DEFAULT_HTTP_MAX_CONNECTIONS;
+	cfg->http_max_connections_per_address = JOBS_DEFAULT_HTTP_MAX_PER_ADDRESS;
+	cfg->http_request_timeout = JOBS_DEFAULT_HTTP_REQUEST_TIMEOUT;
 	cfg->time_scale = 1.0;
 	cfg->access.isolation = true;
 	if(set_string(&cfg->db_path, JOBS_DEFAULT_DB_PATH)

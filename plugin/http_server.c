@@ -1,5 +1,12 @@
-/* HTTP listener on libmicrohttpd's own thread, with calls parked for the broker's
- * thread (suspend/resume). */
+/* HTTP listener on libmicrohttpd's own thread (epoll: no FD_SETSIZE ceiling), with
+ * calls parked for the broker's thread (suspend/resume).
+ *
+ * Slow clients: libmicrohttpd's idle timeout restarts at every byte, so a client
+ * sending a byte every few seconds would hold a connection for ever. Each connection
+ * is tracked from accept to close; a watchdog thread cuts (shutdown) any whose request
+ * has not arrived whole within request_timeout, and a connection past
+ * max_connections cuts the oldest unfinished request's, so idle or slow connections
+ * can never lock legitimate clients out. */
 #include "mosquitto_jobs/http_server.h"
 
 #include <arpa/inet.h>
@@ -10,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mosquitto_jobs/sigv4.h"
 #include "mosquitto_jobs/strbuf.h"
@@ -23,6 +32,7 @@ enum call_state { CALL_READING, CALL_PARKED, CALL_ANSWERED };
 
 struct http_call {
 	struct http_call *next;            /* in the parked queue */
+	struct http_server *srv;
 	struct MHD_Connection *conn;
 	enum call_state state;
 	char *method;
@@ -36,15 +46,132 @@ struct http_call {
 	struct http_response response;
 };
 
+/* One TCP connection, from accept to close (libmicrohttpd's socket context). */
+struct http_conn {
+	struct http_conn *prev, *next;   /* oldest first */
+	int fd;
+	int64_t since_ms;                /* when the request now arriving began */
+	bool arriving;                   /* a request is being read, or awaited on keep-alive */
+	bool cut;
+};
+
 struct http_server {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
+	struct http_conn *conns, *conns_tail;    /* under lock */
+	int nconns;
+	int max_connections;
+	int64_t request_timeout_ms;
+	pthread_t watchdog;
+	bool watchdog_running, stopping;
+	pthread_cond_t wake;
 	struct http_call *parked, *parked_tail;   /* waiting for the broker's thread */
 	struct http_call *taken;                  /* taken, not finished (for stop) */
 	bool signed_only;             /* keys loaded: every request must be signed */
 	struct sigv4_keys keys;
 	char *tls_cert, *tls_key;
 };
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ends a connection from outside libmicrohttpd's thread: its next read sees the end
+ * and it closes the connection itself. Under srv->lock (the entry is alive). */
+static void cut(struct http_conn *c)
+{
+	if(c->cut) return;
+	c->cut = true;
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+		enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	if(code == MHD_CONNECTION_NOTIFY_STARTED){
+		const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct http_conn *c = calloc(1, sizeof(*c));
+		if(!c || !info){
+			free(c);
+			return;
+		}
+		c->fd = info->connect_fd;
+		c->since_ms = monotonic_ms();
+		c->arriving = true;
+		pthread_mutex_lock(&srv->lock);
+		c->prev = srv->conns_tail;
+		if(srv->conns_tail) srv->conns_tail->next = c;
+		else srv->conns = c;
+		srv->conns_tail = c;
+		if(++srv->nconns > srv->max_connections){
+			for(struct http_conn *o = srv->conns; o != c; o = o->next){
+				if(o->arriving && !o->cut){
+					cut(o);
+					break;
+				}
+			}
+		}
+		pthread_mutex_unlock(&srv->lock);
+		*socket_context = c;
+	}else if(code == MHD_CONNECTION_NOTIFY_CLOSED){
+		struct http_conn *c = *socket_context;
+		if(!c) return;
+		pthread_mutex_lock(&srv->lock);
+		if(c->prev) c->prev->next = c->next;
+		else srv->conns = c->next;
+		if(c->next) c->next->prev = c->prev;
+		else srv->conns_tail = c->prev;
+		srv->nconns--;
+		pthread_mutex_unlock(&srv->lock);
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+static struct http_conn *conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* Marks the connection's request as arrived (parked, or answered at once), or a new
+ * one as awaited from now on. */
+static void set_arriving(struct http_server *srv, struct MHD_Connection *conn, bool arriving)
+{
+	struct http_conn *c = conn_of(conn);
+	if(!c) return;
+	pthread_mutex_lock(&srv->lock);
+	c->arriving = arriving;
+	if(arriving) c->since_ms = monotonic_ms();
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* Every 250 ms: cut the connections whose request is late. */
+static void *watchdog_main(void *arg)
+{
+	struct http_server *srv = arg;
+	pthread_mutex_lock(&srv->lock);
+	while(!srv->stopping){
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000L;
+		if(until.tv_nsec >= 1000000000L){
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->wake, &srv->lock, &until);
+		int64_t now = monotonic_ms();
+		for(struct http_conn *c = srv->conns; c; c = c->next){
+			if(c->arriving && now - c->since_ms > srv->request_timeout_ms) cut(c);
+		}
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
 
 /* libmicrohttpd must not decode: the signature covers the raw path and query. */
 static size_t keep_raw(void *cls, struct MHD_Connection *conn, char *s)
@@ -128,9 +255,40 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct http_response
 	return rc;
 }
 
+/* Request smuggling guards, as careful servers have them: a body's length must be
+ * said once and one way. */
+struct framing {
+	const char *length;
+	bool lengths_differ;
+	bool chunked;
+};
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct framing *f = cls;
+	if(strcasecmp(key, "Content-Length") == 0){
+		if(f->length && strcmp(f->length, value ? value : "") != 0) f->lengths_differ = true;
+		f->length = value ? value : "";
+	}else if(strcasecmp(key, "Transfer-Encoding") == 0){
+		f->chunked = true;
+	}
+	return MHD_YES;
+}
+
+static const char *framing_error(struct MHD_Connection *conn)
+{
+	struct framing f = { 0 };
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_framing, &f);
+	if(f.lengths_differ) return "the request has two different Content-Length headers";
+	if(f.length && f.chunked) return "the request has both Content-Length and Transfer-Encoding";
+	return NULL;
+}
+
 static enum MHD_Result refuse(struct MHD_Connection *conn, struct http_call *call, int status,
 		const char *type, const char *message)
 {
+	set_arriving(call->srv, conn, false);
 	call->state = CALL_ANSWERED;
 	http_api_error(&call->response, status, type, message);
 	return respond(conn, &call->response);
@@ -177,6 +335,7 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 	call->request.body = call->body;
 	call->request.body_len = call->body_len;
 
+	set_arriving(srv, conn, false);
 	pthread_mutex_lock(&srv->lock);
 	call->state = CALL_PARKED;
 	call->conn = conn;
@@ -198,10 +357,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if(!call){
 		call = calloc(1, sizeof(*call));
 		if(!call) return MHD_NO;
+		call->srv = srv;
 		call->method = strdup(method);
 		call->path = strdup(url);
 		*con_cls = call;
-		return call->method && call->path ? MHD_YES : MHD_NO;
+		if(!call->method || !call->path) return MHD_NO;
+		const char *bad_framing = framing_error(conn);
+		return bad_framing ? refuse(conn, call, 400, "InvalidRequestException", bad_framing) : MHD_YES;
 	}
 	pthread_mutex_lock(&srv->lock);
 	enum call_state state = call->state;
@@ -229,9 +391,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		enum MHD_RequestTerminationCode code)
 {
-	(void)cls;
-	(void)conn;
 	(void)code;
+	set_arriving(cls, conn, true);   /* on keep-alive, the next request's time starts */
 	struct http_call *call = *con_cls;
 	if(!call) return;
 	free(call->method);
@@ -275,6 +436,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		return NULL;
 	}
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->wake, NULL);
 	if(cfg->keys_file){
 		char *text = read_file(cfg->keys_file);
 		char why[256];
@@ -306,7 +468,9 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	memset(&addr, 0, sizeof(addr));
 	struct sockaddr_in *in = (struct sockaddr_in *)&addr;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* epoll where there is one: select() cannot watch a socket numbered 1024 or more,
+	 * which a broker with a thousand clients hands out */
+	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if(inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1){
 		in->sin_family = AF_INET;
 		in->sin_port = htons((uint16_t)cfg->port);
@@ -319,27 +483,47 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		goto fail;
 	}
 	if(srv->tls_cert) flags |= MHD_USE_TLS;
+	srv->max_connections = cfg->max_connections;
+	srv->request_timeout_ms = (int64_t)cfg->request_timeout * 1000;
+	/* room above max_connections, for the connection that cuts the oldest one */
+	unsigned hard_limit = (unsigned)cfg->max_connections + 64;
+	unsigned idle = (unsigned)cfg->request_timeout;
 	srv->daemon = srv->tls_cert
 		? MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 			MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+			MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle,
 			MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
 			MHD_OPTION_END)
 		: MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
 			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 			MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+			MHD_OPTION_CONNECTION_LIMIT, hard_limit,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle,
 			MHD_OPTION_END);
 	if(!srv->daemon){
 		snprintf(err, errlen, "cannot listen on %s port %d (in use, or no such address)", cfg->address, cfg->port);
 		goto fail;
 	}
+	if(pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0){
+		MHD_stop_daemon(srv->daemon);
+		snprintf(err, errlen, "cannot start the HTTP watchdog thread");
+		goto fail;
+	}
+	srv->watchdog_running = true;
 	return srv;
 fail:
 	sigv4_keys_free(&srv->keys);
 	free(srv->tls_cert);
 	free(srv->tls_key);
+	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 	return NULL;
@@ -388,10 +572,16 @@ void http_server_stop(struct http_server *srv)
 			http_server_finish(srv, calls[i], &r);
 		}
 	}
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = true;
+	pthread_cond_signal(&srv->wake);
+	pthread_mutex_unlock(&srv->lock);
+	if(srv->watchdog_running) pthread_join(srv->watchdog, NULL);
 	MHD_stop_daemon(srv->daemon);
 	sigv4_keys_free(&srv->keys);
 	free(srv->tls_cert);
 	free(srv->tls_key);
+	pthread_cond_destroy(&srv->wake);
 	pthread_mutex_destroy(&srv->lock);
 	free(srv);
 }

@@ -283,6 +283,9 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		struct http_server_config hc = {
 			.address = cfg->http_address, .port = cfg->http_port, .keys_file = cfg->http_keys_file,
 			.tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
+			.max_connections = cfg->http_max_connections,
+			.max_per_address = cfg->http_max_connections_per_address,
+			.request_timeout = cfg->http_request_timeout,
 		};
 		if(!(p->http = http_server_start(&hc, err, sizeof(err)))){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: HTTP API: %s", err);

@@ -11,6 +11,9 @@
 
 #define JOBS_DEFAULT_DB_PATH "mosquitto_jobs.db"
 #define JOBS_DEFAULT_MAX_PENDING 10
+#define JOBS_DEFAULT_HTTP_MAX_CONNECTIONS 1000
+#define JOBS_DEFAULT_HTTP_MAX_PER_ADDRESS 128
+#define JOBS_DEFAULT_HTTP_REQUEST_TIMEOUT 10   /* seconds */
 #define JOBS_MAX_PENDING_LIMIT 100
 
 enum jobs_sync { JOBS_SYNC_NORMAL = 0, JOBS_SYNC_FULL };
@@ -31,6 +34,9 @@ struct jobs_config {
 	char *http_keys_file;   /* owned; NULL: loopback clients only */
 	char *http_tls_cert;    /* owned */
 	char *http_tls_key;     /* owned */
+	int http_max_connections;              /* open connections; past it the oldest unfinished request is cut */
+	int http_max_connections_per_address;
+	int http_request_timeout;              /* seconds a request may take to arrive whole */
 };
 
 struct jobs_option {

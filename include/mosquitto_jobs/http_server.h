@@ -16,6 +16,10 @@ struct http_server_config {
 	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
 	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
 	const char *tls_key;
+	int max_connections;       /* past it, a new connection cuts the oldest unfinished request's */
+	int max_per_address;       /* connections from one client address */
+	int request_timeout;       /* seconds from a request's first byte (or the connection's
+	                            * start, or the last answer) until it must have arrived whole */
 };
 
 struct http_server;

@@ -209,7 +209,7 @@ class NotificationTest(SharedBrokerTest):
         j = self.job()
         self.received(w)
         for payload in ({"status": "QUEUED"}, {"status": "SUCCEEDED", "expectedVersion": 4},
-                        {"status": "SUCCEEDED", "statusDetails": {"k": ""}},
+                        {"status": "SUCCEEDED", "statusDetails": {"k": "x" * 1025}},
                         {"status": "SUCCEEDED", "executionNumber": 2}, b"{bad"):
             with self.subTest(payload=payload):
                 self.assertEqual(self.request(f"{j}/update", payload)[0], "rejected")
