@@ -220,6 +220,21 @@ static cJSON *run_command(struct control_ctx *c, const cJSON *cmd)
 	return resp;
 }
 
+/* The one response of a request refused whole. */
+static void add_request_error(cJSON *responses, const char *error)
+{
+	cJSON *resp = cJSON_CreateObject();
+	if(resp && cJSON_AddStringToObject(resp, "error", error)) cJSON_AddItemToArray(responses, resp);
+	else cJSON_Delete(resp);
+}
+
+/* An MQTT 5 response topic is a topic to publish on: no wildcards. The broker
+ * checks neither, and would deliver a PUBLISH whose topic holds '+' or '#'. */
+static bool response_topic_usable(const char *topic)
+{
+	return topic[0] != '\0' && !strpbrk(topic, "+#");
+}
+
 /* Appends the response for the requester, and for an MQTT 5 request also on its
  * response topic with its correlation data. */
 static void respond(const struct jobs_request *req, struct outbox *ob, cJSON *root)
@@ -249,6 +264,16 @@ void control_handle(struct service *svc, const struct jobs_request *req, struct 
 		cJSON_Delete(root);
 		return;
 	}
+	if(req->response_topic && !response_topic_usable(req->response_topic)){
+		add_request_error(responses, "InvalidRequestException: the MQTT 5 response topic "
+				"must be a topic to publish on, not empty and without + or #; nothing was run");
+		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: admin client=%s gave an unusable response topic",
+				req->client_id ? req->client_id : "");
+		struct jobs_request plain = *req;
+		plain.response_topic = JOBS_CONTROL_RESPONSE_TOPIC;
+		respond(&plain, ob, root);
+		return;
+	}
 	cJSON *body = NULL;
 	const cJSON *list = NULL;
 	if(req->payload_len && utf8_valid(req->payload, req->payload_len)
@@ -256,13 +281,18 @@ void control_handle(struct service *svc, const struct jobs_request *req, struct 
 		body = jf_parse_strict(req->payload, req->payload_len);
 		list = cJSON_GetObjectItemCaseSensitive(body, "commands");
 	}
+	int count = cJSON_GetArraySize(list);
 	if(!cJSON_IsArray(list)){
-		cJSON *resp = cJSON_CreateObject();
-		cJSON_AddStringToObject(resp, "error",
-				"InvalidRequestException: payload must be a UTF-8 JSON object with a commands array");
-		cJSON_AddItemToArray(responses, resp);
+		add_request_error(responses, "InvalidRequestException: payload must be a UTF-8 JSON object with a commands array");
 		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: admin client=%s sent a malformed request",
 				req->client_id ? req->client_id : "");
+	}else if(count > JOBS_CONTROL_MAX_COMMANDS){
+		char error[160];
+		snprintf(error, sizeof(error), "LimitExceededException: a request holds at most %d commands, "
+				"this one %d; none was run", JOBS_CONTROL_MAX_COMMANDS, count);
+		add_request_error(responses, error);
+		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: admin client=%s sent %d commands in one request (at most %d): "
+				"none was run", req->client_id ? req->client_id : "", count, JOBS_CONTROL_MAX_COMMANDS);
 	}else{
 		const cJSON *cmd;
 		cJSON_ArrayForEach(cmd, list){

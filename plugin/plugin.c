@@ -19,8 +19,10 @@
 
 #include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/config.h"
+#include "mosquitto_jobs/http_pass.h"
 #include "mosquitto_jobs/http_server.h"
 #include "mosquitto_jobs/service.h"
+#include "mqtt5_props.h"
 
 #define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
 
@@ -60,6 +62,20 @@ static void log_to_broker(void *ctx, int level, const char *fmt, ...)
 	mosquitto_log_printf(log_levels[level], "%s", line);
 }
 
+/* The broker's mosquitto_strerror is not among the names it exports to plugins:
+ * the codes mosquitto_broker_publish_copy returns, in words. */
+static const char *publish_error_text(int rc)
+{
+	switch(rc){
+		case MOSQ_ERR_NOMEM: return "out of memory";
+		case MOSQ_ERR_INVAL: return "invalid topic, payload or QoS";
+		case MOSQ_ERR_MALFORMED_UTF8: return "topic is not valid UTF-8";
+		case MOSQ_ERR_PAYLOAD_SIZE: return "payload too large";
+		case MOSQ_ERR_NO_CONN: return "client not connected";
+		default: return "broker error";
+	}
+}
+
 /* Publishes and empties the outbox. The broker copies each payload. */
 static void flush_outbox(struct plugin *p)
 {
@@ -76,7 +92,7 @@ static void flush_outbox(struct plugin *p)
 		if(rc != MOSQ_ERR_SUCCESS) mosquitto_property_free_all(&props);
 		if(rc != MOSQ_ERR_SUCCESS){
 			mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s",
-					m->topic, mosquitto_strerror(rc));
+					m->topic, publish_error_text(rc));
 		}
 	}
 	outbox_truncate(&p->outbox, 0);
@@ -179,19 +195,12 @@ static int on_tick(int event, void *event_data, void *userdata)
 	 * the replies go out (MQTT ones at the start of the next pass, when they would
 	 * have anyway). */
 	struct http_call *calls[64];
+	const struct http_request *requests[64];
 	struct http_response responses[64];
 	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
-	for(size_t i = 0; i < ncalls; i++){
-		http_api_handle(p->svc, http_call_request(calls[i]), now, &p->outbox, &responses[i]);
-	}
-	bool stored = service_flush(p->svc, now, &p->outbox);
-	for(size_t i = 0; i < ncalls; i++){
-		if(!stored && responses[i].status < 300){
-			free(responses[i].body);
-			http_api_error(&responses[i], 503, "ServiceUnavailableException", "internal storage error");
-		}
-		http_server_finish(p->http, calls[i], &responses[i]);
-	}
+	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
+	http_pass_run(p->svc, requests, ncalls, now, &p->outbox, responses);
+	for(size_t i = 0; i < ncalls; i++) http_server_finish(p->http, calls[i], &responses[i]);
 	service_tick(p->svc, now, &p->outbox);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
@@ -204,22 +213,22 @@ static int on_control(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_control *ev = event_data;
 	struct jobs_request req;
 	char *response_topic = NULL;
-	void *correlation = NULL;
-	uint16_t correlation_len = 0;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
 	/* MQTT 5 request/response: answer on the response topic too, with the correlation data. */
-	if(mosquitto_property_read_string(ev->properties, MQTT_PROP_RESPONSE_TOPIC, &response_topic, false)){
-		mosquitto_property_read_binary(ev->properties, MQTT_PROP_CORRELATION_DATA, &correlation,
-				&correlation_len, false);
+	const void *topic_bytes, *correlation;
+	size_t topic_len, correlation_len;
+	if(mqtt5_props_find_bytes(ev->properties, MQTT_PROP_RESPONSE_TOPIC, &topic_bytes, &topic_len)){
+		response_topic = strndup(topic_bytes, topic_len);
+		if(!response_topic) return MOSQ_ERR_NOMEM;
 		req.response_topic = response_topic;
-		req.correlation_data = correlation;
-		req.correlation_len = correlation_len;
+		if(mqtt5_props_find_bytes(ev->properties, MQTT_PROP_CORRELATION_DATA, &correlation, &correlation_len)){
+			req.correlation_data = correlation;
+			req.correlation_len = correlation_len;
+		}
 	}
 	service_handle_control(p->svc, &req, &p->outbox);
 	if(!p->ticking) flush_outbox(p);
-	/* allocated by the broker */
-	mosquitto_free(response_topic);
-	mosquitto_free(correlation);
+	free(response_topic);
 	return MOSQ_ERR_SUCCESS;
 }
 

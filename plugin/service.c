@@ -85,6 +85,17 @@ static void batch_join(struct service *svc, const struct outbox *ob)
 	}
 	svc->batch_open = true;
 	svc->batch_mark = ob->count;
+	svc->batch_seq++;
+}
+
+uint64_t service_batch_seq(const struct service *svc)
+{
+	return svc->batch_open ? svc->batch_seq : 0;
+}
+
+bool service_batch_committed(const struct service *svc, uint64_t seq)
+{
+	return seq == 0 || seq == svc->committed_seq;
 }
 
 bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob)
@@ -190,6 +201,7 @@ bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 		fail_batch(svc, ob, now_ms / 1000);
 		return false;
 	}
+	svc->committed_seq = svc->batch_seq;
 	return true;
 }
 

@@ -28,6 +28,8 @@ struct service {
 	bool group_commit;
 	bool batch_open;
 	size_t batch_mark;
+	uint64_t batch_seq;        /* batches opened so far; the open one's number */
+	uint64_t committed_seq;    /* the last batch that committed */
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */

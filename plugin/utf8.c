@@ -1,4 +1,4 @@
-/* UTF-8 validation and the code point classes AWS refuses in statusDetails. */
+/* UTF-8 validation, code point counting and the escaped-NUL scan. */
 #include "mosquitto_jobs/utf8.h"
 
 #include <stdint.h>
@@ -51,39 +51,6 @@ size_t utf8_length(const char *str)
 		if((*s & 0xC0) != 0x80) count++;
 	}
 	return count;
-}
-
-static bool disallowed(uint32_t cp)
-{
-	if(cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return true;           /* Cc */
-	if(cp == 0xAD || cp == 0x61C || cp == 0x180E) return true;          /* Cf */
-	if(cp >= 0x600 && cp <= 0x605) return true;
-	if(cp >= 0x200B && cp <= 0x200F) return true;
-	if(cp >= 0x202A && cp <= 0x202E) return true;
-	if(cp >= 0x2060 && cp <= 0x206F) return true;
-	if(cp == 0xFEFF) return true;
-	if(cp >= 0xFFF9 && cp <= 0xFFFB) return true;
-	if(cp >= 0xE000 && cp <= 0xF8FF) return true;                       /* Co */
-	if(cp >= 0xF0000) return true;                                     /* planes 15-16: Co */
-	if(cp >= 0xFDD0 && cp <= 0xFDEF) return true;                       /* noncharacters */
-	if((cp & 0xFFFE) == 0xFFFE) return true;
-	if(cp >= 0xE0000 && cp <= 0xE007F) return true;                     /* tags (Cf) */
-	return false;
-}
-
-bool utf8_has_disallowed(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t left = 0;
-	while(s[left]) left++;
-	while(left > 0){
-		uint32_t cp;
-		size_t n = decode(s, left, &cp);
-		if(n == 0 || disallowed(cp)) return true;
-		s += n;
-		left -= n;
-	}
-	return false;
 }
 
 bool utf8_json_has_escaped_nul(const char *buf, size_t len)

@@ -19,12 +19,10 @@ int validate_status_details(const cJSON *details, char **text, struct jf_error *
 		if(!cJSON_IsString(item)){
 			return jf_fail(err, "statusDetails value of '%s' must be a string", key);
 		}
-		size_t len = utf8_length(item->valuestring);
-		if(len == 0 || len > JOBS_DETAILS_VALUE_MAX){
-			return jf_fail(err, "statusDetails value of '%s' must be 1-%d characters", key, JOBS_DETAILS_VALUE_MAX);
-		}
-		if(utf8_has_disallowed(item->valuestring)){
-			return jf_fail(err, "statusDetails value of '%s' holds a control, format or private-use character", key);
+		/* Any character AWS stores: agents report a handler's output here, newlines,
+		 * tabs and colour codes included (docs/protocol.md, "Stricter than AWS"). */
+		if(utf8_length(item->valuestring) > JOBS_DETAILS_VALUE_MAX){
+			return jf_fail(err, "statusDetails value of '%s' must be at most %d characters", key, JOBS_DETAILS_VALUE_MAX);
 		}
 	}
 	char *out = cJSON_PrintUnformatted(details); /* strings only: printed exactly */

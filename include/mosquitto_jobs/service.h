@@ -39,6 +39,10 @@ struct jobs_request {
 /* The management API's request topic and response topic. */
 #define JOBS_CONTROL_TOPIC "$CONTROL/jobs/v1"
 #define JOBS_CONTROL_RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
+/* Commands one management request may hold; a longer one is refused whole
+ * (LimitExceededException, nothing run), so one publish cannot hold the broker's
+ * thread for long. */
+#define JOBS_CONTROL_MAX_COMMANDS 100
 
 struct service;
 
@@ -77,6 +81,12 @@ void service_set_group_commit(struct service *svc, bool on);
  * errors, and their notifications are dropped. */
 /* Returns false when the batch did not commit. */
 bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
+/* The number of the batch a request just handled ran in, 0 when none is open (the
+ * request committed on its own). Replies held outside the outbox (HTTP) keep it and
+ * ask, right after service_flush, whether that batch committed: a batch that a
+ * storage failure rolled back mid-pass is over, and a later one has another number. */
+uint64_t service_batch_seq(const struct service *svc);
+bool service_batch_committed(const struct service *svc, uint64_t seq);
 
 /* A monotonic clock in ms, for the tick's time budget only (service_tick keeps
  * working off a backlog while less than its budget has passed). Without one, a tick

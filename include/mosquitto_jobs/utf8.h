@@ -13,11 +13,6 @@ bool utf8_valid(const char *buf, size_t len);
 /* Number of code points in a well-formed, NUL-terminated UTF-8 string. */
 size_t utf8_length(const char *s);
 
-/* True when the well-formed UTF-8 string holds a code point that AWS's `[^\p{C}]`
- * pattern refuses: control (Cc), the common format characters (Cf), private use,
- * or a noncharacter. */
-bool utf8_has_disallowed(const char *s);
-
 /* True when the JSON text buf[0..len) spells U+0000 as `\u0000` inside a string.
  * cJSON would cut such a string short, so requests holding one are refused. */
 bool utf8_json_has_escaped_nul(const char *buf, size_t len);

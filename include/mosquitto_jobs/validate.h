@@ -14,8 +14,9 @@
 #define JOBS_STEP_TIMEOUT_MAX 10080      /* minutes */
 #define JOBS_TARGETS_MAX 100             /* things and thing groups of one job, as AWS's quota */
 
-/* statusDetails: an object of [a-zA-Z0-9:_-]{1,128} keys to 1-1024 character strings
- * without control, format or private-use characters; at most 32768 bytes in all.
+/* statusDetails: an object of [a-zA-Z0-9:_-]{1,128} keys to strings of at most 1024
+ * characters, any character but U+0000 (refused earlier, with the whole request);
+ * at most 32768 bytes in all.
  * `{}` is valid and yields "{}". */
 int validate_status_details(const cJSON *details, char **text, struct jf_error *err);
 

@@ -399,6 +399,21 @@ class DeviceBadInputTest(BadInputTest):
         ("value of 1025 two-byte characters", {"k": "\u00e9" * 1025}),
         ("value of 1025 astral characters", {"k": "\U0001F600" * 1025}),
         ("key of 129 characters", {"k" * 129: "v"}),
+        ("control character in a key", {"k\u0001": "v"}),
+        ("U+200B in a key", {"k\u200b": "v"}),
+        ("non-ASCII key", {"k\u00e9": "v"}),
+        ("serialized map over 32768 bytes", {f"k{i:02d}": "x" * 1024 for i in range(33)}),
+        ("map over 32768 bytes in 2-byte characters", {f"k{i:02d}": "\u00e9" * 600 for i in range(30)}),
+        ("10000 keys", {f"k{i}": "v" for i in range(10000)}),
+        ("value nested 900 deep", {"k": json.loads(nested_arrays(900))}),
+    ]
+
+    # Characters AWS stores in a value (a handler's output: newlines, tabs, colour
+    # codes) are accepted in both encodings and echoed intact.
+    ANY_CHARACTER_DETAILS = [
+        ("tab, newline, carriage return", {"stdout": "a\tb\r\nc\n"}),
+        ("ANSI colour codes", {"stdout": "\u001b[31mred\u001b[0m\n"}),
+        ("empty value", {"k": ""}),
         ("U+0001", {"k": "a\u0001b"}),
         ("U+001F", {"k": "a\u001fb"}),
         ("U+007F", {"k": "a\u007fb"}),
@@ -421,14 +436,20 @@ class DeviceBadInputTest(BadInputTest):
         ("U+FFFE noncharacter", {"k": "a\ufffeb"}),
         ("U+FFFF noncharacter", {"k": "a\uffffb"}),
         ("U+1FFFF noncharacter", {"k": "a\U0001FFFFb"}),
-        ("control character in a key", {"k\u0001": "v"}),
-        ("U+200B in a key", {"k\u200b": "v"}),
-        ("non-ASCII key", {"k\u00e9": "v"}),
-        ("serialized map over 32768 bytes", {f"k{i:02d}": "x" * 1024 for i in range(33)}),
-        ("map over 32768 bytes in 2-byte characters", {f"k{i:02d}": "\u00e9" * 600 for i in range(30)}),
-        ("10000 keys", {f"k{i}": "v" for i in range(10000)}),
-        ("value nested 900 deep", {"k": json.loads(nested_arrays(900))}),
     ]
+
+    def test_status_details_accept_any_character(self):
+        for label, details in self.ANY_CHARACTER_DETAILS:
+            for ascii_only in (True, False):
+                j = self.queued_job()
+                with self.subTest(details=label, escaped=ascii_only):
+                    body = {"status": "IN_PROGRESS", "clientToken": "ok", "statusDetails": details}
+                    outcome, reply, _ = self.dev.request(P(self.thing, j, "update"),
+                                                         compact(body, ascii_only))
+                    self.assertEqual(outcome, "accepted", reply)
+                    outcome, reply, _ = self.dev.request(P(self.thing, j, "get"), {})
+                    self.assertEqual(outcome, "accepted", reply)
+                    self.assertEqual(reply["execution"]["statusDetails"], details)
 
     def test_status_details_limits_in_both_encodings(self):
         j = self.queued_job()

@@ -234,7 +234,7 @@ class StartNextTest(DeviceTest):
 
     def test_bad_status_details_start_nothing(self):
         j = self.job()
-        for bad in ("x", ["a"], {"k": 1}, {"bad key": "v"}, {"k": ""}):
+        for bad in ("x", ["a"], {"k": 1}, {"bad key": "v"}, {"k": "x" * 1025}):
             with self.subTest(statusDetails=bad):
                 self.rejected("start-next", {"statusDetails": bad}, "InvalidRequest")
         e = self.execution(j)
@@ -354,6 +354,19 @@ class UpdateTest(DeviceTest):
         self.assertEqual(e["versionNumber"], 4)
         self.update(j, "SUCCEEDED", statusDetails={"done": "yes"})
         self.assertEqual(self.execution(j)["statusDetails"], {"done": "yes"})
+
+    def test_aws_iot_device_client_updates(self):
+        """The exact updates the AWS IoT Device Client v1.10 sends for a handler that
+        printed a line: its output, newline included, is stored and echoed."""
+        j = self.job()
+        self.ok(f"{j}/update", '{"status":"IN_PROGRESS","clientToken":"h301kzODHY","statusDetails":{}}')
+        body = self.ok(f"{j}/update", '{"status":"SUCCEEDED","clientToken":"dG7e5R40yC","statusDetails":'
+                       '{"reason":"Job exited with status: 0","stdout":"hello from handler, args: c-old-schema\\n"}}')
+        self.assertEqual(body["clientToken"], "dG7e5R40yC")
+        e = self.execution(j)
+        self.assertEqual(e["status"], "SUCCEEDED")
+        self.assertEqual(e["statusDetails"], {"reason": "Job exited with status: 0",
+                                              "stdout": "hello from handler, args: c-old-schema\n"})
 
     def test_expected_version_as_number_and_digit_string(self):
         j = self.job()
@@ -519,17 +532,8 @@ class ValidationTest(DeviceTest):
         ("statusDetails key with dot", {"statusDetails": {"bad.key": "v"}}),
         ("statusDetails empty key", {"statusDetails": {"": "v"}}),
         ("statusDetails key over 128", {"statusDetails": {"k" * 129: "v"}}),
-        ("statusDetails empty value", {"statusDetails": {"k": ""}}),
         ("statusDetails value over 1024", {"statusDetails": {"k": "x" * 1025}}),
-        ("statusDetails value U+0001", {"statusDetails": {"k": "a\u0001b"}}),
-        ("statusDetails value newline", {"statusDetails": {"k": "a\nb"}}),
-        ("statusDetails value tab", {"statusDetails": {"k": "a\tb"}}),
-        ("statusDetails value DEL", {"statusDetails": {"k": "a\u007fb"}}),
-        ("statusDetails value C1", {"statusDetails": {"k": "a\u0085b"}}),
         ("statusDetails value U+0000", {"statusDetails": {"k": "a\u0000b"}}),
-        ("statusDetails value U+200B", {"statusDetails": {"k": "a\u200bb"}}),
-        ("statusDetails value U+FEFF", {"statusDetails": {"k": "\ufeffab"}}),
-        ("statusDetails value private use", {"statusDetails": {"k": "a\ue000b"}}),
         ("clientToken number", {"clientToken": 5}),
         ("clientToken object", {"clientToken": {"t": "x"}}),
         ("clientToken boolean", {"clientToken": True}),

@@ -468,7 +468,7 @@ class CancelJobExecutionTest(FleetTest):
         err = self.fails("cancelJobExecution", "InvalidRequestException", jobId=j,
                          thingName=self.thing, statusDetails=eleven)
         self.assertIn("10", err)
-        for bad in ({"k": 1}, {"k": ""}, {"bad key": "v"}, ["k", "v"], "k=v"):
+        for bad in ({"k": 1}, {"k": "x" * 1025}, {"bad key": "v"}, ["k", "v"], "k=v"):
             with self.subTest(statusDetails=bad):
                 self.fails("cancelJobExecution", "InvalidRequestException", jobId=j,
                            thingName=self.thing, statusDetails=bad)
@@ -989,6 +989,42 @@ class RequestTest(FleetTest):
         self.assertEqual(body["responses"][0]["data"]["job"]["jobId"], j)
         self.assertEqual(getattr(msg.properties, "CorrelationData", None), b"same-topic")
         self.assertEqual([m.topic for m in op5.sync()], [], "answered once")
+
+    def test_mqtt5_response_topic_with_wildcards_is_refused(self):
+        op5 = self.client(protocol=mqtt.MQTTv5)
+        op5.subscribe("#")
+        for bad in ("replies/+", "replies/#", "+", "#", "a/+/b"):
+            with self.subTest(response_topic=bad):
+                j = self.name("j")
+                props = Properties(PacketTypes.PUBLISH)
+                props.ResponseTopic = bad
+                props.CorrelationData = b"wild"
+                op5.publish("$CONTROL/jobs/v1", {"commands": [
+                    {"command": "createJob", "jobId": j, "targets": [self.thing], "document": {}}]},
+                    properties=props)
+                body, msg = op5.expect(RESPONSE_TOPIC)
+                [err] = body["responses"]
+                self.assertTrue(err["error"].startswith("InvalidRequestException: the MQTT 5 response topic"), err)
+                self.assertEqual(getattr(msg.properties, "CorrelationData", None), b"wild")
+                # nothing was run, and no PUBLISH carried a wildcard topic
+                self.fails("describeJob", "ResourceNotFoundException", jobId=j)
+                self.assertFalse([m.topic for m in op5.sync() if "+" in m.topic or "#" in m.topic])
+        self.assertTrue(op5.c.is_connected())
+
+    def test_a_request_holds_at_most_100_commands(self):
+        prefix = self.name("cap")
+        commands = [{"command": "createThingGroup", "thingGroupName": f"{prefix}-{i}",
+                     "correlationData": i} for i in range(101)]
+        [err] = self.operator.control(*commands, timeout=20)
+        self.assertEqual(set(err), {"error"}, err)
+        self.assertTrue(err["error"].startswith(
+            "LimitExceededException: a request holds at most 100 commands, this one 101"), err)
+        # none was run; 100 are
+        self.fails("listThingsInThingGroup", "ResourceNotFoundException", thingGroupName=f"{prefix}-0")
+        responses = self.operator.control(*commands[:100], timeout=20)
+        self.assertEqual([r["correlationData"] for r in responses], list(range(100)))
+        self.assertTrue(all("data" in r for r in responses), responses)
+        self.ok("listThingsInThingGroup", thingGroupName=f"{prefix}-99")
 
     def test_two_operators_at_once_get_only_their_own_responses(self):
         a = self.client(self.name("opA"))

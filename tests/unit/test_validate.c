@@ -99,16 +99,20 @@ static void test_status_details(void)
 	CU_ASSERT_EQUAL(details_rc("{\"k\":1}"), JF_BAD);
 	CU_ASSERT_EQUAL(details_rc("{\"k\":true}"), JF_BAD);
 	CU_ASSERT_EQUAL(details_rc("{\"k\":{}}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"\"}"), JF_BAD);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"\"}"), JF_OK);
 	CU_ASSERT_EQUAL(details_rc("{\"\":\"v\"}"), JF_BAD);
 	CU_ASSERT_EQUAL(details_rc("{\"bad key\":\"v\"}"), JF_BAD);
 	CU_ASSERT_EQUAL(details_rc("{\"k.1\":\"v\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"line\\nbreak\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"tab\\there\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"zero\\u200bwidth\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"bom\\ufeff\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"private\\ue000\"}"), JF_BAD);
-	CU_ASSERT_EQUAL(details_rc("{\"k\":\"c1\\u0085\"}"), JF_BAD);
+	/* AWS stores what agents report: a handler's output with newlines, tabs,
+	 * carriage returns and ANSI colour codes, and any other character */
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"line\\nbreak\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"tab\\there\\r\\n\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"stdout\":\"\\u001b[31mred\\u001b[0m\\n\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"reason\":\"Job exited with status: 0\",\"stdout\":\"hello from handler, args: c-old-schema\\n\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"zero\\u200bwidth\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"bom\\ufeff\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"private\\ue000\"}"), JF_OK);
+	CU_ASSERT_EQUAL(details_rc("{\"k\":\"c1\\u0085\\u007f\\u0001\"}"), JF_OK);
 
 	/* key at and over 128, value at and over 1024 characters */
 	char json[40000];

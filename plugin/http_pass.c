@@ -1,0 +1,27 @@
+/* Answers a pass's HTTP calls only for what the pass's commit kept. */
+#include "mosquitto_jobs/http_pass.h"
+
+#include <stdlib.h>
+
+#include "mosquitto_jobs/service.h"
+
+#define PASS_MAX 64
+
+bool http_pass_run(struct service *svc, const struct http_request *const *reqs, size_t n,
+		int64_t now_ms, struct outbox *ob, struct http_response *out)
+{
+	uint64_t batch[PASS_MAX];
+	if(n > PASS_MAX) n = PASS_MAX;
+	for(size_t i = 0; i < n; i++){
+		http_api_handle(svc, reqs[i], now_ms, ob, &out[i]);
+		batch[i] = service_batch_seq(svc);
+	}
+	bool stored = service_flush(svc, now_ms, ob);
+	for(size_t i = 0; i < n; i++){
+		if(out[i].status < 300 && !service_batch_committed(svc, batch[i])){
+			free(out[i].body);
+			http_api_error(&out[i], 503, "ServiceUnavailableException", "internal storage error");
+		}
+	}
+	return stored;
+}
