@@ -4,6 +4,8 @@ and paho-mqtt clients that talk to it.
 Environment (set by ctest, see tests/CMakeLists.txt):
   JOBS_PLUGIN   path of the built mosquitto_jobs.so (required)
   JOBS_PRELOAD  sanitizer runtime to LD_PRELOAD into mosquitto (sanitizer builds)
+  JOBS_MOSQUITTO  the mosquitto to start (default: `mosquitto` on the PATH), for
+                instance the broker of scripts/build-mosquitto-strict
   JOBS_BROKER_WRAPPER  a command line to start mosquitto under, for instance
                 "valgrind --leak-check=full --log-file=/tmp/vg/vg-%p.log"
                 (scripts/valgrind-it); the broker is then given more time to start
@@ -28,6 +30,7 @@ import paho.mqtt.client as mqtt
 
 PLUGIN = os.environ.get("JOBS_PLUGIN")
 PRELOAD = os.environ.get("JOBS_PRELOAD", "")
+MOSQUITTO = os.environ.get("JOBS_MOSQUITTO") or "mosquitto"
 HERE = os.path.dirname(os.path.abspath(__file__))
 WRAPPER = shlex.split(os.environ.get("JOBS_BROKER_WRAPPER", ""))
 # Under a wrapper such as valgrind the broker starts and stops far more slowly.
@@ -113,7 +116,7 @@ class Broker:
         expect_failure, until the process exits, returning its log)."""
         self.write_conf()
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(WRAPPER + ["mosquitto", "-c", self.conf_path], stdout=self.log,
+        self.proc = subprocess.Popen(WRAPPER + [MOSQUITTO, "-c", self.conf_path], stdout=self.log,
                                      stderr=subprocess.STDOUT, env=self.env())
         deadline = time.time() + timeout * SLOW
         while time.time() < deadline:

@@ -12,7 +12,7 @@ import tempfile
 import time
 import unittest
 
-from harness import Broker, BrokerTest, P, free_port
+from harness import MOSQUITTO, Broker, BrokerTest, P, free_port
 
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
 
@@ -344,7 +344,7 @@ class JobsctlTest(BrokerTest):
         port = free_port()
         conf = self.write("plain.conf", f"listener {port} 127.0.0.1\nallow_anonymous true\n"
                           + ("user root\n" if os.geteuid() == 0 else ""))
-        plain = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
+        plain = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         self.addCleanup(plain.wait)
         self.addCleanup(plain.terminate)
