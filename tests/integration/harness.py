@@ -468,8 +468,15 @@ class SharedBrokerTest(unittest.TestCase):
             cls.broker.cleanup()
 
     def setUp(self):
+        self.started = time.time()
         self.clients = []
         self.thing = self.name("t")
+
+    def assert_recent(self, seconds, msg=None):
+        """An epoch time in whole seconds that the broker took during this test: not
+        before the test started, not after now (whatever time the test took)."""
+        self.assertGreaterEqual(seconds, int(self.started), msg)
+        self.assertLessEqual(seconds, time.time(), msg)
 
     def tearDown(self):
         for c in self.clients:
