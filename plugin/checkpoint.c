@@ -6,10 +6,10 @@
  * copied. Under a steady stream of writes the broker begins its next transaction
  * within microseconds of a commit, so that never happens by itself and the WAL grows
  * (400 MB in 8 s of random updates). Hence checkpointer_catch_up: right after a commit
- * that leaves the WAL longer than REWIND_FRAMES, the broker's thread waits, at most
- * CATCH_UP_WAIT_MS, for one checkpoint that starts after the commit; with nothing
+ * that leaves the WAL longer than CHECKPOINT_REWIND_FRAMES, the broker's thread waits,
+ * at most CHECKPOINT_CATCH_UP_WAIT_MS, for one checkpoint that starts after the commit; with nothing
  * written meanwhile it copies everything, and the broker's next transaction starts
- * the WAL over: once per REWIND_FRAMES frames written, a pause of a few milliseconds.
+ * the WAL over: once per CHECKPOINT_REWIND_FRAMES frames written, a pause of a few milliseconds.
  * A checkpoint that takes longer goes on without the broker, and the next commit after
  * it tries again with less to copy. Measured: a RESTART checkpoint instead held the
  * writer lock through an fdatasync of the WAL (about 100 ms every second under random
@@ -26,8 +26,6 @@
 #include <time.h>
 
 #define CHECKPOINT_INTERVAL_MS 50
-#define REWIND_FRAMES 4096      /* 16 MB of 4 KB pages */
-#define CATCH_UP_WAIT_MS 10
 
 struct checkpointer {
 	sqlite3 *db;
@@ -39,6 +37,8 @@ struct checkpointer {
 	bool now;                   /* a checkpoint is wanted at once */
 	bool running;               /* one is under way */
 	unsigned long done;         /* checkpoints ended */
+	long wait_ms;               /* the longest wait of a catch-up */
+	unsigned long catch_ups, caught_up; /* struct checkpointer_stats */
 };
 
 /* `ms` from now on CLOCK_MONOTONIC, the conditions' clock (a wall clock set back
@@ -88,6 +88,7 @@ struct checkpointer *checkpointer_start(const char *path)
 		free(cp);
 		return NULL;
 	}
+	cp->wait_ms = CHECKPOINT_CATCH_UP_WAIT_MS;
 	pthread_mutex_init(&cp->lock, NULL);
 	pthread_condattr_t attr;
 	pthread_condattr_init(&attr);
@@ -108,7 +109,7 @@ struct checkpointer *checkpointer_start(const char *path)
 
 void checkpointer_catch_up(struct checkpointer *cp, int wal_frames)
 {
-	if(!cp || wal_frames <= REWIND_FRAMES) return;
+	if(!cp || wal_frames <= CHECKPOINT_REWIND_FRAMES) return;
 	pthread_mutex_lock(&cp->lock);
 	/* Not while a checkpoint runs: it may have started before this commit, and would
 	 * be waited for with the next one. Once it ends, the next commit tries again, with
@@ -117,11 +118,32 @@ void checkpointer_catch_up(struct checkpointer *cp, int wal_frames)
 		unsigned long target = cp->done + 1;
 		cp->now = true;
 		pthread_cond_signal(&cp->wake);
-		struct timespec until = in_ms(CATCH_UP_WAIT_MS);
+		struct timespec until = in_ms(cp->wait_ms);
 		while(cp->done < target && !cp->stop){
 			if(pthread_cond_timedwait(&cp->finished, &cp->lock, &until) != 0) break;
 		}
+		cp->catch_ups++;
+		if(cp->done >= target) cp->caught_up++;
 	}
+	pthread_mutex_unlock(&cp->lock);
+}
+
+void checkpointer_set_wait(struct checkpointer *cp, int ms)
+{
+	if(!cp) return;
+	pthread_mutex_lock(&cp->lock);
+	cp->wait_ms = ms;
+	pthread_mutex_unlock(&cp->lock);
+}
+
+void checkpointer_stats(struct checkpointer *cp, struct checkpointer_stats *out)
+{
+	*out = (struct checkpointer_stats){ 0 };
+	if(!cp) return;
+	pthread_mutex_lock(&cp->lock);
+	out->checkpoints = cp->done;
+	out->catch_ups = cp->catch_ups;
+	out->caught_up = cp->caught_up;
 	pthread_mutex_unlock(&cp->lock);
 }
 

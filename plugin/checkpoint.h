@@ -7,6 +7,18 @@
 
 struct checkpointer;
 
+/* A commit that leaves the WAL longer than this many frames waits for a checkpoint. */
+#define CHECKPOINT_REWIND_FRAMES 4096  /* 16 MB of 4 KB pages */
+/* How long it waits at most, unless checkpointer_set_wait says otherwise. */
+#define CHECKPOINT_CATCH_UP_WAIT_MS 10
+
+/* What the thread and the catch-ups have done so far (store_wal_stats). */
+struct checkpointer_stats {
+	unsigned long checkpoints;  /* checkpoints ended */
+	unsigned long catch_ups;    /* waits of checkpointer_catch_up for a checkpoint */
+	unsigned long caught_up;    /* ... that saw it end */
+};
+
 /* Starts checkpointing the database at path. Returns NULL on failure (the caller
  * then keeps SQLite's automatic checkpoints). */
 struct checkpointer *checkpointer_start(const char *path);
@@ -15,6 +27,11 @@ struct checkpointer *checkpointer_start(const char *path);
  * (at most 10 ms) for a checkpoint of everything, so that the next transaction starts
  * the WAL over. NULL is a no-op. */
 void checkpointer_catch_up(struct checkpointer *cp, int wal_frames);
+/* Sets the longest wait of checkpointer_catch_up (a test on a busy machine lets it
+ * wait long enough to see each checkpoint end). NULL is a no-op. */
+void checkpointer_set_wait(struct checkpointer *cp, int ms);
+/* Copies the counters into *out (all zero for NULL). */
+void checkpointer_stats(struct checkpointer *cp, struct checkpointer_stats *out);
 /* Stops the thread after a last checkpoint. NULL is a no-op. */
 void checkpointer_stop(struct checkpointer *cp);
 

@@ -447,6 +447,20 @@ int store_set_size_limit(struct store *s, int64_t max_bytes)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? STORE_OK : STORE_ERROR;
 }
 
+void store_wal_stats(struct store *s, struct store_wal_stats *out)
+{
+	struct checkpointer_stats cp;
+	checkpointer_stats(s->checkpointer, &cp);
+	*out = (struct store_wal_stats){ .wal_frames = s->wal_frames, .checkpoints = cp.checkpoints,
+		.catch_ups = cp.catch_ups, .caught_up = cp.caught_up,
+		.rewind_frames = s->checkpointer ? CHECKPOINT_REWIND_FRAMES : 0 };
+}
+
+void store_set_catch_up_wait(struct store *s, int ms)
+{
+	checkpointer_set_wait(s->checkpointer, ms);
+}
+
 void store_close(struct store *s)
 {
 	if(!s) return;

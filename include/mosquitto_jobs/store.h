@@ -148,6 +148,21 @@ void store_close(struct store *store);
 int store_set_size_limit(struct store *store, int64_t max_bytes);
 const char *store_errmsg(const struct store *store);
 
+/* The WAL's upkeep (plugin/checkpoint.c): a background thread checkpoints it, and a
+ * commit that leaves it longer than rewind_frames waits for one checkpoint of
+ * everything, so that the next transaction starts the WAL over. For tests and
+ * diagnostics; all zero but wal_frames for a database without a file. */
+struct store_wal_stats {
+	int wal_frames;             /* the WAL's length in frames after the last commit */
+	int rewind_frames;
+	unsigned long checkpoints;  /* background checkpoints ended */
+	unsigned long catch_ups;    /* commits that waited for a checkpoint */
+	unsigned long caught_up;    /* ... and saw it end within the wait */
+};
+void store_wal_stats(struct store *store, struct store_wal_stats *out);
+/* The longest wait of such a commit: 10 ms unless set (tests on a busy machine). */
+void store_set_catch_up_wait(struct store *store, int ms);
+
 /* Savepoint-based transactions: begin/commit or begin/rollback, properly nested. */
 int store_begin(struct store *store);
 /* An outer transaction around many requests' savepoints (group commit). On a failed

@@ -43,6 +43,32 @@ def free_port():
         return s.getsockname()[1]
 
 
+# How long a client waits for what the broker owes it (a CONNACK, a SUBACK, a reply):
+# generous, since the machine may be loaded; only a test that fails waits that long.
+WAIT = 10.0 * SLOW
+
+
+def listens_on(pid, port):
+    """Whether process `pid` holds the listening TCP socket of 127.0.0.1:port (None
+    when /proc cannot tell). Another process may take a port free_port() gave between
+    its test and mosquitto's bind: connecting to it proves nothing."""
+    try:
+        with open("/proc/net/tcp") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+        inodes = {r[9] for r in rows if r[1] == f"0100007F:{port:04X}" and r[3] == "0A"}
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
 def P(thing, *levels):
     """The jobs topic of `thing`, with more levels: P("t", "j1", "get")."""
     return "/".join((f"$aws/things/{thing}/jobs",) + levels)
@@ -78,6 +104,7 @@ class Broker:
         self.options = {k: v for k, v in self.options.items() if v is not None}
         self.extra_conf = extra_conf
         self.proc = None
+        self.started_once = False
         self.log_path = os.path.join(self.dir, "mosquitto.log")
         self.conf_path = os.path.join(self.dir, "mosquitto.conf")
 
@@ -111,35 +138,52 @@ class Broker:
             env["UBSAN_OPTIONS"] = f"halt_on_error=1:print_stacktrace=1:log_path={self.dir}/ubsan"
         return env
 
-    def start(self, expect_failure=False, timeout=10.0):
-        """Starts mosquitto; waits until the port accepts connections (or, with
-        expect_failure, until the process exits, returning its log)."""
-        self.write_conf()
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(WRAPPER + [MOSQUITTO, "-c", self.conf_path], stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=self.env())
-        deadline = time.time() + timeout * SLOW
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                self.log.close()
-                if expect_failure:
-                    return self.read_log()
-                raise RuntimeError("mosquitto exited at start:\n" + self.read_log())
-            if not expect_failure:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                        return None
-                except OSError:
-                    pass
-            time.sleep(0.05)
+    def start(self, expect_failure=False, timeout=30.0):
+        """Starts mosquitto; waits until it listens on its port (or, with
+        expect_failure, until the process exits, returning its log). When another
+        process took the port in the meantime, starts again on a new one (a restart
+        keeps its port, as clients and tests expect)."""
+        for attempt in range(5):
+            self.write_conf()
+            log_start = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
+            self.log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(WRAPPER + [MOSQUITTO, "-c", self.conf_path], stdout=self.log,
+                                         stderr=subprocess.STDOUT, env=self.env())
+            deadline = time.time() + timeout * SLOW
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    self.log.close()
+                    if expect_failure:
+                        return self.read_log()
+                    if (b"Address already in use" in self.read_log_bytes(log_start)
+                            and not self.started_once and attempt < 4):
+                        break
+                    raise RuntimeError("mosquitto exited at start:\n" + self.read_log())
+                if not expect_failure:
+                    try:
+                        with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                            pass
+                        if listens_on(self.proc.pid, self.port) is not False:
+                            self.started_once = True
+                            return None
+                    except OSError:
+                        pass
+                time.sleep(0.05)
+            else:
+                break
+            self.port = free_port()
         if expect_failure:
             self.stop()
             raise RuntimeError("mosquitto kept running where it should have refused to start")
         raise RuntimeError("mosquitto did not open its port:\n" + self.read_log())
 
     def read_log(self):
+        return self.read_log_bytes().decode("utf-8", "replace")
+
+    def read_log_bytes(self, offset=0):
         with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
+            f.seek(offset)
+            return f.read()
 
     def sanitizer_reports(self):
         return [os.path.join(self.dir, n) for n in os.listdir(self.dir)
@@ -230,25 +274,30 @@ class Client:
         # previous reply waits ~40 ms for the broker's delayed ACK (Nagle).
         self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
-        deadline = time.time() + 5
+        deadline = time.time() + WAIT
         while not self.c.is_connected() and time.time() < deadline:
             time.sleep(0.01)
         if not self.c.is_connected():
             raise RuntimeError(f"client {client_id} could not connect")
 
-    def subscribe(self, topic, qos=1):
+    def subscribe(self, topic, qos=1, timeout=WAIT):
+        """Subscribes and waits for the SUBACK: the broker sends it once the
+        subscription is in place, so whatever is published after this returns is
+        delivered."""
         result, mid = self.c.subscribe(topic, qos)
         assert result == mqtt.MQTT_ERR_SUCCESS
-        # a round trip through the broker makes sure the subscription is in place
-        time.sleep(0.05)
-        self.drain(0.05)
+        deadline = time.time() + timeout
+        while mid not in self._subacks:
+            if time.time() > deadline:
+                raise AssertionError(f"{self.id}: no SUBACK for {topic}")
+            time.sleep(0.002)
 
     def publish(self, topic, payload, qos=1, **kw):
         if isinstance(payload, (dict, list)):
             payload = json.dumps(payload)
         info = self.c.publish(topic, payload, qos=qos, **kw)
         if qos > 0:
-            info.wait_for_publish(timeout=5)
+            info.wait_for_publish(timeout=WAIT)
             assert info.is_published(), f"publish on {topic} was not acknowledged"
         return info
 
@@ -259,7 +308,7 @@ class Client:
         except queue.Empty:
             return None
 
-    def expect(self, topic, timeout=3.0):
+    def expect(self, topic, timeout=WAIT):
         """Waits for a message on `topic` (others are kept in order); returns
         (payload as JSON, message). Fails the test when none comes."""
         kept = []
@@ -290,7 +339,7 @@ class Client:
                 return out
             out.append(m)
 
-    def sync(self, timeout=3.0):
+    def sync(self, timeout=WAIT):
         """A round trip through the broker: publishes on a topic only this client
         subscribes to and waits for it to come back. Returns (and consumes) every
         other message received before it. Whatever the broker queued for this client
@@ -321,7 +370,7 @@ class Client:
                 return out
             out.append(m)
 
-    def request(self, topic, payload=None, qos=1, timeout=3.0):
+    def request(self, topic, payload=None, qos=1, timeout=WAIT):
         """Publishes a jobs request and waits for its accepted or rejected reply.
         Returns (outcome, payload, message) with outcome 'accepted' or 'rejected'."""
         if payload is None:
@@ -343,7 +392,7 @@ class Client:
                 self.messages.put(m)
         raise AssertionError(f"{self.id}: no reply to {topic}")
 
-    def control(self, *commands, timeout=3.0):
+    def control(self, *commands, timeout=WAIT):
         """Sends a $CONTROL/jobs/v1 request; returns the list of responses."""
         self.publish("$CONTROL/jobs/v1", {"commands": list(commands)})
         body, _ = self.expect("$CONTROL/jobs/v1/response", timeout)
@@ -422,8 +471,15 @@ class SharedBrokerTest(unittest.TestCase):
             cls.broker.cleanup()
 
     def setUp(self):
+        self.started = time.time()
         self.clients = []
         self.thing = self.name("t")
+
+    def assert_recent(self, seconds, msg=None):
+        """An epoch time in whole seconds that the broker took during this test: not
+        before the test started, not after now (whatever time the test took)."""
+        self.assertGreaterEqual(seconds, int(self.started), msg)
+        self.assertLessEqual(seconds, time.time(), msg)
 
     def tearDown(self):
         for c in self.clients:

@@ -66,7 +66,7 @@ class Client(harness.Client):
         self.c.connect("127.0.0.1", port, keepalive=30)
         self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
-        deadline = time.time() + 5
+        deadline = time.time() + harness.WAIT
         while not self.c.is_connected() and time.time() < deadline:
             time.sleep(0.005)
         if not self.c.is_connected():
@@ -100,12 +100,12 @@ class BadInputTest(SharedBrokerTest):
                           if code >= 0x80}
                 self.assertEqual(errors, {}, f"{c.id}: PUBACK with an error reason code")
 
-    def control(self, client, *commands, timeout=5.0):
+    def control(self, client, *commands, timeout=harness.WAIT):
         return client.control(*commands, timeout=timeout)
 
     def mgmt(self, command, **fields):
         """One command from the class's operator; returns its response entry."""
-        [resp] = self.operator.control(dict(fields, command=command), timeout=5.0)
+        [resp] = self.operator.control(dict(fields, command=command))
         return resp
 
     def mgmt_data(self, command, **fields):
@@ -503,7 +503,7 @@ class DeviceBadInputTest(BadInputTest):
         for topic in topics:
             with self.subTest(topic=topic[:40], length=len(topic.encode())):
                 self.dev.publish(topic, {"status": "SUCCEEDED", "clientToken": "long"})
-                m = self.dev.get(3.0)
+                m = self.dev.get(harness.WAIT)
                 self.assertIsNotNone(m, "no reply")
                 got = bytes(m._topic)
                 try:
@@ -687,7 +687,7 @@ class DeviceBadInputTest(BadInputTest):
             replies = {}
             for client in {a, b}:
                 for _ in range(2 if a is b else 1):
-                    m = client.get(3.0)
+                    m = client.get(harness.WAIT)
                     self.assertIsNotNone(m, "a reply is missing")
                     body = json.loads(m.payload)
                     replies[body["clientToken"]] = (m.topic.rsplit("/", 1)[1], body.get("code"))
@@ -788,7 +788,7 @@ class FloodTest(BadInputTest):
             if n == 3:
                 self.assertEqual({b["code"] for b in bodies}, {"InvalidJson"})
         self.assertEqual(dev.sync(), [], "more replies than requests")
-        deadline = time.time() + 5
+        deadline = time.time() + harness.WAIT
         while len(dev.c.puback_codes) < 2001 and time.time() < deadline:
             time.sleep(0.01)
         self.assert_unharmed(dev, bystander)
@@ -897,7 +897,7 @@ class ManagementBadInputTest(BadInputTest):
         self.assertEqual(data["job"]["jobId"], self.job_id)
         self.assert_unharmed(self.op)
 
-    def raw(self, payload, timeout=5.0):
+    def raw(self, payload, timeout=harness.WAIT):
         """Publishes `payload` as is on $CONTROL/jobs/v1; returns the responses."""
         self.op.publish(CONTROL, payload)
         body, _ = self.op.expect(RESPONSE, timeout)

@@ -310,7 +310,7 @@ class ListJobsTest(FleetTest):
             self.assertTrue(keys <= JOB_SUMMARY_KEYS | {"completedAt"}, s)
             self.assertEqual(s["jobArn"], f"{ARN_PREFIX}:job/{j}")
             self.assertIs(s["isConcurrent"], False)
-            self.assertLess(abs(s["createdAt"] - time.time()), 10)
+            self.assert_recent(s["createdAt"], s)
         self.assertEqual(rows[j_cont]["targetSelection"], "CONTINUOUS")
         self.assertEqual(rows[j_canceled]["status"], "CANCELED")
         self.assertIn("completedAt", rows[j_done])
@@ -608,7 +608,7 @@ class ListExecutionsTest(FleetTest):
         for k in keys - {"status"}:
             self.assertIsInstance(s[k], int, k)
         for k in keys - {"status", "executionNumber"}:
-            self.assertLess(abs(s[k] - time.time()), 10, k)
+            self.assert_recent(s[k], k)
 
     def test_for_job(self):
         base = self.name("t")
@@ -1060,7 +1060,7 @@ class RequestTest(FleetTest):
         for op, tag in ((a, tag_a), (b, tag_b)):
             seen = []
             for _ in range(n):
-                body, _ = op.expect(RESPONSE_TOPIC, timeout=5)
+                body, _ = op.expect(RESPONSE_TOPIC)
                 [created, described] = body["responses"]
                 self.assertNotIn("error", created, created)
                 seen.append(created["correlationData"])
@@ -1074,7 +1074,7 @@ class RequestTest(FleetTest):
         listed = self.ok("listJobExecutionsForThing", thingName=thing, maxResults=250)
         self.assertEqual(len(listed["executionSummaries"]), 2 * n)
 
-    def audit_lines(self, client_id, count, timeout=5.0):
+    def audit_lines(self, client_id, count, timeout=harness.WAIT):
         """The audit lines of client_id in the broker log, once there are `count`."""
         deadline = time.time() + timeout
         while True:

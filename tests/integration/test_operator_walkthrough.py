@@ -31,7 +31,7 @@ class OperatorWalkthroughTest(BrokerTest):
 
     def jobsctl(self, *args):
         env = dict(os.environ, JOBSCTL_CONFIG="")  # no user defaults file
-        argv = [JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), "--timeout", "5",
+        argv = [JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), "--timeout", "20",
                 "--output", "json", *args]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env,
                               stdin=subprocess.DEVNULL)

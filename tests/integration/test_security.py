@@ -68,7 +68,7 @@ class Client(harness.Client):
         self.c.connect("127.0.0.1", port, keepalive=30)
         self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
-        deadline = time.time() + 5
+        deadline = time.time() + harness.WAIT
         while not self.c.is_connected() and time.time() < deadline:
             if self.connack is not None and self.connack != 0:
                 break
@@ -81,7 +81,7 @@ class Client(harness.Client):
         self.suback_codes[mid] = [g if isinstance(g, int) else g.value for g in granted]
         self._subacks.add(mid)
 
-    def sub(self, topic, qos=1, timeout=3.0):
+    def sub(self, topic, qos=1, timeout=harness.WAIT):
         """Subscribes and waits for the SUBACK: its code (the QoS granted, or refused:
         0x80 under MQTT 3.1.1, 0x87 under 5)."""
         result, mid = self.c.subscribe(topic, qos)

@@ -1,5 +1,6 @@
 /* CUnit runner for the jobs core: no broker, in-memory or temporary SQLite. */
 #include <CUnit/Basic.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -29,6 +30,44 @@ void remove_db_files(const char *path)
 	unlink(p);
 	snprintf(p, sizeof(p), "%s-shm", path);
 	unlink(p);
+}
+
+static char private_dir[4096];
+
+/* Removes the private directory and whatever a test left in it. */
+static void remove_private_dir(void)
+{
+	if(!private_dir[0]) return;
+	DIR *d = opendir(private_dir);
+	if(d){
+		struct dirent *e;
+		char p[8192];
+		while((e = readdir(d))){
+			if(e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2]))) continue;
+			snprintf(p, sizeof(p), "%s/%s", private_dir, e->d_name);
+			unlink(p);
+		}
+		closedir(d);
+	}
+	rmdir(private_dir);
+}
+
+char *test_file_path(char *buf, size_t size, const char *name)
+{
+	if(!private_dir[0]){
+		const char *tmp = getenv("TMPDIR");
+		snprintf(private_dir, sizeof(private_dir), "%s/jobs-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if(!mkdtemp(private_dir)){
+			perror("mkdtemp");
+			exit(2);
+		}
+		atexit(remove_private_dir);
+	}
+	if((size_t)snprintf(buf, size, "%s/%s", private_dir, name) >= size){
+		fprintf(stderr, "test file path too long: %s/%s\n", private_dir, name);
+		exit(2);
+	}
+	return buf;
 }
 
 int main(void)

@@ -19,6 +19,10 @@ void add_http_pass_tests(void);
 
 /* Removes an SQLite database file and its -wal and -shm files, where they exist. */
 void remove_db_files(const char *path);
+/* Writes into buf the path of a file `name` in this run's private directory (made
+ * with mkdtemp under $TMPDIR or /tmp on first use, removed with its files at exit),
+ * and returns buf. Aborts the run when the directory cannot be made. */
+char *test_file_path(char *buf, size_t size, const char *name);
 
 /* Adds a suite with the given tests; aborts the run when the registry fails. */
 struct test_entry {

@@ -726,9 +726,9 @@ static void test_rate_limit(void)
  * change nothing; reads go on. */
 static void test_full_database(void)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/tmp/jobs-unit-full-%d.db", (int)getpid());
-	unlink(path);
+	char path[4200];
+	test_file_path(path, sizeof(path), "full.db");
+	remove_db_files(path);
 	static const struct jobs_option opts[] = { { "db_max_mb", "1" } };
 	setup_with(opts, 1, 10, path);
 	create_job("j1", "[\"t1\"]");
@@ -799,9 +799,9 @@ static int committed_rows(const char *path, const char *table)
 
 static void test_group_commit(void)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/tmp/jobs-unit-batch-%d.db", (int)getpid());
-	unlink(path);
+	char path[4200];
+	test_file_path(path, sizeof(path), "batch.db");
+	remove_db_files(path);
 	setup_with(NULL, 0, 10, path);
 	service_set_group_commit(svc, true);
 	/* requests of one pass: their changes are invisible until the flush */

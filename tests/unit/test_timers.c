@@ -27,7 +27,7 @@ static struct service *svc;
 static struct outbox ob;   /* what the last action (request, command, tick) produced */
 static struct outbox qob;  /* scratch outbox of the read-only queries */
 static int64_t clock_ms;   /* the time every request carries */
-static char file_db[64];
+static char file_db[4200];
 
 #define ASSERT_STR(actual, expected) do{ \
 	const char *a_ = (actual); \
@@ -1558,7 +1558,7 @@ static void test_bounded_release(void)
 
 static void test_deadlines_survive_restart(void)
 {
-	snprintf(file_db, sizeof(file_db), "/tmp/jobs-timers-%d.db", (int)getpid());
+	test_file_path(file_db, sizeof(file_db), "timers.db");
 	remove_file_db();
 	memset(&ob, 0, sizeof(ob));
 	memset(&qob, 0, sizeof(qob));
