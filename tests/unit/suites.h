@@ -14,6 +14,7 @@ void add_timer_tests(void);
 void add_access_tests(void);
 void add_sigv4_tests(void);
 void add_jsonw_tests(void);
+void add_limits_tests(void);
 
 /* Removes an SQLite database file and its -wal and -shm files, where they exist. */
 void remove_db_files(const char *path);
