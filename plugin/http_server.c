@@ -3,7 +3,9 @@
 #include "mosquitto_jobs/http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "mosquitto_jobs/runas.h"
 #include "mosquitto_jobs/sigv4.h"
 #include "mosquitto_jobs/strbuf.h"
 
@@ -243,28 +246,68 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* NULL on failure, with errno saying why. */
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if(!f) return NULL;
-	char *buf = NULL;
+	char *buf = calloc(1, 1);
 	size_t len = 0;
 	char chunk[4096];
 	size_t n;
-	while((n = fread(chunk, 1, sizeof(chunk), f)) > 0){
+	while(buf && (n = fread(chunk, 1, sizeof(chunk), f)) > 0){
 		char *grown = realloc(buf, len + n + 1);
 		if(!grown){
 			free(buf);
-			fclose(f);
-			return NULL;
+			buf = NULL;
+			errno = ENOMEM;
+			break;
 		}
 		buf = grown;
 		memcpy(buf + len, chunk, n);
 		len += n;
 		buf[len] = '\0';
 	}
+	if(buf && ferror(f)){ /* a directory, say: errno is fread's */
+		free(buf);
+		buf = NULL;
+	}
+	int e = errno;
 	fclose(f);
+	errno = e;
 	return buf;
+}
+
+/* The address to listen on: a numeric address, or a name resolved now (its first
+ * IPv4 address, else its first IPv6 one). */
+static int resolve(const char *address, int port, struct sockaddr_storage *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *list = NULL;
+	int rc = getaddrinfo(address, NULL, &hints, &list);
+	if(rc != 0){
+		snprintf(err, errlen, "plugin_opt_http_listen: cannot resolve '%s': %s", address,
+				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	const struct addrinfo *pick = NULL;
+	for(const struct addrinfo *a = list; a && !pick; a = a->ai_next){
+		if(a->ai_family == AF_INET) pick = a;
+	}
+	for(const struct addrinfo *a = list; a && !pick; a = a->ai_next){
+		if(a->ai_family == AF_INET6) pick = a;
+	}
+	if(!pick){
+		freeaddrinfo(list);
+		snprintf(err, errlen, "plugin_opt_http_listen: '%s' has no IPv4 or IPv6 address", address);
+		return -1;
+	}
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, pick->ai_addr, pick->ai_addrlen);
+	if(pick->ai_family == AF_INET) ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+	else ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
+	freeaddrinfo(list);
+	return 0;
 }
 
 struct http_server *http_server_start(const struct http_server_config *cfg, char *err, size_t errlen)
@@ -277,9 +320,10 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	pthread_mutex_init(&srv->lock, NULL);
 	if(cfg->keys_file){
 		char *text = read_file(cfg->keys_file);
-		char why[256];
+		char why[256], user[64];
 		if(!text){
-			snprintf(err, errlen, "cannot read plugin_opt_http_keys_file %s", cfg->keys_file);
+			snprintf(err, errlen, "cannot read plugin_opt_http_keys_file %s: %s (the broker runs as %s)",
+					cfg->keys_file, strerror(errno), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 		int rc = sigv4_keys_parse(text, strlen(text), &srv->keys, why, sizeof(why));
@@ -292,32 +336,22 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		srv->signed_only = true;
 	}
 	if(cfg->tls_cert || cfg->tls_key){
+		char user[64];
 		if(!cfg->tls_cert || !cfg->tls_key){
 			snprintf(err, errlen, "TLS needs both plugin_opt_http_tls_cert and plugin_opt_http_tls_key");
 			goto fail;
 		}
 		if(!(srv->tls_cert = read_file(cfg->tls_cert)) || !(srv->tls_key = read_file(cfg->tls_key))){
-			snprintf(err, errlen, "cannot read %s", srv->tls_cert ? cfg->tls_key : cfg->tls_cert);
+			snprintf(err, errlen, "cannot read %s: %s (the broker runs as %s)", srv->tls_cert ? cfg->tls_key : cfg->tls_cert,
+					strerror(errno), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 	}
 
 	struct sockaddr_storage addr;
-	memset(&addr, 0, sizeof(addr));
-	struct sockaddr_in *in = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if(inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1){
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)cfg->port);
-	}else if(inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1){
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)cfg->port);
-		flags |= MHD_USE_IPv6;
-	}else{
-		snprintf(err, errlen, "plugin_opt_http_listen: '%s' is not a numeric address", cfg->address);
-		goto fail;
-	}
+	if(resolve(cfg->address, cfg->port, &addr, err, errlen) != 0) goto fail;
+	if(addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
 	if(srv->tls_cert) flags |= MHD_USE_TLS;
 	srv->daemon = srv->tls_cert
 		? MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,

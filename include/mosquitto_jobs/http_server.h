@@ -11,7 +11,7 @@
 #include "mosquitto_jobs/http_api.h"
 
 struct http_server_config {
-	const char *address;     /* numeric IPv4 or IPv6 address to listen on */
+	const char *address;     /* IPv4 or IPv6 address, or a name resolved at start */
 	int port;
 	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
 	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
