@@ -21,11 +21,13 @@
 
 #define BODY_MAX (1024 * 1024)
 #define MAX_HEADERS 64
+#define REFUSALS_KEPT 16
 
 enum call_state { CALL_READING, CALL_PARKED, CALL_ANSWERED };
 
 struct http_call {
 	struct http_call *next;            /* in the parked queue */
+	struct http_server *srv;
 	struct MHD_Connection *conn;
 	enum call_state state;
 	char *method;
@@ -44,6 +46,12 @@ struct http_server {
 	pthread_mutex_t lock;
 	struct http_call *parked, *parked_tail;   /* waiting for the broker's thread */
 	struct http_call *taken;                  /* taken, not finished (for stop) */
+	/* Requests refused here (401, 403) since the broker's thread last took them, for
+	 * it to log (Mosquitto's log is not for this thread); past REFUSALS_KEPT only
+	 * counted. */
+	char refusals[REFUSALS_KEPT][HTTP_REFUSAL_LINE];
+	size_t nrefusals;
+	uint64_t refusals_dropped;
 	bool signed_only;             /* keys loaded: every request must be signed */
 	struct sigv4_keys keys;
 	char *tls_cert, *tls_key;
@@ -131,10 +139,40 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct http_response
 	return rc;
 }
 
+static void client_address(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	snprintf(buf, size, "?");
+	if(sa && sa->sa_family == AF_INET){
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)size);
+	}else if(sa && sa->sa_family == AF_INET6){
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)size);
+	}
+}
+
+/* Keeps a line about a request refused with 401 or 403 for the broker's thread. */
+static void note_refusal(struct http_server *srv, struct MHD_Connection *conn, const struct http_call *call,
+		int status, const char *type, const char *message)
+{
+	char from[INET6_ADDRSTRLEN + 1];
+	client_address(conn, from, sizeof(from));
+	pthread_mutex_lock(&srv->lock);
+	if(srv->nrefusals < REFUSALS_KEPT){
+		snprintf(srv->refusals[srv->nrefusals++], HTTP_REFUSAL_LINE, "HTTP %.8s %.120s from %s key=%.40s: %d %.40s: %.200s",
+				call->method, call->path, from, call->access_key[0] ? call->access_key : "-", status, type, message);
+	}else{
+		srv->refusals_dropped++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result refuse(struct MHD_Connection *conn, struct http_call *call, int status,
 		const char *type, const char *message)
 {
 	call->state = CALL_ANSWERED;
+	struct http_server *srv = call->srv;
+	if(status == 401 || status == 403) note_refusal(srv, conn, call, status, type, message);
 	http_api_error(&call->response, status, type, message);
 	return respond(conn, &call->response);
 }
@@ -162,6 +200,7 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 		};
 		struct sigv4_result res;
 		if(sigv4_verify(&sr, &srv->keys, (int64_t)time(NULL), &res) != SIGV4_OK){
+			snprintf(call->access_key, sizeof(call->access_key), "%s", res.access_key_id);
 			return refuse(conn, call, sigv4_error_status(res.error), sigv4_error_type(res.error), res.message);
 		}
 		if(strcmp(res.service, "iot") != 0 && strcmp(res.service, "iot-jobs-data") != 0){
@@ -201,6 +240,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if(!call){
 		call = calloc(1, sizeof(*call));
 		if(!call) return MHD_NO;
+		call->srv = srv;
 		call->method = strdup(method);
 		call->path = strdup(url);
 		*con_cls = call;
@@ -322,8 +362,9 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		char *text = read_file(cfg->keys_file);
 		char why[256], user[64];
 		if(!text){
+			int e = errno;
 			snprintf(err, errlen, "cannot read plugin_opt_http_keys_file %s: %s (the broker runs as %s)",
-					cfg->keys_file, strerror(errno), runas_user(user, sizeof(user)));
+					cfg->keys_file, strerror(e), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 		int rc = sigv4_keys_parse(text, strlen(text), &srv->keys, why, sizeof(why));
@@ -342,8 +383,9 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 			goto fail;
 		}
 		if(!(srv->tls_cert = read_file(cfg->tls_cert)) || !(srv->tls_key = read_file(cfg->tls_key))){
+			int e = errno;
 			snprintf(err, errlen, "cannot read %s: %s (the broker runs as %s)", srv->tls_cert ? cfg->tls_key : cfg->tls_cert,
-					strerror(errno), runas_user(user, sizeof(user)));
+					strerror(e), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 	}
@@ -390,6 +432,19 @@ size_t http_server_take(struct http_server *srv, struct http_call **calls, size_
 		calls[n++] = call;
 	}
 	if(!srv->parked) srv->parked_tail = NULL;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
+size_t http_server_take_refusals(struct http_server *srv, char (*lines)[HTTP_REFUSAL_LINE], size_t max,
+		uint64_t *dropped)
+{
+	pthread_mutex_lock(&srv->lock);
+	size_t n = srv->nrefusals < max ? srv->nrefusals : max;
+	memcpy(lines, srv->refusals, n * sizeof(*lines));
+	*dropped = srv->refusals_dropped + (srv->nrefusals - n);
+	srv->nrefusals = 0;
+	srv->refusals_dropped = 0;
 	pthread_mutex_unlock(&srv->lock);
 	return n;
 }

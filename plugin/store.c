@@ -407,10 +407,13 @@ static void explain_path(const char *path, char *msg, size_t size)
 	else snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 
 	struct stat st;
-	if(stat(dir, &st) != 0){
-		int e = errno;
+	if(stat(dir, &st) != 0 && errno == ENOENT){
 		snprintf(msg, size, "directory %.200s: %s (the broker runs as %s); create the directory and chown it to %s",
-				dir, strerror(e), user, user);
+				dir, strerror(ENOENT), user, user);
+	}else if(stat(dir, &st) != 0){
+		int e = errno;
+		snprintf(msg, size, "directory %.200s: %s for %s, the user the broker runs as; every directory above "
+				"it must be searchable (x) by %s", dir, strerror(e), user, user);
 	}else if(!S_ISDIR(st.st_mode)){
 		snprintf(msg, size, "%.200s is not a directory; point plugin_opt_db_path at a file in a directory", dir);
 	}else if(access(dir, W_OK | X_OK) != 0){
