@@ -99,7 +99,7 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 	if(strcmp(key, "http_listen") == 0){
 		/* ADDRESS:PORT, [IPv6]:PORT, or PORT alone for 127.0.0.1 */
 		const char *colon = strrchr(value, ':');
-		char address[64];
+		char address[256];
 		const char *port = colon ? colon + 1 : value;
 		if(!colon) snprintf(address, sizeof(address), "127.0.0.1");
 		else if(value[0] == '[' && colon > value + 1 && colon[-1] == ']') snprintf(address, sizeof(address), "%.*s", (int)(colon - value - 2), value + 1);
@@ -166,6 +166,15 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 			config_free(cfg);
 			return -1;
 		}
+	}
+	/* Options of the HTTP API without the API would be silently ignored. */
+	const char *http_only = cfg->http_keys_file ? "http_keys_file" : cfg->http_tls_cert ? "http_tls_cert"
+		: cfg->http_tls_key ? "http_tls_key" : NULL;
+	if(http_only && !cfg->http_address){
+		snprintf(err, errlen, "plugin_opt_%s is set but plugin_opt_http_listen is not, so there is no HTTP API "
+				"to use it: add plugin_opt_http_listen ADDRESS:PORT, or remove plugin_opt_%s", http_only, http_only);
+		config_free(cfg);
+		return -1;
 	}
 	return 0;
 }

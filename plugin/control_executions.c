@@ -22,6 +22,10 @@ static int load_execution(struct control_ctx *c, const struct store_job *job, co
 		int64_t number, struct store_exec *e)
 {
 	int rc = store_exec_get(c->svc->store, thing, job->seq, number, false, e);
+	if(rc == STORE_NOT_FOUND && number > 0){
+		return control_fail(c, "ResourceNotFoundException", "execution number %lld of job %s for thing %s does not exist",
+				(long long)number, c->job_id, thing);
+	}
 	if(rc == STORE_NOT_FOUND){
 		return control_fail(c, "ResourceNotFoundException", "no execution of job %s for thing %s", c->job_id, thing);
 	}

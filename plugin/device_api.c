@@ -128,9 +128,14 @@ static int load_execution(struct device_ctx *c, int64_t execution_number, bool w
 	if(rc == STORE_OK) return 0;
 	if(rc == STORE_NOT_FOUND){
 		if(in_savepoint) store_rollback(st);
-		char msg[256];
-		snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s",
-				c->topic->job_id, c->topic->thing);
+		char msg[320];
+		if(execution_number > 0){
+			snprintf(msg, sizeof(msg), "execution number %lld of job %s for thing %s does not exist",
+					(long long)execution_number, c->topic->job_id, c->topic->thing);
+		}else{
+			snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s",
+					c->topic->job_id, c->topic->thing);
+		}
 		reject(c, "ResourceNotFound", msg, NULL);
 	}else if(in_savepoint){
 		fail_internal(c);

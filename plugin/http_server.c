@@ -10,7 +10,9 @@
 #include "mosquitto_jobs/http_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -22,11 +24,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mosquitto_jobs/runas.h"
 #include "mosquitto_jobs/sigv4.h"
 #include "mosquitto_jobs/strbuf.h"
 
 #define BODY_MAX (1024 * 1024)
 #define MAX_HEADERS 64
+#define REFUSALS_KEPT 16
 
 enum call_state { CALL_READING, CALL_PARKED, CALL_ANSWERED };
 
@@ -67,6 +71,12 @@ struct http_server {
 	pthread_cond_t wake;
 	struct http_call *parked, *parked_tail;   /* waiting for the broker's thread */
 	struct http_call *taken;                  /* taken, not finished (for stop) */
+	/* Requests refused here (401, 403) since the broker's thread last took them, for
+	 * it to log (Mosquitto's log is not for this thread); past REFUSALS_KEPT only
+	 * counted. */
+	char refusals[REFUSALS_KEPT][HTTP_REFUSAL_LINE];
+	size_t nrefusals;
+	uint64_t refusals_dropped;
 	bool signed_only;             /* keys loaded: every request must be signed */
 	struct sigv4_keys keys;
 	char *tls_cert, *tls_key;
@@ -285,11 +295,41 @@ static const char *framing_error(struct MHD_Connection *conn)
 	return NULL;
 }
 
+static void client_address(struct MHD_Connection *conn, char *buf, size_t size)
+{
+	const union MHD_ConnectionInfo *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = info ? info->client_addr : NULL;
+	snprintf(buf, size, "?");
+	if(sa && sa->sa_family == AF_INET){
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)size);
+	}else if(sa && sa->sa_family == AF_INET6){
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)size);
+	}
+}
+
+/* Keeps a line about a request refused with 401 or 403 for the broker's thread. */
+static void note_refusal(struct http_server *srv, struct MHD_Connection *conn, const struct http_call *call,
+		int status, const char *type, const char *message)
+{
+	char from[INET6_ADDRSTRLEN + 1];
+	client_address(conn, from, sizeof(from));
+	pthread_mutex_lock(&srv->lock);
+	if(srv->nrefusals < REFUSALS_KEPT){
+		snprintf(srv->refusals[srv->nrefusals++], HTTP_REFUSAL_LINE, "HTTP %.8s %.120s from %s key=%.40s: %d %.40s: %.200s",
+				call->method, call->path, from, call->access_key[0] ? call->access_key : "-", status, type, message);
+	}else{
+		srv->refusals_dropped++;
+	}
+	pthread_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result refuse(struct MHD_Connection *conn, struct http_call *call, int status,
 		const char *type, const char *message)
 {
 	set_arriving(call->srv, conn, false);
 	call->state = CALL_ANSWERED;
+	struct http_server *srv = call->srv;
+	if(status == 401 || status == 403) note_refusal(srv, conn, call, status, type, message);
 	http_api_error(&call->response, status, type, message);
 	return respond(conn, &call->response);
 }
@@ -317,6 +357,7 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 		};
 		struct sigv4_result res;
 		if(sigv4_verify(&sr, &srv->keys, (int64_t)time(NULL), &res) != SIGV4_OK){
+			snprintf(call->access_key, sizeof(call->access_key), "%s", res.access_key_id);
 			return refuse(conn, call, sigv4_error_status(res.error), sigv4_error_type(res.error), res.message);
 		}
 		if(strcmp(res.service, "iot") != 0 && strcmp(res.service, "iot-jobs-data") != 0){
@@ -404,28 +445,68 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* NULL on failure, with errno saying why. */
 static char *read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if(!f) return NULL;
-	char *buf = NULL;
+	char *buf = calloc(1, 1);
 	size_t len = 0;
 	char chunk[4096];
 	size_t n;
-	while((n = fread(chunk, 1, sizeof(chunk), f)) > 0){
+	while(buf && (n = fread(chunk, 1, sizeof(chunk), f)) > 0){
 		char *grown = realloc(buf, len + n + 1);
 		if(!grown){
 			free(buf);
-			fclose(f);
-			return NULL;
+			buf = NULL;
+			errno = ENOMEM;
+			break;
 		}
 		buf = grown;
 		memcpy(buf + len, chunk, n);
 		len += n;
 		buf[len] = '\0';
 	}
+	if(buf && ferror(f)){ /* a directory, say: errno is fread's */
+		free(buf);
+		buf = NULL;
+	}
+	int e = errno;
 	fclose(f);
+	errno = e;
 	return buf;
+}
+
+/* The address to listen on: a numeric address, or a name resolved now (its first
+ * IPv4 address, else its first IPv6 one). */
+static int resolve(const char *address, int port, struct sockaddr_storage *addr, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
+	struct addrinfo *list = NULL;
+	int rc = getaddrinfo(address, NULL, &hints, &list);
+	if(rc != 0){
+		snprintf(err, errlen, "plugin_opt_http_listen: cannot resolve '%s': %s", address,
+				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	const struct addrinfo *pick = NULL;
+	for(const struct addrinfo *a = list; a && !pick; a = a->ai_next){
+		if(a->ai_family == AF_INET) pick = a;
+	}
+	for(const struct addrinfo *a = list; a && !pick; a = a->ai_next){
+		if(a->ai_family == AF_INET6) pick = a;
+	}
+	if(!pick){
+		freeaddrinfo(list);
+		snprintf(err, errlen, "plugin_opt_http_listen: '%s' has no IPv4 or IPv6 address", address);
+		return -1;
+	}
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, pick->ai_addr, pick->ai_addrlen);
+	if(pick->ai_family == AF_INET) ((struct sockaddr_in *)addr)->sin_port = htons((uint16_t)port);
+	else ((struct sockaddr_in6 *)addr)->sin6_port = htons((uint16_t)port);
+	freeaddrinfo(list);
+	return 0;
 }
 
 struct http_server *http_server_start(const struct http_server_config *cfg, char *err, size_t errlen)
@@ -439,9 +520,11 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	pthread_cond_init(&srv->wake, NULL);
 	if(cfg->keys_file){
 		char *text = read_file(cfg->keys_file);
-		char why[256];
+		char why[256], user[64];
 		if(!text){
-			snprintf(err, errlen, "cannot read plugin_opt_http_keys_file %s", cfg->keys_file);
+			int e = errno;
+			snprintf(err, errlen, "cannot read plugin_opt_http_keys_file %s: %s (the broker runs as %s)",
+					cfg->keys_file, strerror(e), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 		int rc = sigv4_keys_parse(text, strlen(text), &srv->keys, why, sizeof(why));
@@ -454,34 +537,25 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		srv->signed_only = true;
 	}
 	if(cfg->tls_cert || cfg->tls_key){
+		char user[64];
 		if(!cfg->tls_cert || !cfg->tls_key){
 			snprintf(err, errlen, "TLS needs both plugin_opt_http_tls_cert and plugin_opt_http_tls_key");
 			goto fail;
 		}
 		if(!(srv->tls_cert = read_file(cfg->tls_cert)) || !(srv->tls_key = read_file(cfg->tls_key))){
-			snprintf(err, errlen, "cannot read %s", srv->tls_cert ? cfg->tls_key : cfg->tls_cert);
+			int e = errno;
+			snprintf(err, errlen, "cannot read %s: %s (the broker runs as %s)", srv->tls_cert ? cfg->tls_key : cfg->tls_cert,
+					strerror(e), runas_user(user, sizeof(user)));
 			goto fail;
 		}
 	}
 
 	struct sockaddr_storage addr;
-	memset(&addr, 0, sizeof(addr));
-	struct sockaddr_in *in = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
 	/* epoll where there is one: select() cannot watch a socket numbered 1024 or more,
 	 * which a broker with a thousand clients hands out */
 	unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if(inet_pton(AF_INET, cfg->address, &in->sin_addr) == 1){
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)cfg->port);
-	}else if(inet_pton(AF_INET6, cfg->address, &in6->sin6_addr) == 1){
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)cfg->port);
-		flags |= MHD_USE_IPv6;
-	}else{
-		snprintf(err, errlen, "plugin_opt_http_listen: '%s' is not a numeric address", cfg->address);
-		goto fail;
-	}
+	if(resolve(cfg->address, cfg->port, &addr, err, errlen) != 0) goto fail;
+	if(addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
 	if(srv->tls_cert) flags |= MHD_USE_TLS;
 	srv->max_connections = cfg->max_connections;
 	srv->request_timeout_ms = (int64_t)cfg->request_timeout * 1000;
@@ -540,6 +614,19 @@ size_t http_server_take(struct http_server *srv, struct http_call **calls, size_
 		calls[n++] = call;
 	}
 	if(!srv->parked) srv->parked_tail = NULL;
+	pthread_mutex_unlock(&srv->lock);
+	return n;
+}
+
+size_t http_server_take_refusals(struct http_server *srv, char (*lines)[HTTP_REFUSAL_LINE], size_t max,
+		uint64_t *dropped)
+{
+	pthread_mutex_lock(&srv->lock);
+	size_t n = srv->nrefusals < max ? srv->nrefusals : max;
+	memcpy(lines, srv->refusals, n * sizeof(*lines));
+	*dropped = srv->refusals_dropped + (srv->nrefusals - n);
+	srv->nrefusals = 0;
+	srv->refusals_dropped = 0;
 	pthread_mutex_unlock(&srv->lock);
 	return n;
 }

@@ -21,6 +21,7 @@
 #include "mosquitto_jobs/config.h"
 #include "mosquitto_jobs/http_pass.h"
 #include "mosquitto_jobs/http_server.h"
+#include "mosquitto_jobs/loglimit.h"
 #include "mosquitto_jobs/service.h"
 #include "mqtt5_props.h"
 
@@ -40,7 +41,18 @@ struct plugin {
 	 * per_listener_settings true, where Mosquitto 2.0.11 never sends TICK) each
 	 * request commits and replies on its own. */
 	bool ticking;
+	int64_t started_ms;         /* monotonic, at init */
+	bool tick_warned;
+	struct loglimit refusals;   /* lines about refused requests */
 };
+
+/* Refused requests are logged at notice level, at most this many lines a second with
+ * bursts of REFUSAL_BURST: a client refused in a loop cannot flood the log. */
+#define REFUSAL_LINES_PER_S 5
+#define REFUSAL_BURST 10
+/* A broker that has not sent TICK this long after the plugin started never will
+ * (per_listener_settings true); the loop's first pass sends it within milliseconds. */
+#define TICK_GRACE_MS 5000
 
 static const int log_levels[] = {
 	[JOBS_LOG_ERR] = MOSQ_LOG_ERR,
@@ -113,6 +125,60 @@ static int64_t monotonic_ms(void *ctx)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One line about a refused request, unless too many came lately; the first line
+ * after held-back ones says how many were held back. */
+__attribute__((format(printf, 2, 3)))
+static void log_refusal(struct plugin *p, const char *fmt, ...)
+{
+	uint64_t suppressed;
+	if(!loglimit_allow(&p->refusals, monotonic_ms(NULL), &suppressed)) return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if(suppressed){
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "jobs: refused %s (%llu similar refusals suppressed)", line,
+				(unsigned long long)suppressed);
+	}else{
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "jobs: refused %s", line);
+	}
+}
+
+/* Without TICK, timers and the HTTP API never run: said once, loudly, at the first
+ * client activity after TICK_GRACE_MS. */
+static void check_ticking(struct plugin *p)
+{
+	if(p->ticking || p->tick_warned || monotonic_ms(NULL) - p->started_ms < TICK_GRACE_MS) return;
+	p->tick_warned = true;
+	mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: Mosquitto has sent this plugin no TICK event in the %d s since it "
+			"started, which is what Mosquitto 2.0 does with per_listener_settings true: job timeouts, retries, "
+			"rollouts, schedules, abort criteria and the HTTP API do not run. Set per_listener_settings false "
+			"in mosquitto.conf", TICK_GRACE_MS / 1000);
+}
+
+/* Why access_decide refused `identity` the topic or filter (it did: this only words
+ * the reason), and the thing it names ("*" for a wildcard, "-" for none). */
+static const char *refusal_reason(const struct plugin *p, const char *identity, const char *topic,
+		char *thing, size_t thing_size)
+{
+	if(strncmp(topic, "$share/", 7) == 0 && strchr(topic + 7, '/')) topic = strchr(topic + 7, '/') + 1;
+	snprintf(thing, thing_size, "-");
+	if(strncmp(topic, "$CONTROL/", 9) == 0) return "not an operator of the management API (plugin_opt_operators)";
+	const char *t = strncmp(topic, "$aws/things/", 12) == 0 ? topic + 12 : NULL;
+	if(t) snprintf(thing, thing_size, "%.*s", (int)strcspn(t, "/"), t);
+	else snprintf(thing, thing_size, "*");
+	if(!access_identity_valid(identity)){
+		return p->cfg.access.identity == IDENTITY_CLIENTID ? "the client id cannot be an identity"
+			: "the client has no identity (plugin_opt_identity)";
+	}
+	if(!t || strcmp(thing, "+") == 0 || strcmp(thing, "#") == 0){
+		snprintf(thing, thing_size, "*");
+		return "the filter reaches every thing's jobs topics, which needs plugin_opt_grant_<identity> *";
+	}
+	return "isolation: the identity is not the thing and holds no grant for it (plugin_opt_grant_<identity>)";
+}
+
 static void fill_request(struct jobs_request *req, struct mosquitto *client, const char *topic,
 		const void *payload, uint32_t payloadlen, uint8_t qos)
 {
@@ -158,10 +224,22 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	case MOSQ_ACL_SUBSCRIBE: kind = ACCESS_SUBSCRIBE; break;
 	default: return MOSQ_ERR_SUCCESS; /* unsubscribing is always fine */
 	}
+	check_ticking(p);
 	char buf[256];
-	switch(access_decide(&p->cfg.access, identity_of(p, ev->client, buf, sizeof(buf)), ev->topic, kind)){
+	const char *identity = identity_of(p, ev->client, buf, sizeof(buf));
+	switch(access_decide(&p->cfg.access, identity, ev->topic, kind)){
 	case ACCESS_ALLOW: return MOSQ_ERR_SUCCESS;
-	case ACCESS_DENY: return MOSQ_ERR_ACL_DENIED;
+	case ACCESS_DENY:
+		/* deliveries a subscription does not reach are no client's request */
+		if(kind != ACCESS_READ){
+			char thing[160];
+			const char *client_id = mosquitto_client_id(ev->client);
+			const char *reason = refusal_reason(p, identity, ev->topic, thing, sizeof(thing));
+			log_refusal(p, "%s on %.300s: client %.100s, identity %.100s, thing %s: %s",
+					kind == ACCESS_SUBSCRIBE ? "subscribe" : "publish", ev->topic, client_id ? client_id : "-",
+					identity ? identity : "-", thing, reason);
+		}
+		return MOSQ_ERR_ACL_DENIED;
 	case ACCESS_DEFER: break;
 	}
 	return MOSQ_ERR_PLUGIN_DEFER;
@@ -173,11 +251,22 @@ static int on_message(int event, void *event_data, void *userdata)
 	struct plugin *p = userdata;
 	struct mosquitto_evt_message *ev = event_data;
 	if(strncmp(ev->topic, "$aws/things/", 12) != 0) return MOSQ_ERR_SUCCESS;
+	check_ticking(p);
 
 	struct jobs_request req;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
 	if(service_handle_device(p->svc, &req, &p->outbox) && !p->ticking) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
+}
+
+/* The requests the HTTP listener's thread refused, logged from the broker's thread. */
+static void log_http_refusals(struct plugin *p)
+{
+	static char lines[16][HTTP_REFUSAL_LINE];
+	uint64_t dropped;
+	size_t n = http_server_take_refusals(p->http, lines, 16, &dropped);
+	for(size_t i = 0; i < n; i++) log_refusal(p, "%s", lines[i]);
+	loglimit_suppress(&p->refusals, dropped);
 }
 
 /* TICK fires on every pass of the broker's loop (with zeroed times: read the clock). */
@@ -200,7 +289,15 @@ static int on_tick(int event, void *event_data, void *userdata)
 	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
 	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
 	http_pass_run(p->svc, requests, ncalls, now, &p->outbox, responses);
-	for(size_t i = 0; i < ncalls; i++) http_server_finish(p->http, calls[i], &responses[i]);
+	for(size_t i = 0; i < ncalls; i++){
+		const struct http_request *hr = requests[i];
+		if(responses[i].status == 401 || responses[i].status == 403){
+			log_refusal(p, "HTTP %.8s %.200s key=%.40s: %d %s: %.200s", hr->method, hr->path, hr->who ? hr->who : "-",
+					responses[i].status, responses[i].error_type, responses[i].body ? responses[i].body : "");
+		}
+		http_server_finish(p->http, calls[i], &responses[i]);
+	}
+	if(p->http) log_http_refusals(p);
 	service_tick(p->svc, now, &p->outbox);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
@@ -243,7 +340,7 @@ PLUGIN_ENTRY int mosquitto_plugin_version(int supported_version_count, const int
 PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		struct mosquitto_opt *options, int option_count)
 {
-	char err[600];
+	char err[1200];
 	struct plugin *p = calloc(1, sizeof(*p));
 	struct jobs_option *opts = calloc(option_count > 0 ? (size_t)option_count : 1, sizeof(*opts));
 	if(!p || !opts){
@@ -263,6 +360,8 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		return MOSQ_ERR_INVAL;
 	}
 	p->id = identifier;
+	p->started_ms = monotonic_ms(NULL);
+	loglimit_init(&p->refusals, REFUSAL_LINES_PER_S, REFUSAL_BURST);
 	if(service_create(&p->cfg, log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
 		config_free(&p->cfg);
@@ -278,6 +377,12 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 			cfg->access.isolation ? "on" : "off", cfg->access.allow_other_topics ? "allowed" : "left to the broker's ACL",
 			cfg->access.control_by_broker ? "the broker's ACL decides" : cfg->access.any_operator ? "anyone (plugin_opt_operators *)"
 			: cfg->access.operators ? "the identities in plugin_opt_operators" : "nobody (set plugin_opt_operators)");
+	if(!cfg->access.allow_other_topics){
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: plugin_opt_other_topics is defer: topics outside the jobs "
+				"namespace%s are left to the broker's other ACL sources; a broker with no acl_file and no other "
+				"ACL plugin denies every one of them. Set plugin_opt_other_topics allow, or give the broker an "
+				"acl_file (or another ACL plugin) that grants them", cfg->access.isolation ? "" : " (and, with isolation off, jobs topics)");
+	}
 
 	if(cfg->http_address){
 		struct http_server_config hc = {

@@ -1,23 +1,15 @@
-/* Token buckets per thing in a fixed hash table. */
+/* Token buckets in a fixed table: a thing's bucket is the slot its name hashes to. */
 #include "mosquitto_jobs/ratelimit.h"
 
 #include <stdlib.h>
-#include <string.h>
-
-#include "mosquitto_jobs/names.h"
 
 #define SLOTS 4096
 
-struct bucket {
-	char thing[JOBS_THING_NAME_MAX + 1];
-	double tokens;
-	int64_t last_ms;
-};
-
+/* A slot is one bucket, whatever thing hashes to it: things that collide share it,
+ * so a collision makes their limit stricter, never looser. */
 struct ratelimit {
-	double rate;   /* tokens per millisecond */
-	double burst;
-	struct bucket slots[SLOTS];
+	double per_second;
+	struct token_bucket slots[SLOTS];
 };
 
 static uint32_t hash(const char *s)
@@ -27,12 +19,28 @@ static uint32_t hash(const char *s)
 	return h;
 }
 
+bool token_bucket_take(struct token_bucket *b, double per_second, double burst, int64_t now_ms)
+{
+	if(!b->started){
+		b->started = true;
+		b->tokens = burst;
+		b->last_ms = now_ms;
+	}
+	if(now_ms > b->last_ms){
+		b->tokens += (double)(now_ms - b->last_ms) * per_second / 1000.0;
+		if(b->tokens > burst) b->tokens = burst;
+		b->last_ms = now_ms;
+	}
+	if(b->tokens < 1.0) return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
 struct ratelimit *ratelimit_create(int per_second)
 {
 	struct ratelimit *rl = calloc(1, sizeof(*rl));
 	if(!rl) return NULL;
-	rl->rate = per_second / 1000.0;
-	rl->burst = per_second;
+	rl->per_second = per_second;
 	return rl;
 }
 
@@ -43,19 +51,5 @@ void ratelimit_destroy(struct ratelimit *rl)
 
 bool ratelimit_allow(struct ratelimit *rl, const char *thing, int64_t now_ms)
 {
-	struct bucket *b = &rl->slots[hash(thing) % SLOTS];
-	if(strcmp(b->thing, thing) != 0){
-		strncpy(b->thing, thing, sizeof(b->thing) - 1);
-		b->thing[sizeof(b->thing) - 1] = '\0';
-		b->tokens = rl->burst;
-		b->last_ms = now_ms;
-	}
-	if(now_ms > b->last_ms){
-		b->tokens += (double)(now_ms - b->last_ms) * rl->rate;
-		if(b->tokens > rl->burst) b->tokens = rl->burst;
-		b->last_ms = now_ms;
-	}
-	if(b->tokens < 1.0) return false;
-	b->tokens -= 1.0;
-	return true;
+	return token_bucket_take(&rl->slots[hash(thing) % SLOTS], rl->per_second, rl->per_second, now_ms);
 }

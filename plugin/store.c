@@ -3,10 +3,14 @@
 #include "store_internal.h"
 
 #include "checkpoint.h"
+#include "mosquitto_jobs/runas.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Forward migrations: migrations[i] takes the schema from version i to i+1. */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
@@ -388,6 +392,44 @@ static int note_wal_frames(void *arg, sqlite3 *db, const char *name, int frames)
 	return SQLITE_OK;
 }
 
+/* After a failed open: what is wrong with the path for the user the broker runs as,
+ * and what to do, in place of SQLite's "unable to open database file". Leaves msg
+ * alone when the file and its directory look usable (the cause is then SQLite's). */
+static void explain_path(const char *path, char *msg, size_t size)
+{
+	if(strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) return;
+	char user[64];
+	runas_user(user, sizeof(user));
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	if(!slash) snprintf(dir, sizeof(dir), ".");
+	else if(slash == path) snprintf(dir, sizeof(dir), "/");
+	else snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+
+	struct stat st;
+	if(stat(dir, &st) != 0 && errno == ENOENT){
+		snprintf(msg, size, "directory %.200s: %s (the broker runs as %s); create the directory and chown it to %s",
+				dir, strerror(ENOENT), user, user);
+	}else if(stat(dir, &st) != 0){
+		int e = errno;
+		snprintf(msg, size, "directory %.200s: %s for %s, the user the broker runs as; every directory above "
+				"it must be searchable (x) by %s", dir, strerror(e), user, user);
+	}else if(!S_ISDIR(st.st_mode)){
+		snprintf(msg, size, "%.200s is not a directory; point plugin_opt_db_path at a file in a directory", dir);
+	}else if(access(dir, W_OK | X_OK) != 0){
+		int e = errno;
+		/* SQLite creates the database, its -wal and -shm files there */
+		snprintf(msg, size, "directory %.200s: %s for %s, the user the broker runs as, who must create files in it; "
+				"chown the directory to %s (or make it writable by %s)", dir, strerror(e), user, user, user);
+	}else if(stat(path, &st) == 0 && S_ISDIR(st.st_mode)){
+		snprintf(msg, size, "it is a directory; plugin_opt_db_path names the database file, for instance %.200s/jobs.db", path);
+	}else if(stat(path, &st) == 0 && access(path, R_OK | W_OK) != 0){
+		int e = errno;
+		snprintf(msg, size, "%s for %s, the user the broker runs as, who must read and write it; chown it to %s",
+				strerror(e), user, user);
+	}
+}
+
 /* How long a statement waits for a lock another connection holds (only the background
  * checkpointer takes any, and only briefly). */
 #define STORE_BUSY_MS 1000
@@ -399,7 +441,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	char msg[512] = "";
+	char msg[1024] = "";
 	store_tune_library();
 	/* NOMUTEX: this connection is only ever used by the broker's thread, so SQLite's
 	 * per-call locking (a mutex pair around every sqlite3_* call) buys nothing. */
@@ -409,7 +451,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 		goto fail;
 	}
 	if(sqlite3_db_readonly(s->db, "main") == 1){
-		snprintf(msg, sizeof(msg), "the file is read-only for this user");
+		snprintf(msg, sizeof(msg), "the file is read-only for the user the broker runs as");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
@@ -429,6 +471,7 @@ int store_open(const char *path, enum jobs_sync sync, struct store **out, char *
 	return STORE_OK;
 
 fail:
+	explain_path(path, msg, sizeof(msg));
 	snprintf(err, errlen, "cannot use database %s (plugin_opt_db_path): %s", path, msg);
 	store_close(s);
 	return STORE_ERROR;

@@ -7,11 +7,12 @@
 #define MOSQUITTO_JOBS_HTTP_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mosquitto_jobs/http_api.h"
 
 struct http_server_config {
-	const char *address;     /* numeric IPv4 or IPv6 address to listen on */
+	const char *address;     /* IPv4 or IPv6 address, or a name resolved at start */
 	int port;
 	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
 	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
@@ -32,6 +33,12 @@ void http_server_stop(struct http_server *srv);
 
 /* Broker's thread: takes up to max parked calls. */
 size_t http_server_take(struct http_server *srv, struct http_call **calls, size_t max);
+/* Broker's thread: lines about the requests the listener's thread refused with 401
+ * or 403 since the last call (method, path, client address, access key, status,
+ * reason), at most max into lines; *dropped is how many more were refused. */
+#define HTTP_REFUSAL_LINE 512
+size_t http_server_take_refusals(struct http_server *srv, char (*lines)[HTTP_REFUSAL_LINE], size_t max,
+		uint64_t *dropped);
 const struct http_request *http_call_request(const struct http_call *call);
 /* Broker's thread: sends the response (takes resp->body) and releases the call. */
 void http_server_finish(struct http_server *srv, struct http_call *call, struct http_response *resp);

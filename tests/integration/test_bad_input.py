@@ -855,6 +855,35 @@ class RateLimitTest(BadInputTest):
 
 # ---------------------------------------------------------------- management API
 
+    def test_things_whose_names_share_a_slot_share_the_limit(self):
+        """Two things in the same of the limiter's 4,096 slots share one bucket: taking
+        turns, they get no more through than one thing alone."""
+        def slot(name):
+            h = 2166136261  # FNV-1a, as plugin/ratelimit.c
+            for b in name.encode():
+                h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+            return h % 4096
+        a = self.name("s")
+        b = next(n for n in (f"{a}-{i}" for i in range(1, 1_000_000)) if slot(n) == slot(a))
+        dev = self.client()
+        start = time.time()
+        for i in range(400):
+            dev.c.publish(P(a if i % 2 == 0 else b, "get"), json.dumps({"clientToken": str(i)}), qos=0)
+        outcomes = {}
+        deadline = time.time() + 30
+        while len(outcomes) < 400 and time.time() < deadline:
+            m = dev.get(max(0.0, deadline - time.time()))
+            if m is not None:
+                outcomes[int(json.loads(m.payload)["clientToken"])] = m.topic.rsplit("/", 1)[1]
+        elapsed = time.time() - start
+        self.assertEqual(len(outcomes), 400, "every request is answered")
+        accepted = sum(1 for o in outcomes.values() if o == "accepted")
+        self.assertGreaterEqual(accepted, 20, "the burst allowance is 20")
+        self.assertLessEqual(accepted, 20 + int(elapsed * 20) + 1,
+                             f"{accepted} of 400 accepted in {elapsed:.3f}s at 20/s for both")
+        self.assert_unharmed(dev)
+
+
 class ManagementBadInputTest(BadInputTest):
 
     def setUp(self):

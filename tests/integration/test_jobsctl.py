@@ -231,6 +231,29 @@ class JobsctlTest(BrokerTest):
                          "--execution-number", "2")
         self.assertIn("ResourceNotFoundException", err)
 
+    def test_a_missing_execution_number_is_named(self):
+        """With executions 1 and 2 of the job for the thing, asking for 99 says that
+        execution 99 does not exist (not that the thing has no execution of the job)."""
+        self.ok("create-job", "--job-id", "r1", "--targets", "dev1", "--document", "{}",
+                "--job-executions-retry-config",
+                '{"criteriaList":[{"failureType":"FAILED","numberOfRetries":1}]}')
+        self.start_next("dev1")
+        dev = self.client("dev-fail-dev1")
+        outcome, body, _ = dev.request(P("dev1", "r1", "update"), {"status": "FAILED"})
+        self.assertEqual(outcome, "accepted", body)
+        e = self.ok("describe-job-execution", "--job-id", "r1", "--thing-name", "dev1",
+                    "--execution-number", "2")["execution"]
+        self.assertEqual((e["executionNumber"], e["status"]), (2, "QUEUED"))
+        for command in ("describe-job-execution", "delete-job-execution"):
+            err = self.fails(1, command, "--job-id", "r1", "--thing-name", "dev1",
+                             "--execution-number", "99")
+            self.assertIn("ResourceNotFoundException", err)
+            self.assertIn("execution number 99 of job r1 for thing dev1 does not exist", err)
+        # the device API says the same of a numbered describe
+        outcome, body, _ = dev.request(P("dev1", "r1", "get"), {"executionNumber": 99})
+        self.assertEqual((outcome, body["code"]), ("rejected", "ResourceNotFound"), body)
+        self.assertIn("execution number 99 of job r1 for thing dev1 does not exist", body["message"])
+
     # -- cancelJob --
 
     def test_cancel_job_without_and_with_force(self):

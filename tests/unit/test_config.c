@@ -58,12 +58,34 @@ static void test_bad_values(void)
 	}
 }
 
+/* HTTP options without plugin_opt_http_listen would do nothing: refused, naming the
+ * option that is missing. */
+static void test_http_options_need_a_listener(void)
+{
+	static const char *const keys[] = { "http_keys_file", "http_tls_cert", "http_tls_key" };
+	for(size_t i = 0; i < 3; i++){
+		struct jobs_config cfg;
+		char err[256] = "";
+		CU_ASSERT_EQUAL(parse1(keys[i], "/etc/mosquitto/x", &cfg, err), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, keys[i]));
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugin_opt_http_listen"));
+	}
+	struct jobs_option opts[] = { { "http_keys_file", "/etc/mosquitto/keys" }, { "http_listen", "localhost:8080" } };
+	struct jobs_config cfg;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.http_address, "localhost");
+	CU_ASSERT_EQUAL(cfg.http_port, 8080);
+	config_free(&cfg);
+}
+
 void add_config_tests(void)
 {
 	static const struct test_entry tests[] = {
 		{ "defaults", test_defaults },
 		{ "every option", test_values },
 		{ "bad values refused with the option named", test_bad_values },
+		{ "HTTP options need plugin_opt_http_listen", test_http_options_need_a_listener },
 	};
 	ADD_SUITE("config", tests);
 }
