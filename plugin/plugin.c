@@ -182,7 +182,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	struct http_response responses[64];
 	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
 	for(size_t i = 0; i < ncalls; i++){
-		http_api_handle(p->svc, http_call_request(calls[i]), now, &p->outbox, &responses[i]);
+		http_api_handle(p->svc, &p->cfg.access, http_call_request(calls[i]), now, &p->outbox, &responses[i]);
 	}
 	bool stored = service_flush(p->svc, now, &p->outbox);
 	for(size_t i = 0; i < ncalls; i++){
@@ -273,7 +273,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	if(cfg->http_address){
 		struct http_server_config hc = {
 			.address = cfg->http_address, .port = cfg->http_port, .keys_file = cfg->http_keys_file,
-			.tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
+			.unsigned_identity = cfg->http_unsigned_identity, .tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
 		};
 		if(!(p->http = http_server_start(&hc, err, sizeof(err)))){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: HTTP API: %s", err);
@@ -286,7 +286,11 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 				"jobs: AWS-compatible HTTP API on %s%s port %d: %s", cfg->http_tls_cert ? "https " : "http ",
 				cfg->http_address, cfg->http_port, cfg->http_keys_file
 				? "requests must carry an AWS Signature V4 of a key in plugin_opt_http_keys_file"
-				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated");
+				: cfg->http_unsigned_identity
+				? "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated, "
+				  "acting as plugin_opt_http_unsigned_identity"
+				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated; "
+				  "without plugin_opt_http_unsigned_identity they may do nothing");
 	}
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
