@@ -20,6 +20,7 @@
 #include "mosquitto_jobs/service.h"
 
 #define MAX_SEGMENTS 8
+#define THINGS_PREFIX "$aws/things/"
 #define MAX_PARAMS 16
 
 struct parsed {
@@ -206,9 +207,9 @@ static bool authorize(const struct access_config *access, const struct http_requ
 				snprintf(why, sizeof(why), "'%s' is not an operator (plugin_opt_operators): the iot control plane "
 						"is for operators only", id);
 			}else{
-				size_t len = strcspn(topic + 12, "/");
+				const char *thing = topic + strlen(THINGS_PREFIX);
 				snprintf(why, sizeof(why), "'%s' may not act as thing '%.*s': an identity acts as its own thing "
-						"and those plugin_opt_grant_%s names", id, (int)len, topic + 12, id);
+						"and those plugin_opt_grant_%s names", id, (int)strcspn(thing, "/"), thing, id);
 			}
 			break;
 		case ACCESS_DEFER:
@@ -326,12 +327,13 @@ static void data_call(struct service *svc, const struct access_config *access, c
 		http_api_error(out, 400, "InvalidRequestException", "thingName must be 1-128 characters of [a-zA-Z0-9:_-]");
 		return;
 	}
-	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, "$next") == 0 && !strstr(rest, "/update"))){
+	/* $next: describe (GET) and start-next (PUT), not update (POST) */
+	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, "$next") == 0 && strcmp(req->method, "POST") != 0)){
 		http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
 		return;
 	}
 	char topic[512];
-	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/%s", thing, rest);
+	snprintf(topic, sizeof(topic), THINGS_PREFIX "%s/jobs/%s", thing, rest);
 	if(!authorize(access, req, topic, out)) return;
 	cJSON *payload = !job || is_get ? cJSON_CreateObject() : body_object(req);
 	if(!payload){
