@@ -124,6 +124,14 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		return 0;
 	}
 	if(strcmp(key, "http_keys_file") == 0) return set_string(&cfg->http_keys_file, value) ? oom(err, errlen) : 0;
+	if(strcmp(key, "http_unsigned_identity") == 0){
+		if(!access_identity_valid(value)){
+			snprintf(err, errlen, "plugin_opt_http_unsigned_identity must be an identity (an operator or a thing), "
+					"not empty and without '+', '#' or '/', not '%s'", value);
+			return -1;
+		}
+		return set_string(&cfg->http_unsigned_identity, value) ? oom(err, errlen) : 0;
+	}
 	if(strcmp(key, "http_tls_cert") == 0) return set_string(&cfg->http_tls_cert, value) ? oom(err, errlen) : 0;
 	if(strcmp(key, "http_tls_key") == 0) return set_string(&cfg->http_tls_key, value) ? oom(err, errlen) : 0;
 	if(strcmp(key, "time_scale") == 0){
@@ -176,6 +184,12 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 		config_free(cfg);
 		return -1;
 	}
+	if(cfg->http_keys_file && cfg->http_unsigned_identity){
+		snprintf(err, errlen, "plugin_opt_http_unsigned_identity is for a listener without keys file: "
+				"with plugin_opt_http_keys_file every request is signed and acts as its key's identity");
+		config_free(cfg);
+		return -1;
+	}
 	return 0;
 }
 
@@ -187,6 +201,7 @@ void config_free(struct jobs_config *cfg)
 	access_config_free(&cfg->access);
 	free(cfg->http_address);
 	free(cfg->http_keys_file);
+	free(cfg->http_unsigned_identity);
 	free(cfg->http_tls_cert);
 	free(cfg->http_tls_key);
 	memset(cfg, 0, sizeof(*cfg));

@@ -20,6 +20,7 @@
 #include "mosquitto_jobs/service.h"
 
 #define MAX_SEGMENTS 8
+#define THINGS_PREFIX "$aws/things/"
 #define MAX_PARAMS 16
 
 struct parsed {
@@ -179,6 +180,49 @@ static void add_params(cJSON *obj, const struct parsed *p)
 	}
 }
 
+/* ---- who may do what ---- */
+
+/* The one place where a request is refused for who it comes from (the server refuses
+ * bad signatures): true when allowed, else the 403 is in out. Without a topic, only
+ * whether the request acts as anyone at all; with one, what the identity may do there
+ * over MQTT (access_decide), where deferring to the broker's ACL is a refusal: HTTP
+ * requests cannot be put to it. */
+static bool authorize(const struct access_config *access, const struct http_request *req, const char *topic,
+		struct http_response *out)
+{
+	char why[512];
+	const char *id = req->identity;
+	bool control = topic && strcmp(topic, JOBS_CONTROL_TOPIC) == 0;
+	if(!id){
+		snprintf(why, sizeof(why), "unsigned requests act as the identity plugin_opt_http_unsigned_identity names, "
+				"and it is not set");
+	}else if(!topic){
+		return true;
+	}else{
+		switch(access_decide(access, id, topic, ACCESS_WRITE)){
+		case ACCESS_ALLOW:
+			return true;
+		case ACCESS_DENY:
+			if(control){
+				snprintf(why, sizeof(why), "'%s' is not an operator (plugin_opt_operators): the iot control plane "
+						"is for operators only", id);
+			}else{
+				const char *thing = topic + strlen(THINGS_PREFIX);
+				snprintf(why, sizeof(why), "'%s' may not act as thing '%.*s': an identity acts as its own thing "
+						"and those plugin_opt_grant_%s names", id, (int)strcspn(thing, "/"), thing, id);
+			}
+			break;
+		case ACCESS_DEFER:
+			snprintf(why, sizeof(why), "%s: the broker's own ACL decides over MQTT, and it cannot be asked about "
+					"HTTP requests", control ? "plugin_opt_control_access is broker"
+					: "plugin_opt_isolation is off and plugin_opt_other_topics is defer");
+			break;
+		}
+	}
+	http_api_error(out, 403, "AccessDeniedException", why);
+	return false;
+}
+
 /* ---- data plane ---- */
 
 struct device_error {
@@ -219,15 +263,10 @@ static void reshape_execution(cJSON *exec, const char *thing)
 	cJSON_AddStringToObject(exec, "thingName", thing);
 }
 
-static void device_route(struct service *svc, const char *thing, const char *rest, cJSON *payload,
+/* Runs the device request on `topic` ($aws/things/<thing>/jobs/...) and shapes its reply. */
+static void device_route(struct service *svc, const char *thing, const char *topic, cJSON *payload,
 		int64_t now_ms, struct outbox *ob, struct http_response *out)
 {
-	char topic[512];
-	if(!names_thing_valid(thing, strlen(thing))){
-		http_api_error(out, 400, "InvalidRequestException", "thingName must be 1-128 characters of [a-zA-Z0-9:_-]");
-		return;
-	}
-	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/%s", thing, rest);
 	char *text = cJSON_PrintUnformatted(payload);
 	char *reply = NULL;
 	bool accepted = false;
@@ -257,50 +296,53 @@ static void device_route(struct service *svc, const char *thing, const char *res
 	ok(out, root);
 }
 
-/* Returns true when the request was a data-plane route (answered in out). */
-static bool data_plane(struct service *svc, const struct http_request *req, const struct parsed *p,
-		int64_t now_ms, struct outbox *ob, struct http_response *out)
+/* Whether the request is a data-plane route; if so, the device request it stands for
+ * goes to rest: "get", "start-next", "<jobId>/get" or "<jobId>/update" (the topic after
+ * $aws/things/<thing>/jobs/). */
+static bool data_match(const struct http_request *req, const struct parsed *p, char *rest, size_t size)
 {
 	static const char *const pending[] = { "things", "*", "jobs" };
 	static const char *const one[] = { "things", "*", "jobs", "*" };
 	bool is_get = strcmp(req->method, "GET") == 0;
-	char rest[128];
-	if(!route(p, pending, 3) && !route(p, one, 4)) return false;
-	cJSON *payload = p->nsegments == 3 || is_get ? cJSON_CreateObject() : body_object(req);
+	if(route(p, pending, 3)){
+		if(is_get) snprintf(rest, size, "get");
+		return is_get;
+	}
+	if(!route(p, one, 4)) return false;
+	const char *job = p->segments[3];
+	if(strcmp(job, "$next") == 0 && strcmp(req->method, "PUT") == 0) snprintf(rest, size, "start-next");
+	else if(is_get) snprintf(rest, size, "%.64s/get", job);
+	else if(strcmp(req->method, "POST") == 0) snprintf(rest, size, "%.64s/update", job);
+	else return false;
+	return true;
+}
+
+static void data_call(struct service *svc, const struct access_config *access, const struct http_request *req,
+		const struct parsed *p, const char *rest, int64_t now_ms, struct outbox *ob, struct http_response *out)
+{
+	const char *thing = p->segments[1];
+	const char *job = p->nsegments == 4 ? p->segments[3] : NULL;
+	bool is_get = strcmp(req->method, "GET") == 0;
+	if(!names_thing_valid(thing, strlen(thing))){
+		http_api_error(out, 400, "InvalidRequestException", "thingName must be 1-128 characters of [a-zA-Z0-9:_-]");
+		return;
+	}
+	/* $next: describe (GET) and start-next (PUT), not update (POST) */
+	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, "$next") == 0 && strcmp(req->method, "POST") != 0)){
+		http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
+		return;
+	}
+	char topic[512];
+	snprintf(topic, sizeof(topic), THINGS_PREFIX "%s/jobs/%s", thing, rest);
+	if(!authorize(access, req, topic, out)) return;
+	cJSON *payload = !job || is_get ? cJSON_CreateObject() : body_object(req);
 	if(!payload){
 		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
-		return true;
+		return;
 	}
-	const char *thing = p->segments[1];
-	if(p->nsegments == 3){
-		if(!is_get){
-			cJSON_Delete(payload);
-			return false;
-		}
-		device_route(svc, thing, "get", payload, now_ms, ob, out);
-	}else if(strcmp(p->segments[3], "$next") == 0 && strcmp(req->method, "PUT") == 0){
-		device_route(svc, thing, "start-next", payload, now_ms, ob, out);
-	}else if(is_get){
-		add_params(payload, p);
-		snprintf(rest, sizeof(rest), "%.64s/get", p->segments[3]);
-		if(!names_job_id_valid(p->segments[3], strlen(p->segments[3])) && strcmp(p->segments[3], "$next") != 0){
-			http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
-		}else{
-			device_route(svc, thing, rest, payload, now_ms, ob, out);
-		}
-	}else if(strcmp(req->method, "POST") == 0){
-		snprintf(rest, sizeof(rest), "%.64s/update", p->segments[3]);
-		if(!names_job_id_valid(p->segments[3], strlen(p->segments[3]))){
-			http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
-		}else{
-			device_route(svc, thing, rest, payload, now_ms, ob, out);
-		}
-	}else{
-		cJSON_Delete(payload);
-		return false;
-	}
+	if(job && is_get) add_params(payload, p);
+	device_route(svc, thing, topic, payload, now_ms, ob, out);
 	cJSON_Delete(payload);
-	return true;
 }
 
 /* ---- control plane ---- */
@@ -352,9 +394,11 @@ static const struct control_route control_routes[] = {
 	{ "GET", { "thing-groups" }, 1, "listThingGroups", { NULL }, false },
 };
 
-static void control_call(struct service *svc, const struct http_request *req, const struct control_route *r,
-		const struct parsed *p, int64_t now_ms, struct outbox *ob, struct http_response *out)
+static void control_call(struct service *svc, const struct access_config *access, const struct http_request *req,
+		const struct control_route *r, const struct parsed *p, int64_t now_ms, struct outbox *ob,
+		struct http_response *out)
 {
+	if(!authorize(access, req, JOBS_CONTROL_TOPIC, out)) return;
 	cJSON *cmd = r->with_body ? body_object(req) : cJSON_CreateObject();
 	if(!cmd){
 		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
@@ -381,8 +425,11 @@ static void control_call(struct service *svc, const struct http_request *req, co
 	cJSON_AddItemToArray(list, cmd);
 	char *text = jf_print_exact(root);
 	cJSON_Delete(root);
+	/* the audit line's user: IDENTITY/ACCESS_KEY (neither holds '/'), or IDENTITY unsigned */
+	char who[512];
+	snprintf(who, sizeof(who), "%s%s%s", req->identity, req->who ? "/" : "", req->who ? req->who : "");
 	char *response = NULL;
-	int rc = text ? service_control_call(svc, req->who, text, strlen(text), now_ms, ob, &response) : -1;
+	int rc = text ? service_control_call(svc, who, text, strlen(text), now_ms, ob, &response) : -1;
 	free(text);
 	cJSON *resp = rc == 0 ? cJSON_Parse(response) : NULL;
 	free(response);
@@ -407,8 +454,17 @@ static void control_call(struct service *svc, const struct http_request *req, co
 	cJSON_Delete(resp);
 }
 
-void http_api_handle(struct service *svc, const struct http_request *req, int64_t now_ms,
-		struct outbox *ob, struct http_response *out)
+static const struct control_route *control_match(const struct http_request *req, const struct parsed *p)
+{
+	for(size_t i = 0; i < sizeof(control_routes) / sizeof(*control_routes); i++){
+		const struct control_route *r = &control_routes[i];
+		if(strcmp(r->method, req->method) == 0 && route(p, r->pattern, r->n)) return r;
+	}
+	return NULL;
+}
+
+void http_api_handle(struct service *svc, const struct access_config *access, const struct http_request *req,
+		int64_t now_ms, struct outbox *ob, struct http_response *out)
 {
 	struct parsed p;
 	memset(out, 0, sizeof(*out));
@@ -417,18 +473,29 @@ void http_api_handle(struct service *svc, const struct http_request *req, int64_
 		http_api_error(out, 400, "InvalidRequestException", "malformed path or query");
 		return;
 	}
-	bool done = req->plane == HTTP_PLANE_DATA && data_plane(svc, req, &p, now_ms, ob, out);
-	for(size_t i = 0; !done && req->plane == HTTP_PLANE_CONTROL && i < sizeof(control_routes) / sizeof(*control_routes); i++){
-		const struct control_route *r = &control_routes[i];
-		if(strcmp(r->method, req->method) == 0 && route(&p, r->pattern, r->n)){
-			control_call(svc, req, r, &p, now_ms, ob, out);
-			done = true;
-		}
+	if(!authorize(access, req, NULL, out)){
+		parsed_free(&p);
+		return;
 	}
-	if(!done){
+	static const char *const plane_names[] = {
+		[HTTP_PLANE_DATA] = "iot-jobs-data", [HTTP_PLANE_CONTROL] = "iot", [HTTP_PLANE_UNSIGNED] = "iot or iot-jobs-data",
+	};
+	char rest[128];
+	bool data = req->plane != HTTP_PLANE_CONTROL && data_match(req, &p, rest, sizeof(rest));
+	const struct control_route *control = req->plane != HTTP_PLANE_DATA ? control_match(req, &p) : NULL;
+	if(data && control){
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s %.200s is an operation of both iot-jobs-data and iot, told apart by the "
+				"signing name of a signed request: sign it (any key will do on a listener without keys file)",
+				req->method, req->path);
+		http_api_error(out, 400, "InvalidRequestException", msg);
+	}else if(data){
+		data_call(svc, access, req, &p, rest, now_ms, ob, out);
+	}else if(control){
+		control_call(svc, access, req, control, &p, now_ms, ob, out);
+	}else{
 		char msg[300];
-		snprintf(msg, sizeof(msg), "no %s operation for %s %.200s",
-				req->plane == HTTP_PLANE_DATA ? "iot-jobs-data" : "iot", req->method, req->path);
+		snprintf(msg, sizeof(msg), "no %s operation for %s %.200s", plane_names[req->plane], req->method, req->path);
 		http_api_error(out, 404, "UnknownOperationException", msg);
 	}
 	parsed_free(&p);

@@ -79,6 +79,7 @@ struct http_server {
 	uint64_t refusals_dropped;
 	bool signed_only;             /* keys loaded: every request must be signed */
 	struct sigv4_keys keys;
+	char *unsigned_identity;      /* who requests act as without keys; NULL: nobody */
 	char *tls_cert, *tls_key;
 };
 
@@ -241,7 +242,8 @@ static bool from_loopback(struct MHD_Connection *conn)
 }
 
 /* The signing name in the Authorization header's credential scope, without checking
- * the signature (for a listener without keys): iot or iot-jobs-data. */
+ * the signature (for a listener without keys): iot or iot-jobs-data; anything else
+ * (no header, another name) leaves the plane to the path. */
 static enum http_plane plane_of(const char *authorization)
 {
 	const char *cred = authorization ? strstr(authorization, "Credential=") : NULL;
@@ -250,7 +252,8 @@ static enum http_plane plane_of(const char *authorization)
 		if(cred) cred++;
 	}
 	if(cred && strncmp(cred, "iot/", 4) == 0) return HTTP_PLANE_CONTROL;
-	return HTTP_PLANE_DATA;
+	if(cred && strncmp(cred, "iot-jobs-data/", 14) == 0) return HTTP_PLANE_DATA;
+	return HTTP_PLANE_UNSIGNED;
 }
 
 static enum MHD_Result respond(struct MHD_Connection *conn, struct http_response *r)
@@ -366,9 +369,13 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 		call->request.plane = strcmp(res.service, "iot") == 0 ? HTTP_PLANE_CONTROL : HTTP_PLANE_DATA;
 		snprintf(call->access_key, sizeof(call->access_key), "%s", res.access_key_id);
 		call->request.who = call->access_key;
+		/* the key store lives, unchanged, as long as the server */
+		call->request.identity = sigv4_keys_identity(&srv->keys, res.access_key_id);
 	}else if(!from_loopback(conn)){
 		return refuse(conn, call, 403, "AccessDeniedException",
 				"this listener has no keys file: only loopback clients are served");
+	}else{
+		call->request.identity = srv->unsigned_identity;
 	}
 	call->request.method = call->method;
 	call->request.path = call->path;
@@ -518,6 +525,10 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	}
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->wake, NULL);
+	if(cfg->unsigned_identity && !(srv->unsigned_identity = strdup(cfg->unsigned_identity))){
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	if(cfg->keys_file){
 		char *text = read_file(cfg->keys_file);
 		char why[256], user[64];
@@ -595,6 +606,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	return srv;
 fail:
 	sigv4_keys_free(&srv->keys);
+	free(srv->unsigned_identity);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);
@@ -666,6 +678,7 @@ void http_server_stop(struct http_server *srv)
 	if(srv->watchdog_running) pthread_join(srv->watchdog, NULL);
 	MHD_stop_daemon(srv->daemon);
 	sigv4_keys_free(&srv->keys);
+	free(srv->unsigned_identity);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);

@@ -288,7 +288,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	struct http_response responses[64];
 	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
 	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
-	http_pass_run(p->svc, requests, ncalls, now, &p->outbox, responses);
+	http_pass_run(p->svc, &p->cfg.access, requests, ncalls, now, &p->outbox, responses);
 	for(size_t i = 0; i < ncalls; i++){
 		const struct http_request *hr = requests[i];
 		if(responses[i].status == 401 || responses[i].status == 403){
@@ -387,6 +387,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	if(cfg->http_address){
 		struct http_server_config hc = {
 			.address = cfg->http_address, .port = cfg->http_port, .keys_file = cfg->http_keys_file,
+			.unsigned_identity = cfg->http_unsigned_identity,
 			.tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
 			.max_connections = cfg->http_max_connections,
 			.max_per_address = cfg->http_max_connections_per_address,
@@ -403,7 +404,11 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 				"jobs: AWS-compatible HTTP API on %s%s port %d: %s", cfg->http_tls_cert ? "https " : "http ",
 				cfg->http_address, cfg->http_port, cfg->http_keys_file
 				? "requests must carry an AWS Signature V4 of a key in plugin_opt_http_keys_file"
-				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated");
+				: cfg->http_unsigned_identity
+				? "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated, "
+				  "acting as plugin_opt_http_unsigned_identity"
+				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated; "
+				  "without plugin_opt_http_unsigned_identity they may do nothing");
 	}
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,

@@ -11,6 +11,7 @@
  * frees what it allocates before returning; the one exception is
  * sigv4_canonical_request(), whose result the caller frees. */
 #include "mosquitto_jobs/sigv4.h"
+#include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/strbuf.h"
 
 #include <stdarg.h>
@@ -27,6 +28,8 @@
 #define TERMINATOR "aws4_request"
 #define MAX_SKEW_S (15 * 60)
 #define MAX_SECRET 1024
+#define MAX_IDENTITY 256
+#define IDENTITY_KEY "mosquitto_jobs_identity" /* the INI key the AWS CLI ignores */
 #define AMZ_DATE_LEN 16 /* YYYYMMDDTHHMMSSZ */
 #define SHA256_LEN 32
 #define SHA256_HEX_LEN 64
@@ -176,18 +179,41 @@ static const char *check_token(const char *s, size_t n, size_t max, bool is_id)
 	return NULL;
 }
 
-const char *sigv4_keys_find(const struct sigv4_keys *keys, const char *access_key_id, size_t id_len)
+static const struct sigv4_key *key_of(const struct sigv4_keys *keys, const char *access_key_id, size_t id_len)
 {
 	if(!keys) return NULL;
 	for(size_t i = 0; i < keys->count; i++){
 		const char *id = keys->keys[i].access_key_id;
-		if(strlen(id) == id_len && memcmp(id, access_key_id, id_len) == 0) return keys->keys[i].secret;
+		if(strlen(id) == id_len && memcmp(id, access_key_id, id_len) == 0) return &keys->keys[i];
 	}
 	return NULL;
 }
 
+const char *sigv4_keys_find(const struct sigv4_keys *keys, const char *access_key_id, size_t id_len)
+{
+	const struct sigv4_key *k = key_of(keys, access_key_id, id_len);
+	return k ? k->secret : NULL;
+}
+
+const char *sigv4_keys_identity(const struct sigv4_keys *keys, const char *access_key_id)
+{
+	const struct sigv4_key *k = key_of(keys, access_key_id, strlen(access_key_id));
+	return k ? k->identity : NULL;
+}
+
+/* An identity: a token that access.c accepts as one. Returns a reason or NULL. */
+static const char *check_identity(const char *s, size_t n)
+{
+	const char *why = check_token(s, n, MAX_IDENTITY, false);
+	if(why) return why;
+	char copy[MAX_IDENTITY + 1];
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	return access_identity_valid(copy) ? NULL : "holds '+', '#' or '/'";
+}
+
 static int keys_add_n(struct sigv4_keys *keys, const char *id, size_t id_len, const char *secret,
-		size_t secret_len, char *err, size_t errlen)
+		size_t secret_len, const char *identity, size_t identity_len, char *err, size_t errlen)
 {
 	const char *why = check_token(id, id_len, SIGV4_MAX_KEY_ID, true);
 	if(why){
@@ -197,6 +223,11 @@ static int keys_add_n(struct sigv4_keys *keys, const char *id, size_t id_len, co
 	why = check_token(secret, secret_len, MAX_SECRET, false);
 	if(why){
 		snprintf(err, errlen, "the secret access key %s", why);
+		return -1;
+	}
+	why = identity ? check_identity(identity, identity_len) : "is missing";
+	if(why){
+		snprintf(err, errlen, "the identity of access key id '%.*s' %s", (int)id_len, id, why);
 		return -1;
 	}
 	if(sigv4_keys_find(keys, id, id_len)){
@@ -209,9 +240,11 @@ static int keys_add_n(struct sigv4_keys *keys, const char *id, size_t id_len, co
 	struct sigv4_key *k = &keys->keys[keys->count];
 	k->access_key_id = dup_n(id, id_len);
 	k->secret = dup_n(secret, secret_len);
-	if(!k->access_key_id || !k->secret){
+	k->identity = dup_n(identity, identity_len);
+	if(!k->access_key_id || !k->secret || !k->identity){
 		free(k->access_key_id);
 		wipe_free(k->secret);
+		free(k->identity);
 		goto oom;
 	}
 	keys->count++;
@@ -222,9 +255,10 @@ oom:
 }
 
 int sigv4_keys_add(struct sigv4_keys *keys, const char *access_key_id, const char *secret,
-		char *err, size_t errlen)
+		const char *identity, char *err, size_t errlen)
 {
-	return keys_add_n(keys, access_key_id, strlen(access_key_id), secret, strlen(secret), err, errlen);
+	return keys_add_n(keys, access_key_id, strlen(access_key_id), secret, strlen(secret),
+			identity, identity ? strlen(identity) : 0, err, errlen);
 }
 
 void sigv4_keys_free(struct sigv4_keys *keys)
@@ -233,6 +267,7 @@ void sigv4_keys_free(struct sigv4_keys *keys)
 	for(size_t i = 0; i < keys->count; i++){
 		free(keys->keys[i].access_key_id);
 		wipe_free(keys->keys[i].secret);
+		free(keys->keys[i].identity);
 	}
 	free(keys->keys);
 	keys->keys = NULL;
@@ -245,23 +280,28 @@ struct profile {
 	size_t line;
 	const char *name;
 	size_t name_len;
-	const char *id, *secret;
-	size_t id_len, secret_len;
-	size_t id_line, secret_line;
+	const char *id, *secret, *identity;
+	size_t id_len, secret_len, identity_len;
+	size_t id_line, secret_line, identity_line;
 };
 
 /* Adds the profile's pair, if it has one. */
 static int profile_close(struct profile *p, struct sigv4_keys *out, char *err, size_t errlen)
 {
-	char why[160];
-	if(!p->open || (!p->id && !p->secret)) return 0;
+	char why[300];
+	if(!p->open || (!p->id && !p->secret && !p->identity)) return 0;
 	if(!p->id || !p->secret){
 		snprintf(err, errlen, "line %zu: profile [%.*s] has %s but no %s", p->line, (int)p->name_len, p->name,
-				p->id ? "aws_access_key_id" : "aws_secret_access_key",
+				p->id ? "aws_access_key_id" : p->secret ? "aws_secret_access_key" : IDENTITY_KEY,
 				p->id ? "aws_secret_access_key" : "aws_access_key_id");
 		return -1;
 	}
-	if(keys_add_n(out, p->id, p->id_len, p->secret, p->secret_len, why, sizeof(why))){
+	if(!p->identity){
+		snprintf(err, errlen, "line %zu: profile [%.*s] has no " IDENTITY_KEY ": add '" IDENTITY_KEY
+				" = NAME', the operator or thing its key acts as", p->line, (int)p->name_len, p->name);
+		return -1;
+	}
+	if(keys_add_n(out, p->id, p->id_len, p->secret, p->secret_len, p->identity, p->identity_len, why, sizeof(why))){
 		snprintf(err, errlen, "line %zu: %s", p->id_line, why);
 		return -1;
 	}
@@ -281,7 +321,7 @@ static void trim(const char **s, size_t *n)
 static int parse_line(const char *s, size_t n, size_t lineno, struct profile *p, struct sigv4_keys *out,
 		char *err, size_t errlen)
 {
-	char why[160];
+	char why[300];
 	if(s[0] == '['){
 		if(s[n - 1] != ']'){
 			snprintf(err, errlen, "line %zu: a section header must end with ']'", lineno);
@@ -317,6 +357,8 @@ static int parse_line(const char *s, size_t n, size_t lineno, struct profile *p,
 			dst = &p->id, dst_len = &p->id_len, dst_line = &p->id_line;
 		}else if(ieq_n(key, key_len, "aws_secret_access_key")){
 			dst = &p->secret, dst_len = &p->secret_len, dst_line = &p->secret_line;
+		}else if(ieq_n(key, key_len, IDENTITY_KEY)){
+			dst = &p->identity, dst_len = &p->identity_len, dst_line = &p->identity_line;
 		}else{
 			return 0; /* aws_session_token, region, ...: not ours */
 		}
@@ -325,7 +367,8 @@ static int parse_line(const char *s, size_t n, size_t lineno, struct profile *p,
 					(int)p->name_len, p->name);
 			return -1;
 		}
-		const char *bad = check_token(value, value_len, dst == &p->id ? SIGV4_MAX_KEY_ID : MAX_SECRET, dst == &p->id);
+		const char *bad = dst == &p->identity ? check_identity(value, value_len)
+			: check_token(value, value_len, dst == &p->id ? SIGV4_MAX_KEY_ID : MAX_SECRET, dst == &p->id);
 		if(bad){
 			snprintf(err, errlen, "line %zu: the value of %.*s %s", lineno, (int)key_len, key, bad);
 			return -1;
@@ -333,19 +376,29 @@ static int parse_line(const char *s, size_t n, size_t lineno, struct profile *p,
 		*dst = value, *dst_len = value_len, *dst_line = lineno;
 		return 0;
 	}
-	/* ACCESS_KEY_ID SECRET_ACCESS_KEY */
-	size_t i = 0;
-	while(i < n && s[i] != ' ' && s[i] != '\t') i++;
-	const char *id = s, *secret = s + i;
-	size_t id_len = i, secret_len = n - i;
-	trim(&secret, &secret_len);
-	if(secret_len == 0 || memchr(secret, ' ', secret_len) || memchr(secret, '\t', secret_len)){
+	/* ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY */
+	const char *word[4];
+	size_t word_len[4], words = 0;
+	for(size_t i = 0; i < n && words < 4;){
+		while(i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+		if(i == n) break;
+		word[words] = s + i;
+		while(i < n && s[i] != ' ' && s[i] != '\t') i++;
+		word_len[words] = (size_t)(s + i - word[words]);
+		words++;
+	}
+	if(words == 2 && !memchr(s, '=', n)){
+		snprintf(err, errlen, "line %zu: access key id '%.*s' has no identity: add the operator or thing "
+				"its key acts as, 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'", lineno, (int)word_len[0], word[0]);
+		return -1;
+	}
+	if(words != 3 || (word_len[1] == 1 && word[1][0] == '=')){
 		const char *eq = memchr(s, '=', n);
-		snprintf(err, errlen, "line %zu: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY'%s", lineno,
+		snprintf(err, errlen, "line %zu: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'%s", lineno,
 				eq ? " (or 'key = value' inside a [profile] section)" : "");
 		return -1;
 	}
-	if(keys_add_n(out, id, id_len, secret, secret_len, why, sizeof(why))){
+	if(keys_add_n(out, word[0], word_len[0], word[1], word_len[1], word[2], word_len[2], why, sizeof(why))){
 		snprintf(err, errlen, "line %zu: %s", lineno, why);
 		return -1;
 	}
@@ -375,8 +428,8 @@ int sigv4_keys_parse(const char *text, size_t len, struct sigv4_keys *out, char 
 	}
 	if(profile_close(&p, out, err, errlen)) goto fail;
 	if(out->count == 0){
-		snprintf(err, errlen, "no access keys: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY' lines "
-				"or [profile] sections with aws_access_key_id and aws_secret_access_key");
+		snprintf(err, errlen, "no access keys: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY' lines "
+				"or [profile] sections with aws_access_key_id, aws_secret_access_key and " IDENTITY_KEY);
 		goto fail;
 	}
 	return 0;

@@ -9,17 +9,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mosquitto_jobs/access.h"
 #include "mosquitto_jobs/outbox.h"
 
 struct service;
 
-enum http_plane { HTTP_PLANE_DATA = 0, HTTP_PLANE_CONTROL };
+/* The plane is told by the signing name of the request's credential scope; an unsigned
+ * request has none (HTTP_PLANE_UNSIGNED): its path alone must tell, and the paths both
+ * planes share get 400. */
+enum http_plane { HTTP_PLANE_DATA = 0, HTTP_PLANE_CONTROL, HTTP_PLANE_UNSIGNED };
 
 struct http_request {
 	const char *method;        /* GET, PUT, POST, DELETE */
 	const char *path;          /* raw, percent-encoded, without the query */
 	const char *query;         /* raw, percent-encoded; NULL or "" when none */
 	enum http_plane plane;     /* from the signing name: iot-jobs-data or iot */
+	const char *identity;      /* who the request acts as (its key's identity, or
+	                            * plugin_opt_http_unsigned_identity); NULL: nobody */
 	const char *who;           /* for the audit log: the access key, or NULL */
 	const char *body;          /* may be NULL when body_len is 0 */
 	size_t body_len;
@@ -31,9 +37,13 @@ struct http_response {
 	char *body;                /* malloc'd JSON; the caller frees */
 };
 
-/* Handles one request at now_ms; device notifications are appended to ob. */
-void http_api_handle(struct service *svc, const struct http_request *req, int64_t now_ms,
-		struct outbox *ob, struct http_response *out);
+/* Handles one request at now_ms; device notifications are appended to ob. The request
+ * may do what its identity may do over MQTT (access_decide on the topic it stands for:
+ * $CONTROL/jobs/v1 for the control plane, $aws/things/T/jobs/... for the data plane);
+ * where MQTT would leave the decision to the broker's ACL (ACCESS_DEFER), HTTP, which
+ * cannot ask the broker, refuses. Refusals: 403 AccessDeniedException. */
+void http_api_handle(struct service *svc, const struct access_config *access, const struct http_request *req,
+		int64_t now_ms, struct outbox *ob, struct http_response *out);
 
 /* An error response (for the server's own refusals: authentication, size). */
 void http_api_error(struct http_response *out, int status, const char *type, const char *message);

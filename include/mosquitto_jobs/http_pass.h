@@ -13,13 +13,15 @@
 #include "mosquitto_jobs/http_api.h"
 #include "mosquitto_jobs/outbox.h"
 
+struct access_config;
 struct service;
 
-/* Handles reqs[0..n) at now_ms, then commits the pass (service_flush) and leaves each
+/* Handles reqs[0..n) at now_ms, each as its identity may (access), then commits the pass (service_flush) and leaves each
  * call's final answer in out[i] (bodies malloc'd, the caller frees them). MQTT
  * replies and notifications of the pass are in ob. Returns what service_flush
  * returned. */
-bool http_pass_run(struct service *svc, const struct http_request *const *reqs, size_t n,
-		int64_t now_ms, struct outbox *ob, struct http_response *out);
+bool http_pass_run(struct service *svc, const struct access_config *access,
+		const struct http_request *const *reqs, size_t n, int64_t now_ms, struct outbox *ob,
+		struct http_response *out);
 
 #endif

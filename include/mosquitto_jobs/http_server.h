@@ -1,6 +1,6 @@
 /* The HTTP listener (libmicrohttpd) on a thread of its own. It reads a request,
  * authenticates it (AWS Signature V4 with the keys file, or loopback only without
- * one), then parks it until the broker's thread takes it (http_server_take), answers
+ * one) and gives it its identity (the key's, or the unsigned identity), then parks it until the broker's thread takes it (http_server_take), answers
  * it with http_api_handle, and finishes it (http_server_finish). So the store and the
  * broker are only ever touched from the broker's thread. */
 #ifndef MOSQUITTO_JOBS_HTTP_SERVER_H
@@ -15,6 +15,7 @@ struct http_server_config {
 	const char *address;     /* IPv4 or IPv6 address, or a name resolved at start */
 	int port;
 	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
+	const char *unsigned_identity; /* without keys: who requests act as; NULL: nobody */
 	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
 	const char *tls_key;
 	int max_connections;       /* past it, a new connection cuts the oldest unfinished request's */

@@ -4,24 +4,29 @@
  * globals; crypto from OpenSSL's libcrypto.
  *
  * Key store. sigv4_keys_parse() reads the text of a credentials file (the caller reads
- * the file). Two formats, told apart per line:
+ * the file). Each key carries the identity it acts as (an operator, or a thing whose
+ * grants apply: access.h). Two formats, told apart per line:
  *
- *     # one pair per line: ACCESS_KEY_ID SECRET_ACCESS_KEY (spaces or tabs between)
- *     AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+ *     # one key per line: ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY (spaces or tabs between)
+ *     AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY admin
  *
- *     ; or the AWS CLI's ~/.aws/credentials (INI): each [profile] gives one pair
+ *     ; or the AWS CLI's ~/.aws/credentials (INI): each [profile] gives one key; the
+ *     ; identity is a key of the profile that the AWS CLI ignores
  *     [default]
  *     aws_access_key_id = AKIDEXAMPLE
  *     aws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY
+ *     mosquitto_jobs_identity = admin
  *
  * Blank lines and lines starting with '#' or ';' are comments (whole lines only: a
  * secret may hold any printable character but space). In INI form other keys
- * (aws_session_token, region, ...) are ignored, and so is a profile with neither key;
- * a profile with only one of the two is an error. Both forms may share a file, pair
- * lines first (after a [profile] header every line belongs to a profile).
- * An access key id is 1..128 printable characters without '/' (it heads the
- * Credential scope); a key defined twice, or a file without any key, is an error.
- * Errors name the line: "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY'".
+ * (aws_session_token, region, ...) are ignored, and so is a profile with none of the
+ * three; a profile with some but not all of them is an error. A key without an
+ * identity is an error, so that no key acts with rights nobody gave it. Both forms may
+ * share a file, key lines first (after a [profile] header every line belongs to a
+ * profile). An access key id is 1..128 printable characters without '/' (it heads the
+ * Credential scope); an identity 1..256 printable characters without '+', '#' or '/'
+ * (access_identity_valid); a key defined twice, or a file without any key, is an error.
+ * Errors name the line: "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'".
  *
  * Verification. sigv4_verify() checks an `Authorization: AWS4-HMAC-SHA256
  * Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request, SignedHeaders=a;b,
@@ -58,6 +63,7 @@
 struct sigv4_key {
 	char *access_key_id;
 	char *secret;
+	char *identity;      /* who the key acts as */
 };
 
 struct sigv4_keys {
@@ -70,13 +76,16 @@ struct sigv4_keys {
  * and *out left empty. */
 int sigv4_keys_parse(const char *text, size_t len, struct sigv4_keys *out, char *err, size_t errlen);
 
-/* Adds one pair (copied). Returns 0, or -1 with err filled (bad id or secret, id
- * already present, out of memory). */
+/* Adds one key (copied). Returns 0, or -1 with err filled (bad id, secret or identity,
+ * no identity, id already present, out of memory). */
 int sigv4_keys_add(struct sigv4_keys *keys, const char *access_key_id, const char *secret,
-		char *err, size_t errlen);
+		const char *identity, char *err, size_t errlen);
 
 /* The secret of an access key id (id_len bytes), or NULL. Borrowed from *keys. */
 const char *sigv4_keys_find(const struct sigv4_keys *keys, const char *access_key_id, size_t id_len);
+
+/* The identity of an access key id, or NULL. Borrowed from *keys. */
+const char *sigv4_keys_identity(const struct sigv4_keys *keys, const char *access_key_id);
 
 /* Wipes and frees every key; leaves *keys empty. NULL-tolerant. */
 void sigv4_keys_free(struct sigv4_keys *keys);

@@ -70,7 +70,7 @@ class RefusalLogTest(OwnBrokersTest):
         self.addCleanup(shutil.rmtree, self.keys_dir, True)
         keys = os.path.join(self.keys_dir, "keys")
         with open(keys, "w") as f:
-            f.write("AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\n")
+            f.write("AKIDEXAMPLE wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY ops\n")
         self.http_port = free_port()
         self.b = self.broker(**dict(PLUGIN_DEFAULTS, operators="ops", other_topics="allow",
                                     http_listen=f"127.0.0.1:{self.http_port}", http_keys_file=keys))
@@ -221,7 +221,7 @@ class StartupTest(OwnBrokersTest):
 
     def test_http_listen_takes_a_name(self):
         port = free_port()
-        b = self.broker(http_listen=f"localhost:{port}")
+        b = self.broker(http_listen=f"localhost:{port}", http_unsigned_identity="admin")
         b.start()
         deadline = time.time() + 10
         while True:
@@ -232,9 +232,9 @@ class StartupTest(OwnBrokersTest):
                 if time.time() > deadline:
                     raise
                 time.sleep(0.05)
-        status, body = http_get(port, "/things/dev1/jobs")
+        status, body = http_get(port, "/jobs")
         self.assertEqual(status, 200, body)
-        self.assertEqual(json.loads(body).get("queuedJobs"), [])
+        self.assertEqual(json.loads(body).get("jobs"), [])
         self.refused({"http_listen": f"no-such-host.invalid:{port}"}, "plugin_opt_http_listen: cannot resolve",
                      "no-such-host.invalid")
 

@@ -29,6 +29,9 @@ from harness import HERE, SharedBrokerTest, free_port
 ARN = "arn:aws:iot:us-east-1:000000000000"
 KEY, SECRET = "AKIDJOBSHTTPTEST0001", "cli/secret+key=0001"
 BOTO3_KEY, BOTO3_SECRET = "AKIDJOBSBOTO3TEST001", "boto3/secret+key=001"
+# the identity both keys act as (the harness's broker makes everyone an operator and
+# leaves the jobs topics open; test_http_access.py tests who may do what)
+IDENTITY = "http-admin"
 INSTALL_HINT = "run scripts/install-deps (it installs Debian's awscli and python3-boto3)"
 
 # botocore's models (iot-jobs-data 2017-09-29 and iot 2015-05-28): the members a
@@ -114,6 +117,8 @@ class HttpApiTest(SharedBrokerTest):
     """A shared broker with the HTTP listener; helpers to run the AWS CLI against it."""
 
     keys = True        # with a keys file (every request signed)
+    keys_text = None   # that file's text; None: KEY and BOTO3_KEY, acting as IDENTITY
+    http_options = {}  # more plugin options
     tls = False        # HTTPS with a self-signed certificate
     http_address = "127.0.0.1"
 
@@ -126,8 +131,10 @@ class HttpApiTest(SharedBrokerTest):
             if cls.keys:
                 cls.keys_file = os.path.join(cls.tmp, "keys")
                 with open(cls.keys_file, "w") as f:
-                    f.write(f"# test keys\n{KEY} {SECRET}\n{BOTO3_KEY} {BOTO3_SECRET}\n")
+                    f.write(cls.keys_text if cls.keys_text is not None else
+                            f"# test keys\n{KEY} {SECRET} {IDENTITY}\n{BOTO3_KEY} {BOTO3_SECRET} {IDENTITY}\n")
                 options["http_keys_file"] = cls.keys_file
+            options.update(cls.http_options)
             if cls.tls:
                 cls.cert = os.path.join(cls.tmp, "cert.pem")
                 key = os.path.join(cls.tmp, "key.pem")
@@ -471,9 +478,9 @@ class SignedListener(HttpApiTest):
         [groups] = self.operator.control({"command": "listThingGroups", "namePrefixFilter": group})
         self.assertEqual(groups["data"]["thingGroups"], [])
 
-        # the access key is the user of the management audit line
+        # the identity and the access key are the user of the management audit line
         log = self.broker.read_log()
-        self.assertRegex(log, rf"jobs: admin client=\S+ user={KEY} command=createJob job={rollout} outcome=ok")
+        self.assertRegex(log, rf"jobs: admin client=\S+ user={IDENTITY}/{KEY} command=createJob job={rollout} outcome=ok")
 
     def test_errors(self):
         """Errors as the CLI reports them (the exit code, the error name on stderr); none
@@ -777,9 +784,9 @@ class SignedListener(HttpApiTest):
                                ("unknown_key", "UnrecognizedClientException")):
                 self.assertEqual((out[name].get("code"), out[name].get("status")), (code, 403), out[name])
 
-        with self.subTest("the audit line names the access key"):
+        with self.subTest("the audit line names the identity and the access key"):
             self.assertRegex(self.broker.read_log(),
-                             rf"user={BOTO3_KEY} command=createJob job={j1} outcome=ok")
+                             rf"user={IDENTITY}/{BOTO3_KEY} command=createJob job={j1} outcome=ok")
 
         with self.subTest("the document's integers come back as written"):
             document = '{"operation":"install","size":1000,"parts":[1,20,300]}'
@@ -788,9 +795,11 @@ class SignedListener(HttpApiTest):
 
 
 class ListenerWithoutKeys(HttpApiTest):
-    """No keys file: loopback clients are served without signature checks."""
+    """No keys file: loopback clients are served without signature checks, acting as
+    plugin_opt_http_unsigned_identity."""
 
     keys = False
+    http_options = {"http_unsigned_identity": IDENTITY}
 
     def test_loopback_requests_are_served(self):
         thing, job = self.thing, self.name("j")
@@ -801,10 +810,11 @@ class ListenerWithoutKeys(HttpApiTest):
         pending = self.aws("iot-jobs-data", "get-pending-job-executions", "--thing-name", thing,
                            key="AKIDANYTHING", secret="anything")
         self.assertEqual([q["jobId"] for q in self.ok(pending)["queuedJobs"]], [job])
-        # unsigned: the data plane
-        with no_proxy_opener().open(f"{self.endpoint}/things/{thing}/jobs", timeout=10) as resp:
+        # unsigned, on a path of the data plane only
+        req = urllib.request.Request(f"{self.endpoint}/things/{thing}/jobs/$next", method="PUT", data=b"{}")
+        with no_proxy_opener().open(req, timeout=10) as resp:
             self.assertEqual(resp.status, 200)
-            self.assertEqual([q["jobId"] for q in json.loads(resp.read())["queuedJobs"]], [job])
+            self.assertEqual(json.loads(resp.read())["execution"]["jobId"], job)
         self.assertIn("only loopback clients are served", self.broker.read_log())
 
     def test_wire_numbers_are_plain_integers(self):
@@ -821,7 +831,11 @@ class ListenerWithoutKeys(HttpApiTest):
             outcome, body, _ = dev.request(f"$aws/things/{thing}/jobs/{job}/update",
                                            {"status": "IN_PROGRESS", "expectedVersion": v})
             self.assertEqual(outcome, "accepted", body)
-        with no_proxy_opener().open(f"{self.endpoint}/things/{thing}/jobs/{job}", timeout=10) as resp:
+        # the path is both planes': an unchecked signature's signing name picks the data plane
+        req = urllib.request.Request(f"{self.endpoint}/things/{thing}/jobs/{job}", headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDANY/20261207/us-east-1/iot-jobs-data/aws4_request, "
+                             "SignedHeaders=host, Signature=00"})
+        with no_proxy_opener().open(req, timeout=10) as resp:
             raw = resp.read().decode()
         body = json.loads(raw)
         self.assertEqual(body["execution"]["versionNumber"], 10)

@@ -43,7 +43,8 @@ class HttpLimitsTest(SharedBrokerTest):
     @classmethod
     def setUpClass(cls):
         cls.http_port = free_port()
-        cls.options = {"http_listen": f"127.0.0.1:{cls.http_port}", "http_request_timeout": "2"}
+        cls.options = {"http_listen": f"127.0.0.1:{cls.http_port}", "http_request_timeout": "2",
+                       "http_unsigned_identity": "lab-1"}
         super().setUpClass()
 
     def start_next(self):

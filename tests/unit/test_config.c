@@ -48,6 +48,8 @@ static void test_bad_values(void)
 		{ "max_pending", "" }, { "max_pending", "10x" }, { "max_pending", "-1" },
 		{ "db_path", "" }, { "region", "US EAST" }, { "account_id", "123" },
 		{ "account_id", "12345678901a" }, { "no_such_option", "1" },
+		{ "http_unsigned_identity", "" }, { "http_unsigned_identity", "a/b" },
+		{ "http_unsigned_identity", "ops+" }, { "http_unsigned_identity", "#" },
 	};
 	for(size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++){
 		struct jobs_config cfg;
@@ -79,6 +81,23 @@ static void test_http_options_need_a_listener(void)
 	config_free(&cfg);
 }
 
+/* Unsigned requests act as an identity only on a listener without keys file. */
+static void test_http_unsigned_identity(void)
+{
+	struct jobs_config cfg;
+	char err[256] = "";
+	CU_ASSERT_EQUAL_FATAL(config_parse(NULL, 0, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_PTR_NULL(cfg.http_unsigned_identity);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(parse1("http_unsigned_identity", "admin", &cfg, err), 0);
+	CU_ASSERT_STRING_EQUAL(cfg.http_unsigned_identity, "admin");
+	config_free(&cfg);
+	struct jobs_option both[] = { { "http_unsigned_identity", "admin" }, { "http_keys_file", "/etc/keys" },
+		{ "http_listen", "8080" } };
+	CU_ASSERT_EQUAL(config_parse(both, 3, &cfg, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugin_opt_http_unsigned_identity is for a listener without keys file"));
+}
+
 void add_config_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -86,6 +105,7 @@ void add_config_tests(void)
 		{ "every option", test_values },
 		{ "bad values refused with the option named", test_bad_values },
 		{ "HTTP options need plugin_opt_http_listen", test_http_options_need_a_listener },
+		{ "http_unsigned_identity", test_http_unsigned_identity },
 	};
 	ADD_SUITE("config", tests);
 }

@@ -15,6 +15,7 @@
 #define NOW_MS 1700000000000LL
 
 static struct service *svc;
+static struct jobs_config cfg;   /* its access rules decide what each call may do */
 static struct outbox ob;
 static char dir[64], db[96];
 
@@ -23,12 +24,10 @@ static void open_capped_service(void)
 	snprintf(dir, sizeof(dir), "/tmp/jobs-unit-XXXXXX");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
 	snprintf(db, sizeof(db), "%s/jobs.db", dir);
-	const struct jobs_option opts[] = { { "db_path", db }, { "db_max_mb", "1" } };
-	struct jobs_config cfg;
+	const struct jobs_option opts[] = { { "db_path", db }, { "db_max_mb", "1" }, { "operators", "admin" } };
 	char err[512];
-	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 3, &cfg, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
-	config_free(&cfg);
 	service_set_group_commit(svc, true);
 	memset(&ob, 0, sizeof(ob));
 }
@@ -37,6 +36,7 @@ static void close_service(void)
 {
 	outbox_clear(&ob);
 	service_destroy(svc);
+	config_free(&cfg);
 	remove_db_files(db);
 	rmdir(dir);
 }
@@ -47,13 +47,13 @@ static bool pass(const struct http_request *calls, size_t n, struct http_respons
 	const struct http_request *reqs[8];
 	for(size_t i = 0; i < n; i++) reqs[i] = &calls[i];
 	outbox_truncate(&ob, 0);
-	return http_pass_run(svc, reqs, n, NOW_MS, &ob, out);
+	return http_pass_run(svc, &cfg.access, reqs, n, NOW_MS, &ob, out);
 }
 
 static struct http_request create_job(const char *path, const char *body)
 {
 	struct http_request r = { .method = "PUT", .path = path, .plane = HTTP_PLANE_CONTROL,
-		.body = body, .body_len = strlen(body) };
+		.identity = "admin", .body = body, .body_len = strlen(body) };
 	return r;
 }
 
@@ -72,7 +72,7 @@ static const char *status_of_execution(const char *thing, const char *job)
 	static char status[32];
 	char path[128];
 	snprintf(path, sizeof(path), "/things/%s/jobs/%s", thing, job);
-	struct http_request r = { .method = "GET", .path = path, .plane = HTTP_PLANE_DATA };
+	struct http_request r = { .method = "GET", .path = path, .plane = HTTP_PLANE_DATA, .identity = thing };
 	struct http_response out;
 	pass(&r, 1, &out);
 	cJSON *b = cJSON_Parse(out.body);
@@ -108,7 +108,7 @@ static void test_rolled_back_pass_answers_no_success(void)
 	/* one pass: an update that fits, then a job that does not; SQLite rolls the
 	 * whole batch back, the update included */
 	struct http_request calls[2] = {
-		{ .method = "POST", .path = "/things/t1/jobs/j1", .plane = HTTP_PLANE_DATA,
+		{ .method = "POST", .path = "/things/t1/jobs/j1", .plane = HTTP_PLANE_DATA, .identity = "t1",
 			.body = "{\"status\":\"IN_PROGRESS\"}", .body_len = strlen("{\"status\":\"IN_PROGRESS\"}") },
 		create_job("/jobs/big-last", big),
 	};

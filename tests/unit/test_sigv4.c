@@ -255,11 +255,12 @@ enum {
 /* The store the vectors were signed with: both formats in one file. */
 static const char credentials[] =
 	"# mosquitto-jobs HTTP API keys\n"
-	"AKIDEXAMPLE\twJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY\r\n"
+	"AKIDEXAMPLE\twJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY thing-1\r\n"
 	"\n"
 	"[control-plane]\n"
 	"aws_access_key_id = AKIDCONTROL0001\n"
 	"aws_secret_access_key=c0ntrolPlaneSecret+/0123456789abcdefghijk\n"
+	"mosquitto_jobs_identity = admin\n"
 	"region = us-east-1\n";
 
 static struct sigv4_keys keys;
@@ -513,7 +514,7 @@ static void test_negative_cases(void)
 		load_keys();
 		if(c->secret){
 			sigv4_keys_free(&keys);
-			CU_ASSERT_EQUAL_FATAL(sigv4_keys_add(&keys, "AKIDEXAMPLE", c->secret, err, sizeof(err)), 0);
+			CU_ASSERT_EQUAL_FATAL(sigv4_keys_add(&keys, "AKIDEXAMPLE", c->secret, "thing-1", err, sizeof(err)), 0);
 		}
 		from_vector(&m, (size_t)c->vector);
 		if(c->method) m.req.method = c->method;
@@ -637,34 +638,54 @@ struct keys_case {
 };
 
 static const struct keys_case keys_cases[] = {
-	{ "AKID1 secret1\nAKID2   secret/2+==\n", 2, NULL },
-	{ "# only a comment\n\n  ; another\nAKID1 s\n", 1, NULL },
-	{ "AKID1 s", 1, NULL },
+	{ "AKID1 secret1 admin\nAKID2   secret/2+==\tthing-2  \n", 2, NULL },
+	{ "# only a comment\n\n  ; another\nAKID1 s t\n", 1, NULL },
+	{ "AKID1 s t", 1, NULL },
 	{ "[default]\r\naws_access_key_id=AKID1\r\naws_secret_access_key = s1\r\naws_session_token = tok\r\n"
-	  "[other]\nregion = eu-west-1\n[p2]\n  AWS_SECRET_ACCESS_KEY = s2\n  aws_access_key_id = AKID2\n", 2, NULL },
-	{ "AKID0 s0\n[default]\naws_access_key_id = AKID1\naws_secret_access_key = s1\n", 2, NULL },
+	  "mosquitto_jobs_identity=admin\r\n"
+	  "[other]\nregion = eu-west-1\n[p2]\n  AWS_SECRET_ACCESS_KEY = s2\n  aws_access_key_id = AKID2\n"
+	  "  Mosquitto_Jobs_Identity = gw:7\n", 2, NULL },
+	{ "AKID0 s0 t0\n[default]\naws_access_key_id = AKID1\naws_secret_access_key = s1\nmosquitto_jobs_identity = t\n",
+	  2, NULL },
 	{ "", 0, "no access keys" },
 	{ "# nothing\n\n", 0, "no access keys" },
 	{ "[default]\nregion = us-east-1\n", 0, "no access keys" },
-	{ "AKID1 secret1\nAKID2\n", 0, "line 2: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY'" },
-	{ "AKID1 secret one\n", 0, "line 1: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY'" },
+	{ "AKID1 secret1 a\nAKID2\n", 0, "line 2: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'" },
+	{ "AKID1 secret one more\n", 0, "line 1: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'" },
 	{ "\n\naws_access_key_id = AKID1\n", 0,
-	  "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY' (or 'key = value' inside a [profile] section)" },
-	{ "AKID1 s1\nAKID1 s2\n", 0, "line 2: access key id 'AKID1' is defined twice" },
-	{ "AK/ID s1\n", 0, "line 1: the access key id holds '/'" },
-	{ "AKID1 s\x01x\n", 0, "line 1: the secret access key holds a space or a non-printable character" },
+	  "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY' (or 'key = value' inside a [profile] section)" },
+	{ "AKID1 s1 a\nAKID1 s2 a\n", 0, "line 2: access key id 'AKID1' is defined twice" },
+	{ "AK/ID s1 a\n", 0, "line 1: the access key id holds '/'" },
+	{ "AKID1 s\x01x a\n", 0, "line 1: the secret access key holds a space or a non-printable character" },
+	{ "AKID1 s\x01x a b\n", 0, "line 1: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'" },
 	{ "[default\naws_access_key_id = A\n", 0, "line 1: a section header must end with ']'" },
 	{ "[ ]\n", 0, "line 1: empty profile name" },
 	{ "[default]\naws_access_key_id = AKID1\n\n[next]\n", 0,
 	  "line 1: profile [default] has aws_access_key_id but no aws_secret_access_key" },
 	{ "[a]\naws_secret_access_key = s\n", 0, "line 1: profile [a] has aws_secret_access_key but no aws_access_key_id" },
+	{ "[a]\nmosquitto_jobs_identity = x\n", 0, "line 1: profile [a] has mosquitto_jobs_identity but no aws_access_key_id" },
 	{ "[a]\naws_access_key_id = A\naws_access_key_id = B\n", 0, "line 3: aws_access_key_id given twice in profile [a]" },
 	{ "[a]\naws_access_key_id = A\naws_secret_access_key = two words\n", 0,
 	  "line 3: the value of aws_secret_access_key holds a space" },
 	{ "[a]\naws_access_key_id =\naws_secret_access_key = s\n", 0, "line 2: the value of aws_access_key_id is empty" },
-	{ "[a]\nAKID1 s1\n", 0, "line 2: expected 'key = value' inside profile [a]" },
-	{ "[a]\naws_access_key_id = A\naws_secret_access_key = s\n[b]\naws_access_key_id = A\naws_secret_access_key = t\n",
-	  0, "line 5: access key id 'A' is defined twice" },
+	{ "[a]\nAKID1 s1 x\n", 0, "line 2: expected 'key = value' inside profile [a]" },
+	{ "[a]\naws_access_key_id = A\naws_secret_access_key = s\nmosquitto_jobs_identity = x\n[b]\n"
+	  "aws_access_key_id = A\naws_secret_access_key = t\nmosquitto_jobs_identity = y\n",
+	  0, "line 6: access key id 'A' is defined twice" },
+	/* a key without an identity is refused, in both forms */
+	{ "AKID1 secret1\n", 0, "line 1: access key id 'AKID1' has no identity: add the operator or thing its key acts as, "
+	  "'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'" },
+	{ "[dev]\naws_access_key_id = AKID1\naws_secret_access_key = s1\n", 0,
+	  "line 1: profile [dev] has no mosquitto_jobs_identity: add 'mosquitto_jobs_identity = NAME'" },
+	/* an identity is what MQTT would accept as one */
+	{ "AKID1 s1 a/b\n", 0, "line 1: the identity of access key id 'AKID1' holds '+', '#' or '/'" },
+	{ "AKID1 s1 a+\n", 0, "line 1: the identity of access key id 'AKID1' holds '+', '#' or '/'" },
+	{ "[a]\naws_access_key_id = A\naws_secret_access_key = s\nmosquitto_jobs_identity = x#\n", 0,
+	  "line 4: the value of mosquitto_jobs_identity holds '+', '#' or '/'" },
+	{ "[a]\naws_access_key_id = A\naws_secret_access_key = s\nmosquitto_jobs_identity =\n", 0,
+	  "line 4: the value of mosquitto_jobs_identity is empty" },
+	{ "[a]\naws_access_key_id = A\naws_secret_access_key = s\nmosquitto_jobs_identity = x\nmosquitto_jobs_identity = y\n",
+	  0, "line 5: mosquitto_jobs_identity given twice in profile [a]" },
 };
 
 static void test_keys_parse(void)
@@ -690,24 +711,35 @@ static void test_keys_parse(void)
 	/* Values land where they belong; lookup is by exact id. */
 	struct sigv4_keys k;
 	char err[256];
-	const char *text = "[default]\naws_secret_access_key = s1\naws_access_key_id = AKID1\nregion=x\n";
+	const char *text = "AKID0 s0 admin\n[default]\naws_secret_access_key = s1\n"
+		"mosquitto_jobs_identity = thing-1\naws_access_key_id = AKID1\nregion=x\n";
 	CU_ASSERT_EQUAL_FATAL(sigv4_keys_parse(text, strlen(text), &k, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(sigv4_keys_find(&k, "AKID1", 5), "s1");
+	CU_ASSERT_STRING_EQUAL(sigv4_keys_identity(&k, "AKID1"), "thing-1");
+	CU_ASSERT_STRING_EQUAL(sigv4_keys_find(&k, "AKID0", 5), "s0");
+	CU_ASSERT_STRING_EQUAL(sigv4_keys_identity(&k, "AKID0"), "admin");
+	CU_ASSERT_PTR_NULL(sigv4_keys_identity(&k, "AKID"));
 	CU_ASSERT_PTR_NULL(sigv4_keys_find(&k, "AKID", 4));
 	CU_ASSERT_PTR_NULL(sigv4_keys_find(&k, "akid1", 5));
-	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID1", "other", err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "", err, sizeof(err)), -1);
-	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "s2", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID1", "other", "x", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "", "x", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "s2", NULL, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "the identity of access key id 'AKID2' is missing"));
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "s2", "", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "s2", "x y", err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(sigv4_keys_add(&k, "AKID2", "s2", "dev-2", err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(sigv4_keys_find(&k, "AKID2", 5), "s2");
+	CU_ASSERT_STRING_EQUAL(sigv4_keys_identity(&k, "AKID2"), "dev-2");
 	sigv4_keys_free(&k);
 	CU_ASSERT_EQUAL(k.count, 0);
 	sigv4_keys_free(&k);
 	sigv4_keys_free(NULL);
 	/* Not NUL-terminated: only len bytes count; a NUL inside is an error. */
-	CU_ASSERT_EQUAL(sigv4_keys_parse("AKID1 s1XXXX", 8, &k, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(sigv4_keys_parse("AKID1 s1 iXXXX", 10, &k, err, sizeof(err)), 0);
 	CU_ASSERT_STRING_EQUAL(sigv4_keys_find(&k, "AKID1", 5), "s1");
+	CU_ASSERT_STRING_EQUAL(sigv4_keys_identity(&k, "AKID1"), "i");
 	sigv4_keys_free(&k);
-	CU_ASSERT_EQUAL(sigv4_keys_parse("AKID1 s1\nA\0 s\n", 14, &k, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(sigv4_keys_parse("AKID1 s1 i\nA\0 s i\n", 18, &k, err, sizeof(err)), -1);
 	CU_ASSERT_STRING_EQUAL(err, "line 2: NUL byte");
 }
 
