@@ -604,9 +604,18 @@ static int parse_args(const struct command *c, int argc, char **argv, struct opt
 
 		cJSON *item = NULL;
 		int rc = parse_value(c, a, value, negated, argc, argv, &i, &item);
-		if(!rc && paging) rc = paging_option(c, a, item, pg, obj);
-		else if(!rc && !cJSON_AddItemToObject(obj, a->field, item)) rc = usage(c, "out of memory");
-		else if(!rc) item = NULL;
+		if(rc){
+			/* a message is out */
+		}else if(paging){
+			rc = paging_option(c, a, item, pg, obj);
+		}else if(cJSON_GetObjectItemCaseSensitive(obj, a->field)){
+			/* Only --page-size fills a field of its own command. */
+			rc = usage(c, "--page-size and %s both set the page size: give one", a->flag);
+		}else if(cJSON_AddItemToObject(obj, a->field, item)){
+			item = NULL;
+		}else{
+			rc = usage(c, "out of memory");
+		}
 		cJSON_Delete(item);
 		if(rc) return rc;
 	}
