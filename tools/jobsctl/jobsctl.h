@@ -34,6 +34,7 @@ enum {
 enum output_format {
 	OUTPUT_JSON,     /* indented as the aws CLI prints it (json.dump indent=4) */
 	OUTPUT_COMPACT,  /* one line */
+	OUTPUT_TEXT,     /* tab-separated, as `aws --output text` */
 };
 
 struct options {
@@ -104,6 +105,8 @@ struct pager {
 	long long page_size;  /* the request's own maxResults (0: none) */
 	cJSON *result;        /* the pages so far, merged */
 	long long items;
+	int *page_items;      /* the items of each page, in order (for --output text) */
+	size_t pages;
 	char *asked;          /* the nextToken of the last request */
 };
 /* Sets up the first request's nextToken and maxResults. 0, or -1: out of memory. */
@@ -115,5 +118,10 @@ void pager_free(struct pager *pg);
 
 /* output.c: JSON as `aws --output json` prints it (or on one line), and a newline. */
 void output_json(FILE *f, const cJSON *v, enum output_format format);
+/* As `aws --output text` prints v. */
+void output_text(FILE *f, const cJSON *v);
+/* As `aws --output text` prints the pages of a list command: each page on its own
+ * (page_items[i] items of result's list_key each), then NextToken if any. */
+void output_text_pages(FILE *f, const cJSON *result, const char *list_key, const int *page_items, size_t pages);
 
 #endif

@@ -251,11 +251,18 @@ static int configure(struct mosquitto *mosq, const struct options *o)
 	return 0;
 }
 
-/* Prints the result as the aws CLI does: nothing at all for an empty object. */
-static int print_data(const cJSON *data, enum output_format format)
+/* Prints the result as the aws CLI does: nothing at all for an empty object; the
+ * pages of a list command one by one in text. */
+static int print_data(const cJSON *data, const struct pager *pager, enum output_format format)
 {
 	if(cJSON_IsObject(data) && !data->child) return JOBSCTL_EXIT_OK;
-	output_json(stdout, data, format);
+	if(format == OUTPUT_TEXT && pager && pager->pages){
+		output_text_pages(stdout, data, pager->p->list_key, pager->page_items, pager->pages);
+	}else if(format == OUTPUT_TEXT){
+		output_text(stdout, data);
+	}else{
+		output_json(stdout, data, format);
+	}
 	if(fflush(stdout) != 0 || ferror(stdout)){
 		fprintf(stderr, "jobsctl: cannot write the output: %s\n", strerror(errno));
 		return JOBSCTL_EXIT_ERROR;
@@ -349,7 +356,7 @@ static int exchange(const struct options *o, cJSON *command, struct pager *pager
 	mosquitto_lib_cleanup();
 
 	if(s.exit_code == JOBSCTL_EXIT_OK){
-		code = print_data(pager->result, o->output);
+		code = print_data(pager->result, pager, o->output);
 	}else{
 		code = s.exit_code;
 		fprintf(stderr, "jobsctl: %s\n", s.message ? s.message : "out of memory");
@@ -459,7 +466,7 @@ static int run(struct options *o, int argc, char **argv)
 		cJSON *list = cJSON_AddArrayToObject(request, "commands");
 		if(list && cJSON_AddStringToObject(command, "correlationData", correlation)
 				&& cJSON_AddItemReferenceToArray(list, command)){
-			rc = print_data(request, o->output);
+			rc = print_data(request, NULL, o->output);
 		}else{
 			fprintf(stderr, "jobsctl: out of memory\n");
 			rc = JOBSCTL_EXIT_ERROR;

@@ -40,7 +40,7 @@ static const struct gflag {
 	{ G_INSECURE, NULL, "--insecure", NULL, "do not check that the server certificate names the host" },
 	{ G_PROTOCOL, "-V", "--protocol-version", "VERSION", "mqttv5 (default), mqttv311, 5 or 311" },
 	{ G_TIMEOUT, NULL, "--timeout", "SECONDS", "give up after this long without a reply (default 10)" },
-	{ G_OUTPUT, NULL, "--output", "FORMAT", "json (default: indented as aws prints it) or compact (one line)" },
+	{ G_OUTPUT, NULL, "--output", "FORMAT", "json (default), text (as aws prints them) or compact (one line)" },
 	{ G_DRY_RUN, NULL, "--dry-run", NULL, "print the request instead of sending it" },
 };
 
@@ -154,7 +154,8 @@ static int set_flag(struct options *o, const struct gflag *g, const char *value,
 		/* pretty: the name json had before it printed as aws does. */
 		if(strcmp(value, "json") == 0 || strcmp(value, "pretty") == 0) o->output = OUTPUT_JSON;
 		else if(strcmp(value, "compact") == 0) o->output = OUTPUT_COMPACT;
-		else return bad(where, "%s: '%s' is not json or compact", g->long_name, value);
+		else if(strcmp(value, "text") == 0) o->output = OUTPUT_TEXT;
+		else return bad(where, "%s: '%s' is not json, text or compact", g->long_name, value);
 		return 0;
 	}
 	return bad(where, "internal error: unhandled flag %s", g->long_name);

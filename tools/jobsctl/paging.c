@@ -75,18 +75,20 @@ int pager_take(struct pager *pg, cJSON *data, cJSON *command, char *err, size_t 
 		snprintf(err, errsize, "malformed reply: %s is not a list", pg->p->list_key);
 		goto done;
 	}
+	int *more = realloc(pg->page_items, (pg->pages + 1) * sizeof(*more));
+	if(!more) goto oom;
+	pg->page_items = more;
+	int n = list ? cJSON_GetArraySize(list) : 0;
 	if(!pg->result){
 		pg->result = data;
 		data = NULL;
-		if(!list && !(list = cJSON_AddArrayToObject(pg->result, pg->p->list_key))) goto oom;
-		pg->items = cJSON_GetArraySize(list);
+		if(!list && !cJSON_AddArrayToObject(pg->result, pg->p->list_key)) goto oom;
 	}else if(list){
 		cJSON *all = cJSON_GetObjectItemCaseSensitive(pg->result, pg->p->list_key);
-		while(list->child){
-			cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(list, list->child));
-			pg->items++;
-		}
+		while(list->child) cJSON_AddItemToArray(all, cJSON_DetachItemViaPointer(list, list->child));
 	}
+	pg->page_items[pg->pages++] = n;
+	pg->items += n;
 	if(!token){
 		rc = 0;
 	}else if(pg->p->max_items && pg->items >= pg->p->max_items){
@@ -115,6 +117,6 @@ void pager_free(struct pager *pg)
 {
 	cJSON_Delete(pg->result);
 	free(pg->asked);
-	pg->result = NULL;
-	pg->asked = NULL;
+	free(pg->page_items);
+	memset(pg, 0, sizeof(*pg));
 }
