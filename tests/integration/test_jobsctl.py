@@ -494,7 +494,7 @@ class JobsctlTest(BrokerTest):
         for global_args, message in [(["--bogus"], "unknown global option"),
                                      (["-p", "70000"], "not a port number"),
                                      (["-V", "mqttv4"], "mqttv5"),
-                                     (["--output", "yaml"], "json or compact"),
+                                     (["--output", "yaml"], "json, text or compact"),
                                      (["--timeout", "0"], "number of seconds"),
                                      (["--cert", "/etc/hostname"], "--key")]:
             with self.subTest(global_args=global_args):
@@ -733,6 +733,20 @@ class JobsctlTest(BrokerTest):
         self.assertEqual(job["description"], desc)
         self.assertEqual(job["abortConfig"]["criteriaList"][0]["thresholdPercentage"], 0.1)
 
+    def test_text_output(self):
+        # aws's text layout: the scalars of an object on one line, by sorted key, after
+        # the upper-cased name of the list holding it.
+        made = self.jobsctl("create-thing-group", "--thing-group-name", "tg", "--output", "text")
+        self.assertEqual(made.stdout, "arn:aws:iot:us-east-1:000000000000:thinggroup/tg\ttg\ttg\n")
+        for name in ("a", "b"):
+            self.ok("add-thing-to-thing-group", "--thing-group-name", "tg", "--thing-name", name)
+        things = self.jobsctl("list-things-in-thing-group", "--thing-group-name", "tg",
+                              "--output", "text")
+        self.assertEqual(things.stdout, "THINGS\ta\nTHINGS\tb\n")
+        self.ok("create-job", "--job-id", "tj", "--targets", "a", "--document", "{}")
+        out = self.jobsctl("list-jobs", "--output", "text", "--max-items", "1").stdout
+        self.assertRegex(out, r"^JOBS\t\d+\tFalse\tarn:aws:iot:[^\t]+:job/tj\ttj\t\d+\tIN_PROGRESS\tSNAPSHOT\n$")
+
     # -- refusals: who jobsctl was, and what to do --
 
     def own_broker(self, **kw):
@@ -795,7 +809,7 @@ class JobsctlLikeAwsTest(BrokerTest):
         self.tmp = tempfile.mkdtemp(prefix="jobsctl-aws-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
-    def run_both(self, *args):
+    def run_both(self, *args, output="json"):
         for name in ("config", "credentials"):
             open(os.path.join(self.tmp, name), "w").close()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -804,10 +818,11 @@ class JobsctlLikeAwsTest(BrokerTest):
                    AWS_CONFIG_FILE=os.path.join(self.tmp, "config"),
                    AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "credentials"),
                    AWS_EC2_METADATA_DISABLED="true", NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
-        aws = subprocess.run([AWS, "--output", "json", "--endpoint-url",
+        aws = subprocess.run([AWS, "--output", output, "--endpoint-url",
                               f"http://127.0.0.1:{self.http_port}", "iot", *args],
                              capture_output=True, text=True, timeout=120, env=env)
-        mine = subprocess.run([JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), *args],
+        mine = subprocess.run([JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), *args,
+                               "--output", output],
                               capture_output=True, text=True, timeout=30, env={"JOBSCTL_CONFIG": ""})
         self.assertEqual(aws.returncode, 0, aws.stderr)
         self.assertEqual(mine.returncode, 0, mine.stderr)
@@ -833,6 +848,27 @@ class JobsctlLikeAwsTest(BrokerTest):
                 else:
                     self.assertEqual(mine, aws)
         self.assertEqual(self.run_both("delete-thing-group", "--thing-group-name", "none"), ("", ""))
+
+    def test_same_text_output_as_aws(self):
+        self.create_job("txt-1", ["t1", "t2"], description="caf\u00e9")
+        self.create_job("txt-2", ["t1"], timeoutConfig={"inProgressTimeoutInMinutes": 5})
+        self.operator.control({"command": "cancelJob", "jobId": "txt-2"})
+        for args in (["describe-job", "--job-id", "txt-1"],
+                     ["describe-job", "--job-id", "txt-2"],
+                     ["list-jobs"],
+                     ["list-jobs", "--page-size", "1"],
+                     ["list-jobs", "--no-paginate", "--max-results", "1"],
+                     ["list-job-executions-for-thing", "--thing-name", "t1"],
+                     ["describe-job-execution", "--job-id", "txt-1", "--thing-name", "t1"],
+                     ["delete-thing-group", "--thing-group-name", "none"]):
+            with self.subTest(args=args):
+                aws, mine = self.run_both(*args, output="text")
+                self.assertEqual(mine, aws)
+        # With --max-items, all but aws's own encoding of the token.
+        aws, mine = self.run_both("list-jobs", "--max-items", "1", output="text")
+        self.assertEqual(mine.splitlines()[:-1], aws.splitlines()[:-1])
+        self.assertRegex(mine.splitlines()[-1], r"^NEXTTOKEN\t\S+$")
+        self.assertRegex(aws.splitlines()[-1], r"^NEXTTOKEN\t\S+$")
 
 
 if __name__ == "__main__":
