@@ -236,14 +236,16 @@ void command_print_help(const struct command *c, FILE *f)
 		else fprintf(f, "  %s%s", a->flag, metavar(a->type));
 		fprintf(f, "%s\n      %s (JSON field %s)\n", a->required ? "  (required)" : "", a->help, a->field);
 	}
+	fprintf(f, "  --help\n      show this help\n\n");
 	if(c->list_key){
-		fprintf(f, "\nPaging: jobsctl follows nextToken and prints all %s in one list.\n", c->list_key);
+		fprintf(f, "Paging, as in the aws CLI: jobsctl follows nextToken and prints all %s in one list.\n",
+				c->list_key);
 		for(size_t i = 0; i < NPAGING; i++){
 			const struct arg *a = &paging_args[i];
 			fprintf(f, "  %s%s\n      %s\n", a->flag, metavar(a->type), a->help);
 		}
+		fputc('\n', f);
 	}
-	fprintf(f, "  --help\n      show this help\n\n");
 	fprintf(f, "A value that starts with -- is written --flag=VALUE. A JSON value is given inline\n"
 			"or read from a file with file://PATH; a structure also in the aws CLI's shorthand,\n"
 			"key=value,key2={k=v},key3=[a,b]. Global options (jobsctl --help) may come before\n"

@@ -122,13 +122,23 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, con
 	(void)props;
 	struct session *s = obj;
 	if(rc != 0){
+		const char *reason = s->o->protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+		/* Refusals of who jobsctl is (MQTT 5 codes, then MQTT 3.1.1 ones). */
+		bool identity = s->o->protocol == 5
+				? rc == MQTT_RC_CLIENTID_NOT_VALID || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD
+					|| rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BANNED
+				: rc == CONNACK_REFUSED_IDENTIFIER_REJECTED || rc == CONNACK_REFUSED_BAD_USERNAME_PASSWORD
+					|| rc == CONNACK_REFUSED_NOT_AUTHORIZED;
+		if(!identity){
+			finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s", s->host, s->o->port, reason);
+			return;
+		}
 		char who[600];
 		describe_identity(s, who, sizeof(who));
 		finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s\n"
 				"jobsctl: hint: jobsctl connected with %s. The broker's own authentication refused it "
 				"(a password file, allow_anonymous false, an auth plugin): check -u/-P, --cert/--key and -i. "
-				"Once connected, " OPERATORS_HINT, s->host, s->o->port,
-				s->o->protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc), who);
+				"Once connected, " OPERATORS_HINT, s->host, s->o->port, reason, who);
 		return;
 	}
 	s->connected = true;
@@ -142,12 +152,15 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason, c
 	(void)props;
 	struct session *s = obj;
 	/* MQTT 5: the broker refused the publish (the plugin's operator check, or an ACL). */
-	if(reason >= 0x80){
+	if(reason == MQTT_RC_NOT_AUTHORIZED){
 		char who[600];
 		describe_identity(s, who, sizeof(who));
 		finish(s, JOBSCTL_EXIT_ERROR, "the broker refused the request on %s: %s\n"
 				"jobsctl: hint: jobsctl connected with %s. " OPERATORS_HINT, REQUEST_TOPIC,
 				mosquitto_reason_string(reason), who);
+	}else if(reason >= 0x80){
+		finish(s, JOBSCTL_EXIT_ERROR, "the broker refused the request on %s: %s", REQUEST_TOPIC,
+				mosquitto_reason_string(reason));
 	}
 }
 
@@ -394,10 +407,10 @@ static void make_correlation(char *out)
 static void print_global_help(FILE *f)
 {
 	fprintf(f,
-		"usage: jobsctl [global options] COMMAND [command options]\n"
+		"usage: jobsctl [global options] COMMAND [command options] [global options]\n"
 		"\n"
-		"Operator CLI of mosquitto-jobs: sends one command to the jobs plugin's management\n"
-		"API (" REQUEST_TOPIC ") and prints the reply's data as JSON.\n"
+		"Operator CLI of mosquitto-jobs: sends a command to the jobs plugin's management\n"
+		"API (" REQUEST_TOPIC ") and prints the reply's data as the aws CLI prints it.\n"
 		"\n"
 		"Global options:\n");
 	options_print_help(f);

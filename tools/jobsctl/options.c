@@ -31,8 +31,8 @@ static const struct gflag {
 	{ G_PORT, "-p", "--port", "PORT", "broker port (default 1883)" },
 	{ G_USERNAME, "-u", "--username", "USER", "username" },
 	{ G_PASSWORD, "-P", "--pw", "PASSWORD", "password" },
-	{ G_ID, "-i", "--id", "ID", "client id (default jobsctl-<pid>); the operator's name when the plugin's "
-		"identity is the client id (the default)" },
+	{ G_ID, "-i", "--id", "ID", "client id (default jobsctl-<pid>): an operator's name with the client-id "
+		"identity" },
 	{ G_CAFILE, NULL, "--cafile", "FILE", "CA certificate(s), PEM: connect with TLS" },
 	{ G_CAPATH, NULL, "--capath", "DIR", "directory of CA certificates: connect with TLS" },
 	{ G_CERT, NULL, "--cert", "FILE", "client certificate, PEM (with --key)" },
