@@ -1,6 +1,8 @@
 """jobsctl, the operator CLI: its commands against a real broker with the plugin,
 its exit statuses (0 ok, 1 error reply, 2 cannot connect, 3 no reply, 64 usage), the
-defaults file, --help, and replies matched to the right process.
+defaults file, --help, replies matched to the right process, the aws CLI's habits
+(options after the command, shorthand, paging, its JSON output) and the hints when
+the broker refuses jobsctl.
 
 Environment: JOBS_JOBSCTL is the built jobsctl (set by ctest next to JOBS_PLUGIN)."""
 import json
@@ -16,6 +18,7 @@ import unittest
 from harness import MOSQUITTO, Broker, BrokerTest, P, free_port
 
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
+AWS = shutil.which("aws")
 
 # Every subcommand with its flags and the JSON field each one fills (spec section 10,
 # AWS `iot` names).
@@ -113,11 +116,11 @@ class JobsctlTest(BrokerTest):
         return proc
 
     def ok(self, *args, **kw):
-        """Runs a command that must succeed; returns its output as JSON."""
+        """Runs a command that must succeed; returns its output as JSON ({} for none)."""
         proc = self.jobsctl(*args, **kw)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(proc.stderr, "")
-        return json.loads(proc.stdout)
+        return json.loads(proc.stdout) if proc.stdout else {}
 
     def fails(self, code, *args, **kw):
         proc = self.jobsctl(*args, **kw)
@@ -128,7 +131,7 @@ class JobsctlTest(BrokerTest):
 
     def dry_run(self, *args):
         """The command jobsctl would send (--dry-run: nothing is sent)."""
-        proc = self.jobsctl(*args, global_args=("--dry-run", "--output", "json"))
+        proc = self.jobsctl(*args, global_args=("--dry-run", "--output", "compact"))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         [cmd] = json.loads(proc.stdout)["commands"]
         return cmd
@@ -316,7 +319,8 @@ class JobsctlTest(BrokerTest):
                 proc = self.jobsctl(name, *args)
                 self.assertIn(proc.returncode, (0, 1), proc.stderr)
                 if proc.returncode == 0:
-                    self.assertIsInstance(json.loads(proc.stdout), dict)
+                    # nothing at all for an empty response, as aws
+                    self.assertIsInstance(json.loads(proc.stdout or "{}"), dict)
                 else:
                     # "unknown command" until the server has it; then e.g. not found
                     self.assertRegex(proc.stderr, r"^jobsctl: \w+Exception: ")
@@ -451,13 +455,13 @@ class JobsctlTest(BrokerTest):
 
     def test_defaults_file(self):
         path = self.write("config", f"# jobsctl defaults\n\n-h 127.0.0.1\n-p {self.broker.port}\n"
-                          "--output json\n")
+                          "--output compact\n")
         self.ok("create-job", "--job-id", "cfg", "--targets", "t", "--document", "{}")
         proc = subprocess.run([JOBSCTL, "describe-job", "--job-id", "cfg"], capture_output=True,
                               text=True, timeout=30, env=self.env(JOBSCTL_CONFIG=path))
         self.check_output(proc)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(proc.stdout.count("\n"), 1, "--output json from the file")
+        self.assertEqual(proc.stdout.count("\n"), 1, "--output compact from the file")
         self.assertEqual(json.loads(proc.stdout)["job"]["jobId"], "cfg")
 
         # The command line wins over the file.
@@ -501,7 +505,8 @@ class JobsctlTest(BrokerTest):
             (["describe-job", "--job-id"], "--job-id needs a value"),
             (["describe-job", "--job-id", "x", "--job-id", "y"], "more than once"),
             (["describe-job", "stray"], "unexpected argument"),
-            (["describe-job", "--job-id", "x", "--timeout", "3"], "global options go before"),
+            (["describe-job", "--job-id", "x", "--timeout", "0"], "number of seconds"),
+            (["describe-job", "--job-id", "x", "-p"], "-p needs a value"),
             (["create-job", "--job-id", "x", "--document", "{}"], "--targets is required"),
             (["create-job", "--job-id", "x", "--targets", "--document", "{}"],
              "--targets needs at least one value"),
@@ -520,7 +525,7 @@ class JobsctlTest(BrokerTest):
         for global_args, message in [(["--bogus"], "unknown global option"),
                                      (["-p", "70000"], "not a port number"),
                                      (["-V", "mqttv4"], "mqttv5"),
-                                     (["--output", "yaml"], "pretty or json"),
+                                     (["--output", "yaml"], "json, text or compact"),
                                      (["--timeout", "0"], "number of seconds"),
                                      (["--cert", "/etc/hostname"], "--key")]:
             with self.subTest(global_args=global_args):
@@ -568,11 +573,15 @@ class JobsctlTest(BrokerTest):
 
     def test_output_formats(self):
         self.ok("create-job", "--job-id", "fmt", "--targets", "t", "--document", "{}")
-        pretty = self.jobsctl("describe-job", "--job-id", "fmt")
-        compact = self.jobsctl("describe-job", "--job-id", "fmt", global_args=("--output", "json"))
-        self.assertGreater(pretty.stdout.count("\n"), 5)
+        default = self.jobsctl("describe-job", "--job-id", "fmt")
+        compact = self.jobsctl("describe-job", "--job-id", "fmt", global_args=("--output", "compact"))
+        self.assertGreater(default.stdout.count("\n"), 5)
         self.assertEqual(compact.stdout.count("\n"), 1)
-        self.assertEqual(json.loads(pretty.stdout), json.loads(compact.stdout))
+        self.assertEqual(json.loads(default.stdout), json.loads(compact.stdout))
+        # json is the default; pretty, its former name, is the same
+        for name in ("json", "pretty"):
+            same = self.jobsctl("describe-job", "--job-id", "fmt", global_args=("--output", name))
+            self.assertEqual(same.stdout, default.stdout)
 
     def test_odd_input_never_crashes(self):
         deep = self.write("deep.json", "[" * 5000 + "]" * 5000)
@@ -591,6 +600,306 @@ class JobsctlTest(BrokerTest):
         proc = self.jobsctl("create-job", "--job-id", "odd", "--targets", "t", "\udcff",
                             "--document", "{}")
         self.assertEqual(proc.returncode, 64, proc.stderr)
+
+    # -- the aws CLI's habits --
+
+    def test_options_after_the_command(self):
+        self.ok("create-job", "--job-id", "after", "--targets", "t", "--document", "{}")
+        # No option before the command: connection, output and timeout all after it.
+        proc = subprocess.run([JOBSCTL, "describe-job", "--job-id", "after", "-h", "127.0.0.1",
+                               "--port", str(self.broker.port), "--output", "compact",
+                               "--timeout", "5"], capture_output=True, text=True, timeout=30,
+                              env=self.env())
+        self.check_output(proc)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(proc.stdout.count("\n"), 1, "--output compact after the command")
+        self.assertEqual(json.loads(proc.stdout)["job"]["jobId"], "after")
+        # After the command the last one wins, as anywhere on the command line.
+        proc = self.jobsctl("describe-job", "--job-id", "after", "-p", str(free_port()),
+                            port=self.broker.port, global_args=("--output=compact",))
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        # An option ends a list: -p is no target.
+        cmd = self.dry_run("create-job", "--job-id", "x", "--targets", "a", "b", "-p", "1884",
+                           "--document", "{}")
+        self.assertEqual(cmd["targets"], ["a", "b"])
+        proc = self.jobsctl("create-job", "--job-id", "x", "--targets", "a", "-V", "311",
+                            "--document", "{}", "--dry-run")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_shorthand_structures(self):
+        rollout = ("maximumPerMinute=10,exponentialRate={baseRatePerMinute=5,incrementFactor=1.5,"
+                   "rateIncreaseCriteria={numberOfNotifiedThings=3}}")
+        shorthand_file = self.write("retry.txt", "criteriaList=[{failureType=FAILED,numberOfRetries=2}]\n")
+        self.ok("create-job", "--job-id", "sh", "--targets", "t1", "--document", "{}",
+                "--timeout-config", "inProgressTimeoutInMinutes=30",
+                "--job-executions-rollout-config", rollout,
+                "--abort-config", "criteriaList=[{failureType=FAILED,action=CANCEL,"
+                                  "thresholdPercentage=12.5,minNumberOfExecutedThings=4}]",
+                "--job-executions-retry-config", "file://" + shorthand_file)
+        job = self.ok("describe-job", "--job-id", "sh")["job"]
+        self.assertEqual(job["timeoutConfig"], {"inProgressTimeoutInMinutes": 30})
+        self.assertEqual(job["jobExecutionsRolloutConfig"], {
+            "maximumPerMinute": 10, "exponentialRate": {
+                "baseRatePerMinute": 5, "incrementFactor": 1.5,
+                "rateIncreaseCriteria": {"numberOfNotifiedThings": 3}}})
+        self.assertEqual(job["abortConfig"], {"criteriaList": [{
+            "failureType": "FAILED", "action": "CANCEL", "thresholdPercentage": 12.5,
+            "minNumberOfExecutedThings": 4}]})
+        self.assertEqual(job["jobExecutionsRetryConfig"],
+                         {"criteriaList": [{"failureType": "FAILED", "numberOfRetries": 2}]})
+        # JSON still, inline and from a file.
+        self.ok("create-job", "--job-id", "js", "--targets", "t2", "--document", "{}",
+                "--timeout-config", ' {"inProgressTimeoutInMinutes": 7}',
+                "--job-executions-rollout-config",
+                "file://" + self.write("rollout.json", '{"maximumPerMinute": 3}'))
+        job = self.ok("describe-job", "--job-id", "js")["job"]
+        self.assertEqual(job["timeoutConfig"], {"inProgressTimeoutInMinutes": 7})
+        self.assertEqual(job["jobExecutionsRolloutConfig"], {"maximumPerMinute": 3})
+        # A map's values stay strings, quoted ones and escaped commas too.
+        self.start_next("t1")
+        self.ok("cancel-job-execution", "--job-id", "sh", "--thing-name", "t1", "--force",
+                "--status-details", "step=3,note='a, b',path=x\\,y")
+        self.assertEqual(self.device_execution("t1", "sh")["statusDetails"],
+                         {"step": "3", "note": "a, b", "path": "x,y"})
+        # Bad shorthand is a usage error that says what is wrong.
+        for value, message in [("inProgressTimeoutInMinutes=soon", "'soon' is not an integer"),
+                               ("inProgressTimeoutInMinutes", "expected '='"),
+                               ("a=1,a=2", "given twice"),
+                               ("a=[1,", "expected ','")]:
+            with self.subTest(value=value):
+                err = self.fails(64, "create-job", "--job-id", "bad", "--targets", "t",
+                                 "--document", "{}", "--timeout-config", value)
+                self.assertIn(message, err)
+                self.assertIn("--timeout-config", err)
+        # The document is a JSON string in AWS: no shorthand there.
+        self.assertIn("invalid JSON", self.fails(64, "create-job", "--job-id", "bad", "--targets",
+                                                 "t", "--document", "a=1"))
+
+    def test_list_commands_follow_next_token(self):
+        ids = [f"page{i}" for i in range(7)]
+        for job_id in ids:
+            self.ok("create-job", "--job-id", job_id, "--targets", "t", "--document", "{}")
+        # Every page, two at a time, merged into one list without nextToken.
+        data = self.ok("list-jobs", "--max-results", "2")
+        self.assertEqual([j["jobId"] for j in data["jobs"]], ids)
+        self.assertEqual(set(data), {"jobs"})
+        self.assertEqual(self.broker.read_log().count("command=listJobs "), 4)
+        self.assertEqual([j["jobId"] for j in self.ok("list-jobs", "--page-size", "3")["jobs"]], ids)
+        # One request: the page as the server sent it.
+        data = self.ok("list-jobs", "--max-results", "2", "--no-paginate")
+        self.assertEqual([j["jobId"] for j in data["jobs"]], ids[:2])
+        self.assertIn("nextToken", data)
+        data = self.ok("list-jobs", "--max-results", "2", "--next-token", data["nextToken"])
+        self.assertEqual([j["jobId"] for j in data["jobs"]], ids[2:4])
+        self.assertIn("nextToken", data)
+        # --max-items: at most that many, and a NextToken to go on from.
+        seen, token = [], None
+        for _ in range(3):
+            args = ["list-jobs", "--max-items", "3"] + (["--starting-token", token] if token else [])
+            data = self.ok(*args)
+            seen += [j["jobId"] for j in data["jobs"]]
+            token = data.get("NextToken")
+            self.assertNotIn("nextToken", data)
+            if token is None:
+                break
+        self.assertEqual(seen, ids)
+        self.assertEqual(len(data["jobs"]), 1)
+        self.assertEqual(len(self.ok("list-jobs", "--max-items", "7")["jobs"]), 7)
+        self.assertNotIn("NextToken", self.ok("list-jobs", "--max-items", "7"))
+        # Executions, things and groups page alike.
+        things = [f"th{i}" for i in range(5)]
+        self.ok("create-job", "--job-id", "wide", "--targets", *things, "--document", "{}")
+        self.ok("create-thing-group", "--thing-group-name", "grp")
+        for thing in things:
+            self.ok("add-thing-to-thing-group", "--thing-group-name", "grp", "--thing-name", thing)
+            self.ok("create-thing-group", "--thing-group-name", f"grp-{thing}")
+        data = self.ok("list-job-executions-for-job", "--job-id", "wide", "--page-size", "2")
+        self.assertEqual(len(data["executionSummaries"]), 5)
+        data = self.ok("list-things-in-thing-group", "--thing-group-name", "grp", "--max-results", "2")
+        self.assertEqual(data, {"things": things})
+        data = self.ok("list-thing-groups", "--page-size", "4", "--max-items", "5")
+        self.assertEqual(len(data["thingGroups"]), 5)
+        self.assertIn("NextToken", data)
+        data = self.ok("list-job-executions-for-thing", "--thing-name", "t", "--max-results", "3")
+        self.assertEqual(len(data["executionSummaries"]), 7)
+        # Paging options that contradict one page only are refused, as aws does.
+        self.assertIn("--no-paginate", self.fails(64, "list-jobs", "--no-paginate", "--max-items", "2"))
+        self.assertIn("--next-token", self.fails(64, "list-jobs", "--next-token", "2", "--page-size", "2"))
+        self.assertIn("give one", self.fails(64, "list-jobs", "--page-size", "2", "--max-results", "2"))
+        self.assertIn("positive", self.fails(64, "list-jobs", "--max-items", "0"))
+        self.assertIn("unknown option", self.fails(64, "describe-job", "--job-id", "x", "--max-items", "2"))
+
+    def test_empty_responses_print_nothing(self):
+        self.ok("create-job", "--job-id", "quiet", "--targets", "t1", "t2", "--document", "{}")
+        self.ok("create-thing-group", "--thing-group-name", "g")
+        for args in (["add-thing-to-thing-group", "--thing-group-name", "g", "--thing-name", "t1"],
+                     ["remove-thing-from-thing-group", "--thing-group-name", "g", "--thing-name", "t1"],
+                     ["delete-thing-group", "--thing-group-name", "g"],
+                     ["cancel-job-execution", "--job-id", "quiet", "--thing-name", "t1"],
+                     ["delete-job-execution", "--job-id", "quiet", "--thing-name", "t1",
+                      "--execution-number", "1"],
+                     ["delete-job", "--job-id", "quiet", "--force"]):
+            with self.subTest(command=args[0]):
+                proc = self.jobsctl(*args)
+                self.assertEqual((proc.returncode, proc.stdout, proc.stderr), (0, "", ""))
+        # it happened
+        self.assertIn("ResourceNotFoundException", self.fails(1, "describe-job", "--job-id", "quiet"))
+
+    def test_json_is_printed_as_aws_prints_it(self):
+        # The aws CLI prints json.dump(response, indent=4, ensure_ascii=False) and a newline.
+        desc = 'caf\u00e9 \u2713 "quoted" back\\slash\ttab\u0001'
+        self.ok("create-job", "--job-id", "aws-fmt", "--targets", "t1", "t2", "--document", "{}",
+                "--description", desc, "--abort-config",
+                "criteriaList=[{failureType=FAILED,action=CANCEL,thresholdPercentage=0.1,"
+                "minNumberOfExecutedThings=1}]")
+        self.ok("create-thing-group", "--thing-group-name", "empty")
+        for args in (["describe-job", "--job-id", "aws-fmt"],
+                     ["list-job-executions-for-job", "--job-id", "aws-fmt"],
+                     ["list-things-in-thing-group", "--thing-group-name", "empty"],
+                     ["describe-job-execution", "--job-id", "aws-fmt", "--thing-name", "t2"]):
+            with self.subTest(command=args[0]):
+                out = self.jobsctl(*args).stdout
+                self.assertEqual(out, json.dumps(json.loads(out), indent=4, ensure_ascii=False) + "\n")
+        job = json.loads(self.jobsctl("describe-job", "--job-id", "aws-fmt").stdout)["job"]
+        self.assertEqual(job["description"], desc)
+        self.assertEqual(job["abortConfig"]["criteriaList"][0]["thresholdPercentage"], 0.1)
+
+    def test_text_output(self):
+        # aws's text layout: the scalars of an object on one line, by sorted key, after
+        # the upper-cased name of the list holding it.
+        made = self.jobsctl("create-thing-group", "--thing-group-name", "tg", "--output", "text")
+        self.assertEqual(made.stdout, "arn:aws:iot:us-east-1:000000000000:thinggroup/tg\ttg\ttg\n")
+        for name in ("a", "b"):
+            self.ok("add-thing-to-thing-group", "--thing-group-name", "tg", "--thing-name", name)
+        things = self.jobsctl("list-things-in-thing-group", "--thing-group-name", "tg",
+                              "--output", "text")
+        self.assertEqual(things.stdout, "THINGS\ta\nTHINGS\tb\n")
+        self.ok("create-job", "--job-id", "tj", "--targets", "a", "--document", "{}")
+        out = self.jobsctl("list-jobs", "--output", "text", "--max-items", "1").stdout
+        self.assertRegex(out, r"^JOBS\t\d+\tFalse\tarn:aws:iot:[^\t]+:job/tj\ttj\t\d+\tIN_PROGRESS\tSNAPSHOT\n$")
+
+    # -- refusals: who jobsctl was, and what to do --
+
+    def own_broker(self, **kw):
+        broker = Broker(**kw)
+        self.addCleanup(broker.cleanup)
+        broker.start()
+        self.addCleanup(broker.stop)
+        return broker
+
+    def test_hint_when_not_an_operator(self):
+        broker = self.own_broker(options={"operators": "admin"})
+        describe = ("describe-job", "--job-id", "nosuch")
+        # MQTT 5: the broker says "not authorized" and jobsctl says who it was.
+        err = self.fails(1, *describe, port=broker.port)
+        self.assertIn("Not authorized", err)
+        self.assertRegex(err, r"client id 'jobsctl-\d+', no username")
+        self.assertIn("plugin_opt_operators", err)
+        self.assertIn("jobsctl -i admin", err)
+        err = self.fails(1, *describe, port=broker.port, global_args=("-u", "someone"))
+        self.assertIn("username 'someone'", err)
+        # MQTT 3.1.1: the refusal is silent; the timeout says what it may be.
+        err = self.fails(3, *describe, port=broker.port, global_args=("-V", "311", "--timeout", "1"))
+        self.assertIn("3.1.1", err)
+        self.assertRegex(err, r"client id 'jobsctl-\d+'")
+        self.assertIn("plugin_opt_operators", err)
+        # As the operator, it works.
+        self.assertIn("ResourceNotFoundException",
+                      self.fails(1, *describe, port=broker.port, global_args=("-i", "admin")))
+        self.assertIn("ResourceNotFoundException",
+                      self.fails(1, *describe, "-i", "admin", "-V", "311", port=broker.port))
+
+    def test_hint_when_the_broker_refuses_the_connection(self):
+        passwd = os.path.join(self.tmp, "passwd")
+        subprocess.run(["mosquitto_passwd", "-c", "-b", passwd, "admin", "secret"], check=True,
+                       capture_output=True)
+        os.chmod(passwd, 0o600)
+        broker = self.own_broker(options={"operators": "admin"},
+                                 extra_conf=f"allow_anonymous false\npassword_file {passwd}\n")
+        for protocol in ("5", "311"):
+            with self.subTest(protocol=protocol):
+                err = self.fails(2, "describe-job", "--job-id", "x", port=broker.port,
+                                 global_args=("-V", protocol, "-u", "admin", "-P", "wrong"))
+                self.assertIn("refused the connection", err)
+                self.assertRegex(err, r"client id 'jobsctl-\d+', username 'admin'")
+                self.assertIn("-u/-P", err)
+        err = self.fails(1, "describe-job", "--job-id", "x", port=broker.port,
+                         global_args=("-u", "admin", "-P", "secret", "-i", "admin"))
+        self.assertIn("ResourceNotFoundException", err)
+
+
+@unittest.skipUnless(JOBSCTL, "JOBS_JOBSCTL is not set")
+@unittest.skipUnless(AWS, "the AWS CLI (aws) is not installed: run scripts/install-deps")
+class JobsctlLikeAwsTest(BrokerTest):
+    """jobsctl and the aws CLI (over the plugin's HTTP API) print the same bytes."""
+
+    def setUp(self):
+        self.http_port = free_port()
+        self.options = {"http_listen": f"127.0.0.1:{self.http_port}"}
+        super().setUp()
+        self.tmp = tempfile.mkdtemp(prefix="jobsctl-aws-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def run_both(self, *args, output="json"):
+        for name in ("config", "credentials"):
+            open(os.path.join(self.tmp, name), "w").close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(AWS_ACCESS_KEY_ID="AKIDJOBSCTLTEST00001", AWS_SECRET_ACCESS_KEY="secret",
+                   AWS_DEFAULT_REGION="us-east-1", AWS_PAGER="", AWS_MAX_ATTEMPTS="1",
+                   AWS_CONFIG_FILE=os.path.join(self.tmp, "config"),
+                   AWS_SHARED_CREDENTIALS_FILE=os.path.join(self.tmp, "credentials"),
+                   AWS_EC2_METADATA_DISABLED="true", NO_PROXY="127.0.0.1", no_proxy="127.0.0.1")
+        aws = subprocess.run([AWS, "--output", output, "--endpoint-url",
+                              f"http://127.0.0.1:{self.http_port}", "iot", *args],
+                             capture_output=True, text=True, timeout=120, env=env)
+        mine = subprocess.run([JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), *args,
+                               "--output", output],
+                              capture_output=True, text=True, timeout=30, env={"JOBSCTL_CONFIG": ""})
+        self.assertEqual(aws.returncode, 0, aws.stderr)
+        self.assertEqual(mine.returncode, 0, mine.stderr)
+        return aws.stdout, mine.stdout
+
+    def test_same_output_as_aws(self):
+        self.create_job("cmp-1", ["t1", "t2"], description="caf\u00e9 \"x\"")
+        self.create_job("cmp-2", ["t1"])
+        for args in (["list-jobs"],
+                     ["list-jobs", "--max-items", "1"],
+                     ["describe-job-execution", "--job-id", "cmp-1", "--thing-name", "t2"],
+                     ["list-job-executions-for-job", "--job-id", "cmp-1"],
+                     ["delete-thing-group", "--thing-group-name", "none"]):
+            with self.subTest(args=args):
+                aws, mine = self.run_both(*args)
+                if args[0] == "list-jobs" and len(args) > 1:
+                    # aws's NextToken is its own encoding: compare all but that
+                    aws_data, mine_data = json.loads(aws), json.loads(mine)
+                    self.assertIn("NextToken", aws_data)
+                    self.assertIn("NextToken", mine_data)
+                    del aws_data["NextToken"], mine_data["NextToken"]
+                    self.assertEqual(aws_data, mine_data)
+                else:
+                    self.assertEqual(mine, aws)
+        self.assertEqual(self.run_both("delete-thing-group", "--thing-group-name", "none"), ("", ""))
+
+    def test_same_text_output_as_aws(self):
+        self.create_job("txt-1", ["t1", "t2"], description="caf\u00e9")
+        self.create_job("txt-2", ["t1"], timeoutConfig={"inProgressTimeoutInMinutes": 5})
+        self.operator.control({"command": "cancelJob", "jobId": "txt-2"})
+        for args in (["describe-job", "--job-id", "txt-1"],
+                     ["describe-job", "--job-id", "txt-2"],
+                     ["list-jobs"],
+                     ["list-jobs", "--page-size", "1"],
+                     ["list-jobs", "--no-paginate", "--max-results", "1"],
+                     ["list-job-executions-for-thing", "--thing-name", "t1"],
+                     ["describe-job-execution", "--job-id", "txt-1", "--thing-name", "t1"],
+                     ["delete-thing-group", "--thing-group-name", "none"]):
+            with self.subTest(args=args):
+                aws, mine = self.run_both(*args, output="text")
+                self.assertEqual(mine, aws)
+        # With --max-items, all but aws's own encoding of the token.
+        aws, mine = self.run_both("list-jobs", "--max-items", "1", output="text")
+        self.assertEqual(mine.splitlines()[:-1], aws.splitlines()[:-1])
+        self.assertRegex(mine.splitlines()[-1], r"^NEXTTOKEN\t\S+$")
+        self.assertRegex(aws.splitlines()[-1], r"^NEXTTOKEN\t\S+$")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 /* The subcommands: one table entry each, named as in `aws iot`, mapping flags to the
  * JSON fields of the management command (AWS `iot` camelCase names).
  *
- * Flag types: a string; a string list (every following word up to the next --flag);
+ * Flag types: a string; a string list (every following word up to the next option);
  * a boolean (--force sets true, --no-force false); an integer; a JSON value, given
- * inline or as file://PATH. A value that starts with -- is written --flag=VALUE. */
+ * inline or as file://PATH; a structure or a map, in JSON or the aws CLI's shorthand
+ * (key=value,...), inline or as file://PATH. A value that starts with -- is written
+ * --flag=VALUE. The list commands take the aws CLI's paging options too. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,7 +17,11 @@
 #define MAX_ARGS 12                 /* per command, with room for the end marker */
 #define JSON_FILE_MAX (16u << 20)   /* file:// values */
 
-enum arg_type { ARG_STRING, ARG_STRINGS, ARG_BOOL, ARG_INT, ARG_JSON };
+enum arg_type {
+	ARG_STRING, ARG_STRINGS, ARG_BOOL, ARG_INT, ARG_JSON,
+	ARG_STRUCT,  /* JSON or shorthand */
+	ARG_MAP,     /* JSON or shorthand, its values strings */
+};
 
 struct arg {
 	const char *flag;    /* --job-id */
@@ -30,6 +36,7 @@ struct command {
 	const char *wire;    /* createJob */
 	const char *summary;
 	struct arg args[MAX_ARGS];  /* up to the first entry without a flag */
+	const char *list_key;       /* a list command: the array its pages carry */
 };
 
 #define REQUIRED true
@@ -57,18 +64,21 @@ static const struct command commands[] = {
 		{ "--description", "description", ARG_STRING, OPTIONAL, "a description" },
 		{ "--target-selection", "targetSelection", ARG_STRING, OPTIONAL, "SNAPSHOT (default) or CONTINUOUS" },
 		A_NAMESPACE,
-		{ "--timeout-config", "timeoutConfig", ARG_JSON, OPTIONAL, "{\"inProgressTimeoutInMinutes\":N}" },
-		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_JSON, OPTIONAL,
-			"{\"maximumPerMinute\":N} or {\"exponentialRate\":{...}}" },
-		{ "--abort-config", "abortConfig", ARG_JSON, OPTIONAL, "{\"criteriaList\":[...]}" },
-		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_JSON, OPTIONAL,
-			"{\"criteriaList\":[{\"failureType\":...,\"numberOfRetries\":N}]}" },
-		{ "--scheduling-config", "schedulingConfig", ARG_JSON, OPTIONAL,
-			"{\"startTime\":...,\"endTime\":...,\"endBehavior\":...}" },
-	} },
+		{ "--timeout-config", "timeoutConfig", ARG_STRUCT, OPTIONAL, "inProgressTimeoutInMinutes=N" },
+		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_STRUCT, OPTIONAL,
+			"maximumPerMinute=N,exponentialRate={baseRatePerMinute=N,incrementFactor=X,"
+			"rateIncreaseCriteria={numberOfNotifiedThings=N}}" },
+		{ "--abort-config", "abortConfig", ARG_STRUCT, OPTIONAL,
+			"criteriaList=[{failureType=FAILED,action=CANCEL,thresholdPercentage=X,"
+			"minNumberOfExecutedThings=N}]" },
+		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
+			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
+		{ "--scheduling-config", "schedulingConfig", ARG_STRUCT, OPTIONAL,
+			"startTime=...,endTime=...,endBehavior=..." },
+	}, NULL },
 	{ "describe-job", "describeJob", "Describe a job, with its execution counts", {
 		A_JOB_ID,
-	} },
+	}, NULL },
 	{ "list-jobs", "listJobs", "List jobs", {
 		{ "--status", "status", ARG_STRING, OPTIONAL,
 			"only jobs in this status: IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED" },
@@ -77,82 +87,95 @@ static const struct command commands[] = {
 		A_NAMESPACE,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	} },
+	}, "jobs" },
 	{ "cancel-job", "cancelJob", "Cancel a job: its queued executions, and in-progress ones with --force", {
 		A_JOB_ID,
 		A_FORCE("also cancel the IN_PROGRESS executions"),
 		{ "--reason-code", "reasonCode", ARG_STRING, OPTIONAL, "why (at most 128 characters)" },
 		{ "--comment", "comment", ARG_STRING, OPTIONAL, "a comment" },
-	} },
+	}, NULL },
 	{ "delete-job", "deleteJob", "Delete a job and its executions", {
 		A_JOB_ID,
 		A_FORCE("delete even a job that is still in progress"),
-	} },
+	}, NULL },
 	{ "get-job-document", "getJobDocument", "Print a job's document", {
 		A_JOB_ID,
-	} },
+	}, NULL },
 	{ "describe-job-execution", "describeJobExecution", "Describe a job's execution on a thing", {
 		A_JOB_ID,
 		A_THING,
 		{ "--execution-number", "executionNumber", ARG_INT, OPTIONAL, "which execution (default: the latest)" },
-	} },
+	}, NULL },
 	{ "cancel-job-execution", "cancelJobExecution", "Cancel a job's execution on a thing", {
 		A_JOB_ID,
 		A_THING,
 		A_FORCE("cancel even an IN_PROGRESS execution"),
 		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL,
 			"fail unless the execution has this versionNumber" },
-		{ "--status-details", "statusDetails", ARG_JSON, OPTIONAL, "a JSON object of string values" },
-	} },
+		{ "--status-details", "statusDetails", ARG_MAP, OPTIONAL, "string values: key=value,key2=value2" },
+	}, NULL },
 	{ "delete-job-execution", "deleteJobExecution", "Delete one execution of a job on a thing", {
 		A_JOB_ID,
 		A_THING,
 		{ "--execution-number", "executionNumber", ARG_INT, REQUIRED, "which execution" },
 		A_FORCE("delete even an execution that is not terminal"),
-	} },
+	}, NULL },
 	{ "list-job-executions-for-job", "listJobExecutionsForJob", "List the executions of a job", {
 		A_JOB_ID,
 		A_EXEC_STATUS,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	} },
+	}, "executionSummaries" },
 	{ "list-job-executions-for-thing", "listJobExecutionsForThing", "List the job executions of a thing", {
 		A_THING,
 		A_EXEC_STATUS,
 		A_NAMESPACE,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	} },
+	}, "executionSummaries" },
 	{ "create-thing-group", "createThingGroup", "Create a thing group", {
 		A_GROUP,
-		{ "--thing-group-properties", "thingGroupProperties", ARG_JSON, OPTIONAL,
-			"{\"thingGroupDescription\":...,\"attributePayload\":{...}}" },
-	} },
+		{ "--thing-group-properties", "thingGroupProperties", ARG_STRUCT, OPTIONAL,
+			"thingGroupDescription=...,attributePayload={attributes={k=v}}" },
+	}, NULL },
 	{ "delete-thing-group", "deleteThingGroup", "Delete a thing group", {
 		A_GROUP,
-	} },
+	}, NULL },
 	{ "add-thing-to-thing-group", "addThingToThingGroup", "Add a thing to a thing group", {
 		A_GROUP,
 		A_THING,
-	} },
+	}, NULL },
 	{ "remove-thing-from-thing-group", "removeThingFromThingGroup", "Remove a thing from a thing group", {
 		A_GROUP,
 		A_THING,
-	} },
+	}, NULL },
 	{ "list-things-in-thing-group", "listThingsInThingGroup", "List the things in a thing group", {
 		A_GROUP,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	} },
+	}, "things" },
 	{ "list-thing-groups", "listThingGroups", "List thing groups", {
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
 		{ "--name-prefix-filter", "namePrefixFilter", ARG_STRING, OPTIONAL,
 			"only groups whose name starts with this" },
-	} },
+	}, "thingGroups" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
+
+/* The aws CLI's paging options of the list commands: jobsctl's own, never sent. */
+enum { P_MAX_ITEMS, P_STARTING_TOKEN, P_PAGE_SIZE, P_NO_PAGINATE, NPAGING };
+static const struct arg paging_args[NPAGING] = {
+	[P_MAX_ITEMS] = { "--max-items", NULL, ARG_INT, OPTIONAL,
+		"at most this many items in all; if there are more, NextToken says where to go on" },
+	[P_STARTING_TOKEN] = { "--starting-token", NULL, ARG_STRING, OPTIONAL,
+		"go on from the NextToken that --max-items printed" },
+	[P_PAGE_SIZE] = { "--page-size", NULL, ARG_INT, OPTIONAL,
+		"the items asked for per request (maxResults; all pages are still fetched)" },
+	[P_NO_PAGINATE] = { "--no-paginate", NULL, ARG_BOOL, OPTIONAL,
+		"one request only: print its page as the server sent it, nextToken included" },
+};
 
 const struct command *commands_find(const char *name)
 {
@@ -177,6 +200,8 @@ static const char *metavar(enum arg_type t)
 	case ARG_BOOL: return "";
 	case ARG_INT: return " INTEGER";
 	case ARG_JSON: return " JSON|file://PATH";
+	case ARG_STRUCT:
+	case ARG_MAP: return " SHORTHAND|JSON|file://PATH";
 	}
 	return "";
 }
@@ -212,9 +237,19 @@ void command_print_help(const struct command *c, FILE *f)
 		fprintf(f, "%s\n      %s (JSON field %s)\n", a->required ? "  (required)" : "", a->help, a->field);
 	}
 	fprintf(f, "  --help\n      show this help\n\n");
+	if(c->list_key){
+		fprintf(f, "Paging, as in the aws CLI: jobsctl follows nextToken and prints all %s in one list.\n",
+				c->list_key);
+		for(size_t i = 0; i < NPAGING; i++){
+			const struct arg *a = &paging_args[i];
+			fprintf(f, "  %s%s\n      %s\n", a->flag, metavar(a->type), a->help);
+		}
+		fputc('\n', f);
+	}
 	fprintf(f, "A value that starts with -- is written --flag=VALUE. A JSON value is given inline\n"
-			"or read from a file with file://PATH. Global options (jobsctl --help) go before\n"
-			"the command name.\n");
+			"or read from a file with file://PATH; a structure also in the aws CLI's shorthand,\n"
+			"key=value,key2={k=v},key3=[a,b]. Global options (jobsctl --help) may come before\n"
+			"or after the command name.\n");
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -326,7 +361,8 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errsize)
 }
 
 /* A JSON value given inline or as file://PATH; checked here, and sent as text (so
- * that numbers keep their spelling) in a raw item in *out. */
+ * that numbers keep their spelling) in a raw item in *out. A structure or a map that
+ * does not start with { or [ is shorthand, as the aws CLI decides. */
 static int json_arg(const struct command *c, const struct arg *a, const char *value, cJSON **out)
 {
 	char *buf = NULL;
@@ -350,6 +386,15 @@ static int json_arg(const struct command *c, const struct arg *a, const char *va
 	const char *in = origin[0] ? " in " : "";
 	if(!utf8_valid(text, len)){
 		usage(c, "%s: invalid UTF-8%s%s", a->flag, in, origin);
+		goto done;
+	}
+	size_t lead = strspn(text, " \t\r\n\v\f");
+	if((a->type == ARG_STRUCT || a->type == ARG_MAP) && text[lead] != '{' && text[lead] != '['){
+		if(!(*out = shorthand_parse(text, a->type == ARG_MAP, err, sizeof(err)))){
+			usage(c, "%s: %s%s%s (the value is JSON or key=value,... shorthand)", a->flag, err, in, origin);
+			goto done;
+		}
+		rc = 0;
 		goto done;
 	}
 	const char *end = NULL;
@@ -420,18 +465,19 @@ static int string_arg(const struct command *c, const struct arg *a, const char *
 	return 0;
 }
 
-/* The argument named by `word` (--flag, --flag=VALUE, or --no-flag for a boolean). */
-static const struct arg *find_arg(const struct command *c, const char *word, const char **inline_value,
+/* The argument of args[0..n-1] named by `word` (--flag, --flag=VALUE, or --no-flag
+ * for a boolean). */
+static const struct arg *find_arg(const struct arg *args, size_t n, const char *word, const char **inline_value,
 		bool *negated)
 {
 	const char *eq = strchr(word, '=');
 	size_t len = eq ? (size_t)(eq - word) : strlen(word);
 	*inline_value = eq ? eq + 1 : NULL;
 	*negated = false;
-	for(size_t i = 0; i < nargs(c); i++){
-		const struct arg *a = &c->args[i];
+	for(size_t i = 0; i < n; i++){
+		const struct arg *a = &args[i];
 		if(strlen(a->flag) == len && strncmp(a->flag, word, len) == 0) return a;
-		if(a->type == ARG_BOOL && strncmp(word, "--no-", 5) == 0 && strlen(a->flag + 2) == len - 5
+		if(a->type == ARG_BOOL && a->field && strncmp(word, "--no-", 5) == 0 && strlen(a->flag + 2) == len - 5
 				&& strncmp(a->flag + 2, word + 5, len - 5) == 0){
 			*negated = true;
 			return a;
@@ -445,79 +491,159 @@ static bool is_flag(const char *word)
 	return strncmp(word, "--", 2) == 0;
 }
 
-/* Parses the arguments into `obj`; 0 or JOBSCTL_EXIT_USAGE after a message. */
-static int parse_args(const struct command *c, int argc, char **argv, cJSON *obj)
+/* Whether `word` ends a list value: an option. */
+static bool ends_list(const char *word)
 {
-	bool seen[MAX_ARGS] = { false };
-	int i = 0;
-	while(i < argc){
-		const char *word = argv[i++];
-		const char *value;
-		bool negated;
-		if(!is_flag(word)) return usage(c, "unexpected argument '%s'", word);
-		const struct arg *a = find_arg(c, word, &value, &negated);
-		if(!a && options_is_global_flag(word)){
-			return usage(c, "unknown option '%s': global options go before the command name", word);
-		}
-		if(!a) return usage(c, "unknown option '%s'", word);
-		size_t k = (size_t)(a - c->args);
-		if(seen[k]) return usage(c, "%s is given more than once", a->flag);
-		seen[k] = true;
+	return is_flag(word) || options_is_global_flag(word);
+}
 
-		cJSON *item = NULL;
-		int rc = 0;
-		if(a->type == ARG_BOOL){
-			if(value) return usage(c, "%s takes no value", a->flag);
-			item = cJSON_CreateBool(!negated);
-			if(!item) rc = usage(c, "out of memory");
-		}else if(a->type == ARG_STRINGS){
-			item = cJSON_CreateArray();
-			if(!item) return usage(c, "out of memory");
-			for(;;){
-				if(!value){
-					if(i >= argc || is_flag(argv[i])) break;
-					value = argv[i++];
-				}
-				cJSON *s = NULL;
-				rc = string_arg(c, a, value, &s);
-				if(rc) break;
-				if(!cJSON_AddItemToArray(item, s)){
-					cJSON_Delete(s);
-					rc = usage(c, "out of memory");
-					break;
-				}
-				value = NULL;
-			}
-			if(!rc && cJSON_GetArraySize(item) == 0) rc = usage(c, "%s needs at least one value", a->flag);
-		}else{
+/* The value of an argument, as a JSON item in *item. */
+static int parse_value(const struct command *c, const struct arg *a, const char *value, bool negated,
+		int argc, char **argv, int *i, cJSON **item)
+{
+	if(a->type == ARG_BOOL){
+		if(value) return usage(c, "%s takes no value", a->flag);
+		if(!(*item = cJSON_CreateBool(!negated))) return usage(c, "out of memory");
+		return 0;
+	}
+	if(a->type == ARG_STRINGS){
+		if(!(*item = cJSON_CreateArray())) return usage(c, "out of memory");
+		for(;;){
 			if(!value){
-				if(i >= argc || is_flag(argv[i])){
-					return usage(c, "%s needs a value%s", a->flag,
-							i < argc ? " (write --flag=VALUE for a value that starts with --)" : "");
-				}
-				value = argv[i++];
+				if(*i >= argc || ends_list(argv[*i])) break;
+				value = argv[(*i)++];
 			}
-			if(a->type == ARG_STRING) rc = string_arg(c, a, value, &item);
-			else if(a->type == ARG_INT) rc = int_arg(c, a, value, &item);
-			else rc = json_arg(c, a, value, &item);
+			cJSON *s = NULL;
+			int rc = string_arg(c, a, value, &s);
+			if(rc) return rc;
+			if(!cJSON_AddItemToArray(*item, s)){
+				cJSON_Delete(s);
+				return usage(c, "out of memory");
+			}
+			value = NULL;
 		}
-		if(rc){
-			cJSON_Delete(item);
-			return rc;
+		if(cJSON_GetArraySize(*item) == 0) return usage(c, "%s needs at least one value", a->flag);
+		return 0;
+	}
+	if(!value){
+		if(*i >= argc || is_flag(argv[*i])){
+			return usage(c, "%s needs a value%s", a->flag,
+					*i < argc ? " (write --flag=VALUE for a value that starts with --)" : "");
 		}
-		if(!cJSON_AddItemToObject(obj, a->field, item)){
-			cJSON_Delete(item);
+		value = argv[(*i)++];
+	}
+	if(a->type == ARG_STRING) return string_arg(c, a, value, item);
+	if(a->type == ARG_INT) return int_arg(c, a, value, item);
+	return json_arg(c, a, value, item);
+}
+
+/* A paging option of a list command. */
+static int paging_option(const struct command *c, const struct arg *a, cJSON *item, struct paging *pg, cJSON *obj)
+{
+	switch((int)(a - paging_args)){
+	case P_MAX_ITEMS:
+	case P_PAGE_SIZE: {
+		long long v = atoll(item->valuestring);
+		if(v < 1) return usage(c, "%s: '%s' is not a positive integer", a->flag, item->valuestring);
+		if(a == &paging_args[P_MAX_ITEMS]){
+			pg->max_items = v;
+			return 0;
+		}
+		if(cJSON_GetObjectItemCaseSensitive(obj, "maxResults")){
+			return usage(c, "--page-size and --max-results both set the page size: give one");
+		}
+		cJSON *copy = cJSON_CreateRaw(item->valuestring);
+		if(!copy || !cJSON_AddItemToObject(obj, "maxResults", copy)){
+			cJSON_Delete(copy);
 			return usage(c, "out of memory");
 		}
+		return 0;
+	}
+	case P_STARTING_TOKEN:
+		if(!(pg->starting_token = strdup(item->valuestring))) return usage(c, "out of memory");
+		return 0;
+	case P_NO_PAGINATE:
+		pg->paginate = false;
+		return 0;
+	}
+	return usage(c, "internal error: unhandled option %s", a->flag);
+}
+
+/* Parses the arguments into `obj`; 0 or JOBSCTL_EXIT_USAGE after a message. */
+static int parse_args(const struct command *c, int argc, char **argv, struct options *o, struct paging *pg,
+		cJSON *obj)
+{
+	bool seen[MAX_ARGS] = { false };
+	bool seen_paging[NPAGING] = { false };
+	int i = 0;
+	while(i < argc){
+		const char *word = argv[i];
+		const char *value = NULL;
+		bool negated = false;
+		const struct arg *a = NULL;
+		bool paging = false;
+		if(is_flag(word)){
+			a = find_arg(c->args, nargs(c), word, &value, &negated);
+			if(!a && c->list_key){
+				a = find_arg(paging_args, NPAGING, word, &value, &negated);
+				paging = a != NULL;
+			}
+		}
+		if(!a){
+			/* The global options may follow the command, as the aws CLI's do. */
+			int rc = options_parse_flag(o, argc, argv, &i);
+			if(rc == JOBSCTL_NOT_GLOBAL){
+				if(!is_flag(word)) return usage(c, "unexpected argument '%s'", word);
+				return usage(c, "unknown option '%s'", word);
+			}
+			if(rc) return rc;
+			continue;
+		}
+		i++;
+		bool *was = paging ? &seen_paging[a - paging_args] : &seen[a - c->args];
+		if(*was) return usage(c, "%s is given more than once", a->flag);
+		*was = true;
+
+		cJSON *item = NULL;
+		int rc = parse_value(c, a, value, negated, argc, argv, &i, &item);
+		if(rc){
+			/* a message is out */
+		}else if(paging){
+			rc = paging_option(c, a, item, pg, obj);
+		}else if(cJSON_GetObjectItemCaseSensitive(obj, a->field)){
+			/* Only --page-size fills a field of its own command. */
+			rc = usage(c, "--page-size and %s both set the page size: give one", a->flag);
+		}else if(cJSON_AddItemToObject(obj, a->field, item)){
+			item = NULL;
+		}else{
+			rc = usage(c, "out of memory");
+		}
+		cJSON_Delete(item);
+		if(rc) return rc;
 	}
 	for(size_t k = 0; k < nargs(c); k++){
 		if(c->args[k].required && !seen[k]) return usage(c, "%s is required", c->args[k].flag);
 	}
+	if(!c->list_key) return 0;
+	/* As the aws CLI: a --next-token of one's own asks for that one page. */
+	if(cJSON_GetObjectItemCaseSensitive(obj, "nextToken")) pg->paginate = false;
+	if(!pg->paginate){
+		for(size_t k = 0; k < NPAGING; k++){
+			if(k != P_NO_PAGINATE && seen_paging[k]){
+				return usage(c, "%s pages, but %s asks for one page only", paging_args[k].flag,
+						seen_paging[P_NO_PAGINATE] ? "--no-paginate" : "--next-token");
+			}
+		}
+	}
 	return 0;
 }
 
-int command_build(const struct command *c, int argc, char **argv, const char *correlation, cJSON **out)
+int command_build(const struct command *c, int argc, char **argv, struct options *o, struct paging *paging,
+		cJSON **out)
 {
+	memset(paging, 0, sizeof(*paging));
+	paging->list_key = c->list_key;
+	paging->paginate = c->list_key != NULL;
 	for(int i = 0; i < argc; i++){
 		if(strcmp(argv[i], "--help") == 0){
 			command_print_help(c, stdout);
@@ -525,12 +651,11 @@ int command_build(const struct command *c, int argc, char **argv, const char *co
 		}
 	}
 	cJSON *obj = cJSON_CreateObject();
-	if(!obj || !cJSON_AddStringToObject(obj, "command", c->wire)
-			|| !cJSON_AddStringToObject(obj, "correlationData", correlation)){
+	if(!obj || !cJSON_AddStringToObject(obj, "command", c->wire)){
 		cJSON_Delete(obj);
 		return usage(c, "out of memory");
 	}
-	int rc = parse_args(c, argc, argv, obj);
+	int rc = parse_args(c, argc, argv, o, paging, obj);
 	if(rc){
 		cJSON_Delete(obj);
 		return rc;

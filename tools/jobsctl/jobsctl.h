@@ -1,9 +1,12 @@
 /* jobsctl: the operator CLI of mosquitto-jobs. Sends one management command to the
  * jobs plugin on $CONTROL/jobs/v1 and prints the reply (spec section 10).
  *
- * main.c      connection, request and reply
- * options.c   global flags: defaults file, then the command line
- * commands.c  the subcommand table: flags to JSON fields */
+ * main.c       connection, requests and replies
+ * options.c    global flags: defaults file, then the command line
+ * commands.c   the subcommand table: flags to JSON fields
+ * shorthand.c  the aws CLI's shorthand syntax for structures (key=value,...)
+ * paging.c     following nextToken through the pages of a list-* command
+ * output.c     printing JSON as the aws CLI does */
 #ifndef JOBSCTL_H
 #define JOBSCTL_H
 
@@ -23,10 +26,16 @@ enum {
 
 /* Returned by the parsers when help was asked for and printed: exit 0. */
 #define JOBSCTL_HELP (-1)
+/* Returned by options_parse_flag for a word that is no global flag. */
+#define JOBSCTL_NOT_GLOBAL (-2)
 
 #define JOBSCTL_DEFAULT_HOST "localhost"
 
-enum output_format { OUTPUT_PRETTY, OUTPUT_JSON };
+enum output_format {
+	OUTPUT_JSON,     /* indented as the aws CLI prints it (json.dump indent=4) */
+	OUTPUT_COMPACT,  /* one line */
+	OUTPUT_TEXT,     /* tab-separated, as `aws --output text` */
+};
 
 struct options {
 	char *host;        /* NULL: JOBSCTL_DEFAULT_HOST */
@@ -45,6 +54,15 @@ struct options {
 	bool dry_run;      /* print the request, send nothing */
 };
 
+/* How a list-* command pages, with the aws CLI's options. */
+struct paging {
+	const char *list_key;        /* the array each page carries; NULL: not a list command */
+	bool paginate;               /* follow nextToken to the end (--no-paginate: one request) */
+	long long max_items;         /* --max-items: at most this many items (0: all) */
+	char *starting_token;        /* --starting-token: the NextToken a --max-items run printed
+	                              * (owned: free it) */
+};
+
 /* options.c */
 void options_init(struct options *o);
 void options_free(struct options *o);
@@ -54,9 +72,13 @@ int options_load_defaults(struct options *o);
  * one (the subcommand), whose index goes in *next. 0, JOBSCTL_HELP (`--help`:
  * nothing printed yet) or JOBSCTL_EXIT_USAGE after a message. */
 int options_parse_args(struct options *o, int argc, char **argv, int *next);
+/* Parses the global flag at argv[*i] (and its value), advancing *i past it. 0,
+ * JOBSCTL_HELP (`--help`), JOBSCTL_NOT_GLOBAL (nothing done) or JOBSCTL_EXIT_USAGE
+ * after a message. */
+int options_parse_flag(struct options *o, int argc, char **argv, int *i);
 /* Checks the combination of flags. 0, or JOBSCTL_EXIT_USAGE after a message. */
 int options_check(const struct options *o);
-/* Whether `word` names a global flag (for a hint when one follows the command). */
+/* Whether `word` names a global flag (it ends a list value). */
 bool options_is_global_flag(const char *word);
 void options_print_help(FILE *f);
 
@@ -65,9 +87,41 @@ struct command;
 const struct command *commands_find(const char *name);
 void commands_print_list(FILE *f);
 void command_print_help(const struct command *c, FILE *f);
-/* Builds {"command":…,"correlationData":…,fields…} from the subcommand's own
- * arguments (argv[0..argc-1], after its name). 0 with *out set, JOBSCTL_HELP after
- * printing the help, or JOBSCTL_EXIT_USAGE after a message. */
-int command_build(const struct command *c, int argc, char **argv, const char *correlation, cJSON **out);
+/* Builds {"command":…,fields…} from the words after the subcommand's name
+ * (argv[0..argc-1]); global flags among them go to `o`, the paging options of a
+ * list-* command to `paging`. 0 with *out set, JOBSCTL_HELP after printing the
+ * help, or JOBSCTL_EXIT_USAGE after a message. */
+int command_build(const struct command *c, int argc, char **argv, struct options *o, struct paging *paging,
+		cJSON **out);
+
+/* shorthand.c: parses the aws CLI shorthand `text` (a=1,b={c=[x,y]}) into an object,
+ * typing the members of the jobs structures by name (a map's values stay strings).
+ * NULL with a message in err. */
+cJSON *shorthand_parse(const char *text, bool map, char *err, size_t errsize);
+
+/* paging.c */
+struct pager {
+	const struct paging *p;
+	long long page_size;  /* the request's own maxResults (0: none) */
+	cJSON *result;        /* the pages so far, merged */
+	long long items;
+	int *page_items;      /* the items of each page, in order (for --output text) */
+	size_t pages;
+	char *asked;          /* the nextToken of the last request */
+};
+/* Sets up the first request's nextToken and maxResults. 0, or -1: out of memory. */
+int pager_start(struct pager *pg, const struct paging *p, cJSON *command);
+/* Takes one page's data (and ownership of it). 1: `command` now asks for the next
+ * page; 0: pg->result is complete; -1: a message in err. */
+int pager_take(struct pager *pg, cJSON *data, cJSON *command, char *err, size_t errsize);
+void pager_free(struct pager *pg);
+
+/* output.c: JSON as `aws --output json` prints it (or on one line), and a newline. */
+void output_json(FILE *f, const cJSON *v, enum output_format format);
+/* As `aws --output text` prints v. */
+void output_text(FILE *f, const cJSON *v);
+/* As `aws --output text` prints the pages of a list command: each page on its own
+ * (page_items[i] items of result's list_key each), then NextToken if any. */
+void output_text_pages(FILE *f, const cJSON *result, const char *list_key, const int *page_items, size_t pages);
 
 #endif

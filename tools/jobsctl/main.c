@@ -1,10 +1,11 @@
-/* jobsctl: connects to the broker, publishes one management command on
- * $CONTROL/jobs/v1 and waits for its reply.
+/* jobsctl: connects to the broker, publishes a management command on
+ * $CONTROL/jobs/v1 and waits for its reply (for a list command, one request per page).
  *
  * The plugin publishes the reply on $CONTROL/jobs/v1/response to the requesting
  * client id alone, without any subscription. jobsctl subscribes to nothing and uses
  * a clean session, so that nothing but the plugin's replies reaches it; among those
- * it takes the entry whose correlationData is the random one it sent. */
+ * it takes the entry whose correlationData is the random one it sent with the
+ * request. When the broker refuses it, jobsctl says who it connected as. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,17 +29,21 @@
 struct session {
 	const struct options *o;
 	const char *host;
-	const char *payload;
-	size_t payload_len;
-	const char *correlation;
+	const char *client_id;
+	cJSON *command;       /* the command to send, correlationData set per request */
+	struct pager *pager;  /* takes the replies' data */
+	char correlation[2 * CORRELATION_BYTES + 1];  /* of the request in flight */
+	double deadline;      /* for the reply in flight */
 	bool connected;       /* CONNACK accepted */
 	bool done;
 	int exit_code;
 	char *message;        /* for stderr, when exit_code is not 0 */
-	cJSON *data;          /* the reply's data, on success */
 	char lib_error[300];  /* libmosquitto's last error log line (TLS errors land there) */
 	char stray[600];      /* an error reply that carries no correlationData */
 };
+
+static void make_correlation(char *out);
+static double now_seconds(void);
 
 /* Ends the session with `code` (the first call wins). */
 __attribute__((format(printf, 3, 4)))
@@ -67,21 +72,77 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *lin
 	if(level & MOSQ_LOG_ERR) snprintf(s->lib_error, sizeof(s->lib_error), "%s", line);
 }
 
+/* Who jobsctl was to the broker: "client id 'x', username 'u'". */
+static void describe_identity(const struct session *s, char *out, size_t size)
+{
+	const struct options *o = s->o;
+	snprintf(out, size, "client id '%s', %s%s%s%s", s->client_id, o->username ? "username '" : "no username",
+			o->username ? o->username : "", o->username ? "'" : "", o->cert ? ", a client certificate" : "");
+}
+
+/* What to do when the plugin does not take jobsctl's commands. */
+#define OPERATORS_HINT \
+	"The jobs plugin takes management commands only from the identities in its plugin_opt_operators. " \
+	"With plugin_opt_identity clientid (the default) the identity is the client id: an operator " \
+	"named admin runs 'jobsctl -i admin' (or puts '-i admin' in the defaults file); with username, " \
+	"-u admin; with cert_cn, the certificate's common name (--cert, --key)."
+
+/* Sends the command with a new correlationData; false after finish(). */
+static bool send_request(struct mosquitto *mosq, struct session *s)
+{
+	make_correlation(s->correlation);
+	cJSON *corr = cJSON_CreateString(s->correlation);
+	bool ok = corr && (cJSON_GetObjectItemCaseSensitive(s->command, "correlationData")
+			? cJSON_ReplaceItemInObjectCaseSensitive(s->command, "correlationData", corr)
+			: cJSON_AddItemToObject(s->command, "correlationData", corr));
+	if(!ok) cJSON_Delete(corr);
+	cJSON *request = ok ? cJSON_CreateObject() : NULL;
+	cJSON *list = cJSON_AddArrayToObject(request, "commands");
+	char *payload = list && cJSON_AddItemReferenceToArray(list, s->command) ? cJSON_PrintUnformatted(request) : NULL;
+	cJSON_Delete(request);
+	if(!payload){
+		finish(s, JOBSCTL_EXIT_ERROR, "out of memory");
+		return false;
+	}
+	size_t len = strlen(payload);
+	int rc = len > INT_MAX ? MOSQ_ERR_PAYLOAD_SIZE
+			: mosquitto_publish_v5(mosq, NULL, REQUEST_TOPIC, (int)len, payload, 1, false, NULL);
+	free(payload);
+	if(rc != MOSQ_ERR_SUCCESS){
+		finish(s, JOBSCTL_EXIT_CONNECT, "cannot send the request: %s", mosquitto_strerror(rc));
+		return false;
+	}
+	s->deadline = now_seconds() + s->o->timeout;
+	return true;
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
 	(void)flags;
 	(void)props;
 	struct session *s = obj;
 	if(rc != 0){
-		finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s", s->host, s->o->port,
-				s->o->protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
+		const char *reason = s->o->protocol == 5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc);
+		/* Refusals of who jobsctl is (MQTT 5 codes, then MQTT 3.1.1 ones). */
+		bool identity = s->o->protocol == 5
+				? rc == MQTT_RC_CLIENTID_NOT_VALID || rc == MQTT_RC_BAD_USERNAME_OR_PASSWORD
+					|| rc == MQTT_RC_NOT_AUTHORIZED || rc == MQTT_RC_BANNED
+				: rc == CONNACK_REFUSED_IDENTIFIER_REJECTED || rc == CONNACK_REFUSED_BAD_USERNAME_PASSWORD
+					|| rc == CONNACK_REFUSED_NOT_AUTHORIZED;
+		if(!identity){
+			finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s", s->host, s->o->port, reason);
+			return;
+		}
+		char who[600];
+		describe_identity(s, who, sizeof(who));
+		finish(s, JOBSCTL_EXIT_CONNECT, "%s:%d refused the connection: %s\n"
+				"jobsctl: hint: jobsctl connected with %s. The broker's own authentication refused it "
+				"(a password file, allow_anonymous false, an auth plugin): check -u/-P, --cert/--key and -i. "
+				"Once connected, " OPERATORS_HINT, s->host, s->o->port, reason, who);
 		return;
 	}
 	s->connected = true;
-	int prc = mosquitto_publish_v5(mosq, NULL, REQUEST_TOPIC, (int)s->payload_len, s->payload, 1, false, NULL);
-	if(prc != MOSQ_ERR_SUCCESS){
-		finish(s, JOBSCTL_EXIT_CONNECT, "cannot send the request: %s", mosquitto_strerror(prc));
-	}
+	send_request(mosq, s);
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props)
@@ -90,15 +151,21 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason, c
 	(void)mid;
 	(void)props;
 	struct session *s = obj;
-	/* MQTT 5: the broker refused the publish (for instance its ACL denies the topic). */
-	if(reason >= 0x80){
+	/* MQTT 5: the broker refused the publish (the plugin's operator check, or an ACL). */
+	if(reason == MQTT_RC_NOT_AUTHORIZED){
+		char who[600];
+		describe_identity(s, who, sizeof(who));
+		finish(s, JOBSCTL_EXIT_ERROR, "the broker refused the request on %s: %s\n"
+				"jobsctl: hint: jobsctl connected with %s. " OPERATORS_HINT, REQUEST_TOPIC,
+				mosquitto_reason_string(reason), who);
+	}else if(reason >= 0x80){
 		finish(s, JOBSCTL_EXIT_ERROR, "the broker refused the request on %s: %s", REQUEST_TOPIC,
 				mosquitto_reason_string(reason));
 	}
 }
 
 /* One entry of a reply that is ours. */
-static void take_response(struct session *s, cJSON *entry)
+static void take_response(struct mosquitto *mosq, struct session *s, cJSON *entry)
 {
 	const cJSON *error = cJSON_GetObjectItemCaseSensitive(entry, "error");
 	cJSON *data = cJSON_GetObjectItemCaseSensitive(entry, "data");
@@ -107,8 +174,11 @@ static void take_response(struct session *s, cJSON *entry)
 	}else if(error){
 		finish(s, JOBSCTL_EXIT_ERROR, "malformed reply: error is not a string");
 	}else if(data){
-		s->data = cJSON_DetachItemViaPointer(entry, data);
-		finish(s, JOBSCTL_EXIT_OK, NULL);
+		char err[300] = "";
+		int more = pager_take(s->pager, cJSON_DetachItemViaPointer(entry, data), s->command, err, sizeof(err));
+		if(more > 0) send_request(mosq, s);
+		else if(more == 0) finish(s, JOBSCTL_EXIT_OK, NULL);
+		else finish(s, JOBSCTL_EXIT_ERROR, "%s", err);
 	}else{
 		finish(s, JOBSCTL_EXIT_ERROR, "malformed reply: it has neither data nor error");
 	}
@@ -117,7 +187,6 @@ static void take_response(struct session *s, cJSON *entry)
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg,
 		const mosquitto_property *props)
 {
-	(void)mosq;
 	(void)props;
 	struct session *s = obj;
 	if(s->done || !msg->topic || strcmp(msg->topic, RESPONSE_TOPIC) != 0 || !msg->payload || msg->payloadlen <= 0){
@@ -130,7 +199,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		cJSON_ArrayForEach(entry, responses){
 			const cJSON *corr = cJSON_GetObjectItemCaseSensitive(entry, "correlationData");
 			if(cJSON_IsString(corr) && strcmp(corr->valuestring, s->correlation) == 0){
-				take_response(s, entry);
+				take_response(mosq, s, entry);
 				break;
 			}
 			/* The server could not read a request at all: not provably ours, but
@@ -195,16 +264,18 @@ static int configure(struct mosquitto *mosq, const struct options *o)
 	return 0;
 }
 
-static int print_data(const cJSON *data, enum output_format format)
+/* Prints the result as the aws CLI does: nothing at all for an empty object; the
+ * pages of a list command one by one in text. */
+static int print_data(const cJSON *data, const struct pager *pager, enum output_format format)
 {
-	char *text = format == OUTPUT_PRETTY ? cJSON_Print(data) : cJSON_PrintUnformatted(data);
-	if(!text){
-		fprintf(stderr, "jobsctl: out of memory\n");
-		return JOBSCTL_EXIT_ERROR;
+	if(cJSON_IsObject(data) && !data->child) return JOBSCTL_EXIT_OK;
+	if(format == OUTPUT_TEXT && pager && pager->pages){
+		output_text_pages(stdout, data, pager->p->list_key, pager->page_items, pager->pages);
+	}else if(format == OUTPUT_TEXT){
+		output_text(stdout, data);
+	}else{
+		output_json(stdout, data, format);
 	}
-	fputs(text, stdout);
-	fputc('\n', stdout);
-	free(text);
 	if(fflush(stdout) != 0 || ferror(stdout)){
 		fprintf(stderr, "jobsctl: cannot write the output: %s\n", strerror(errno));
 		return JOBSCTL_EXIT_ERROR;
@@ -212,8 +283,9 @@ static int print_data(const cJSON *data, enum output_format format)
 	return JOBSCTL_EXIT_OK;
 }
 
-/* Connects, sends the request and waits for the reply; returns the exit status. */
-static int exchange(const struct options *o, const char *payload, const char *correlation)
+/* Connects, sends the command (once per page) and waits for the replies; returns the
+ * exit status. */
+static int exchange(const struct options *o, cJSON *command, struct pager *pager)
 {
 	char default_id[32];
 	const char *id = o->client_id;
@@ -222,13 +294,9 @@ static int exchange(const struct options *o, const char *payload, const char *co
 		id = default_id;
 	}
 	struct session s = {
-		.o = o, .host = o->host ? o->host : JOBSCTL_DEFAULT_HOST, .payload = payload,
-		.payload_len = strlen(payload), .correlation = correlation,
+		.o = o, .host = o->host ? o->host : JOBSCTL_DEFAULT_HOST, .client_id = id, .command = command,
+		.pager = pager,
 	};
-	if(s.payload_len > INT_MAX){
-		fprintf(stderr, "jobsctl: the request is too large\n");
-		return JOBSCTL_EXIT_USAGE;
-	}
 
 	mosquitto_lib_init();
 	errno = 0;
@@ -253,7 +321,8 @@ static int exchange(const struct options *o, const char *payload, const char *co
 		return code;
 	}
 
-	const double deadline = now_seconds() + o->timeout;
+	/* Until connected, the deadline of the connection; then that of each reply. */
+	s.deadline = now_seconds() + o->timeout;
 	/* Non-blocking: a host that does not answer cannot hold us past --timeout
 	 * (only the name lookup blocks). */
 	int rc = mosquitto_connect_async(mosq, s.host, o->port, KEEPALIVE);
@@ -263,14 +332,22 @@ static int exchange(const struct options *o, const char *payload, const char *co
 				error_text(&s, rc, saved_errno));
 	}
 	while(!s.done){
-		double left = deadline - now_seconds();
+		double left = s.deadline - now_seconds();
 		if(left <= 0){
+			char who[600];
+			describe_identity(&s, who, sizeof(who));
 			if(!s.connected){
 				finish(&s, JOBSCTL_EXIT_CONNECT, "cannot connect to %s:%d: no answer within %g s",
 						s.host, o->port, o->timeout);
 			}else if(s.stray[0]){
 				finish(&s, JOBSCTL_EXIT_TIMEOUT, "no reply within %g s; the server answered a request "
 						"it could not read: %s", o->timeout, s.stray);
+			}else if(o->protocol != 5){
+				/* MQTT 3.1.1 has no way to say that a publish was refused. */
+				finish(&s, JOBSCTL_EXIT_TIMEOUT, "no reply within %g s from the jobs plugin on %s:%d\n"
+						"jobsctl: hint: with MQTT 3.1.1 the broker drops a request it refuses without a "
+						"word (-V mqttv5 would say so). jobsctl connected with %s. " OPERATORS_HINT
+						" Or the plugin is not loaded.", o->timeout, s.host, o->port, who);
 			}else{
 				finish(&s, JOBSCTL_EXIT_TIMEOUT, "no reply within %g s from the jobs plugin on %s:%d "
 						"(is it loaded, and may this client publish to %s?)", o->timeout, s.host, o->port,
@@ -292,12 +369,11 @@ static int exchange(const struct options *o, const char *payload, const char *co
 	mosquitto_lib_cleanup();
 
 	if(s.exit_code == JOBSCTL_EXIT_OK){
-		code = print_data(s.data, o->output);
+		code = print_data(pager->result, pager, o->output);
 	}else{
 		code = s.exit_code;
 		fprintf(stderr, "jobsctl: %s\n", s.message ? s.message : "out of memory");
 	}
-	cJSON_Delete(s.data);
 	free(s.message);
 	return code;
 }
@@ -331,10 +407,10 @@ static void make_correlation(char *out)
 static void print_global_help(FILE *f)
 {
 	fprintf(f,
-		"usage: jobsctl [global options] COMMAND [command options]\n"
+		"usage: jobsctl [global options] COMMAND [command options] [global options]\n"
 		"\n"
-		"Operator CLI of mosquitto-jobs: sends one command to the jobs plugin's management\n"
-		"API (" REQUEST_TOPIC ") and prints the reply's data as JSON.\n"
+		"Operator CLI of mosquitto-jobs: sends a command to the jobs plugin's management\n"
+		"API (" REQUEST_TOPIC ") and prints the reply's data as the aws CLI prints it.\n"
 		"\n"
 		"Global options:\n");
 	options_print_help(f);
@@ -385,39 +461,36 @@ static int run(struct options *o, int argc, char **argv)
 		return JOBSCTL_EXIT_OK;
 	}
 
-	char correlation[2 * CORRELATION_BYTES + 1];
-	make_correlation(correlation);
+	struct paging paging;
 	cJSON *command = NULL;
-	rc = command_build(cmd, argc - next - 1, argv + next + 1, correlation, &command);
+	rc = command_build(cmd, argc - next - 1, argv + next + 1, o, &paging, &command);
 	if(rc == JOBSCTL_HELP) return JOBSCTL_EXIT_OK;
-	if(rc) return rc;
-	rc = options_check(o);
-	if(rc){
-		cJSON_Delete(command);
-		return rc;
-	}
-
-	cJSON *request = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(request, "commands");
-	if(!list || !cJSON_AddItemToArray(list, command)){
-		cJSON_Delete(command);
-		cJSON_Delete(request);
+	if(!rc) rc = options_check(o);
+	struct pager pager = { 0 };
+	if(!rc && pager_start(&pager, &paging, command) != 0){
 		fprintf(stderr, "jobsctl: out of memory\n");
-		return JOBSCTL_EXIT_ERROR;
+		rc = JOBSCTL_EXIT_ERROR;
 	}
-	if(o->dry_run){
-		rc = print_data(request, o->output);
+	if(!rc && o->dry_run){
+		/* The first request, as it would go. */
+		char correlation[2 * CORRELATION_BYTES + 1];
+		make_correlation(correlation);
+		cJSON *request = cJSON_CreateObject();
+		cJSON *list = cJSON_AddArrayToObject(request, "commands");
+		if(list && cJSON_AddStringToObject(command, "correlationData", correlation)
+				&& cJSON_AddItemReferenceToArray(list, command)){
+			rc = print_data(request, NULL, o->output);
+		}else{
+			fprintf(stderr, "jobsctl: out of memory\n");
+			rc = JOBSCTL_EXIT_ERROR;
+		}
 		cJSON_Delete(request);
-		return rc;
+	}else if(!rc){
+		rc = exchange(o, command, &pager);
 	}
-	char *payload = cJSON_PrintUnformatted(request);
-	cJSON_Delete(request);
-	if(!payload){
-		fprintf(stderr, "jobsctl: out of memory\n");
-		return JOBSCTL_EXIT_ERROR;
-	}
-	rc = exchange(o, payload, correlation);
-	free(payload);
+	pager_free(&pager);
+	cJSON_Delete(command);
+	free(paging.starting_token);
 	return rc;
 }
 

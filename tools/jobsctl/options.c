@@ -1,5 +1,6 @@
-/* Global flags, as mosquitto_sub spells them. The defaults file is read first, then
- * the command line, so the command line wins. The defaults file holds one flag per
+/* Global flags, as mosquitto_sub spells them, before or after the command (as the aws
+ * CLI takes its own). The defaults file is read first, then the command line, so the
+ * command line wins (and there, the last one given). The defaults file holds one flag per
  * line, with its value after whitespace (`-p 1884`); the value is the rest of the
  * line, so it may contain spaces; blank lines and lines starting with # are skipped. */
 #include <errno.h>
@@ -30,7 +31,8 @@ static const struct gflag {
 	{ G_PORT, "-p", "--port", "PORT", "broker port (default 1883)" },
 	{ G_USERNAME, "-u", "--username", "USER", "username" },
 	{ G_PASSWORD, "-P", "--pw", "PASSWORD", "password" },
-	{ G_ID, "-i", "--id", "ID", "client id (default jobsctl-<pid>)" },
+	{ G_ID, "-i", "--id", "ID", "client id (default jobsctl-<pid>): an operator's name with the client-id "
+		"identity" },
 	{ G_CAFILE, NULL, "--cafile", "FILE", "CA certificate(s), PEM: connect with TLS" },
 	{ G_CAPATH, NULL, "--capath", "DIR", "directory of CA certificates: connect with TLS" },
 	{ G_CERT, NULL, "--cert", "FILE", "client certificate, PEM (with --key)" },
@@ -38,7 +40,7 @@ static const struct gflag {
 	{ G_INSECURE, NULL, "--insecure", NULL, "do not check that the server certificate names the host" },
 	{ G_PROTOCOL, "-V", "--protocol-version", "VERSION", "mqttv5 (default), mqttv311, 5 or 311" },
 	{ G_TIMEOUT, NULL, "--timeout", "SECONDS", "give up after this long without a reply (default 10)" },
-	{ G_OUTPUT, NULL, "--output", "FORMAT", "pretty (default) or json (one line)" },
+	{ G_OUTPUT, NULL, "--output", "FORMAT", "json (default), text (as aws prints them) or compact (one line)" },
 	{ G_DRY_RUN, NULL, "--dry-run", NULL, "print the request instead of sending it" },
 };
 
@@ -50,7 +52,7 @@ void options_init(struct options *o)
 	o->port = DEFAULT_PORT;
 	o->protocol = 5;
 	o->timeout = DEFAULT_TIMEOUT;
-	o->output = OUTPUT_PRETTY;
+	o->output = OUTPUT_JSON;
 }
 
 void options_free(struct options *o)
@@ -149,9 +151,11 @@ static int set_flag(struct options *o, const struct gflag *g, const char *value,
 		return 0;
 	}
 	case G_OUTPUT:
-		if(strcmp(value, "pretty") == 0) o->output = OUTPUT_PRETTY;
-		else if(strcmp(value, "json") == 0) o->output = OUTPUT_JSON;
-		else return bad(where, "%s: '%s' is not pretty or json", g->long_name, value);
+		/* pretty: the name json had before it printed as aws does. */
+		if(strcmp(value, "json") == 0 || strcmp(value, "pretty") == 0) o->output = OUTPUT_JSON;
+		else if(strcmp(value, "compact") == 0) o->output = OUTPUT_COMPACT;
+		else if(strcmp(value, "text") == 0) o->output = OUTPUT_TEXT;
+		else return bad(where, "%s: '%s' is not json, text or compact", g->long_name, value);
 		return 0;
 	}
 	return bad(where, "internal error: unhandled flag %s", g->long_name);
@@ -194,31 +198,37 @@ bool options_is_global_flag(const char *word)
 	return g != NULL;
 }
 
+int options_parse_flag(struct options *o, int argc, char **argv, int *i)
+{
+	const char *word = argv[*i];
+	const struct gflag *g;
+	const char *value;
+	if(strcmp(word, "--help") == 0) return JOBSCTL_HELP;
+	split_flag(word, &g, &value);
+	if(!g) return JOBSCTL_NOT_GLOBAL;
+	if(g->metavar && !value){
+		if(*i + 1 >= argc){
+			return bad("usage", "%s needs a value (%s)%s", word, g->metavar,
+					g->id == G_HOST ? "; --help shows the help" : "");
+		}
+		value = argv[++*i];
+	}else if(!g->metavar && value){
+		return bad("usage", "%s takes no value", g->long_name);
+	}
+	int rc = set_flag(o, g, value, "usage");
+	if(!rc) ++*i;
+	return rc;
+}
+
 int options_parse_args(struct options *o, int argc, char **argv, int *next)
 {
 	int i = *next;
 	while(i < argc && argv[i][0] == '-'){
-		const char *word = argv[i];
-		const struct gflag *g;
-		const char *value;
-		if(strcmp(word, "--help") == 0) return JOBSCTL_HELP;
-		split_flag(word, &g, &value);
-		if(!g){
-			return bad("usage", "unknown global option '%s' (global options go before the command; "
-					"see jobsctl --help)", word);
+		int rc = options_parse_flag(o, argc, argv, &i);
+		if(rc == JOBSCTL_NOT_GLOBAL){
+			return bad("usage", "unknown global option '%s' (see jobsctl --help)", argv[i]);
 		}
-		if(g->metavar && !value){
-			if(i + 1 >= argc){
-				return bad("usage", "%s needs a value (%s)%s", word, g->metavar,
-						g->id == G_HOST ? "; --help shows the help" : "");
-			}
-			value = argv[++i];
-		}else if(!g->metavar && value){
-			return bad("usage", "%s takes no value", g->long_name);
-		}
-		int rc = set_flag(o, g, value, "usage");
 		if(rc) return rc;
-		i++;
 	}
 	*next = i;
 	return 0;
