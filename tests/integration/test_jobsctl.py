@@ -835,7 +835,7 @@ class JobsctlLikeAwsTest(BrokerTest):
 
     def setUp(self):
         self.http_port = free_port()
-        self.options = {"http_listen": f"127.0.0.1:{self.http_port}"}
+        self.options = {"http_listen": f"127.0.0.1:{self.http_port}", "http_unsigned_identity": "admin"}
         super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="jobsctl-aws-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
