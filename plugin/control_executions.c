@@ -65,8 +65,7 @@ int control_describe_job_execution(struct control_ctx *c, const cJSON *cmd, cJSO
 		cJSON_AddStringToObject(o, "jobId", e.job_id);
 		cJSON_AddStringToObject(o, "status", status_name(e.status));
 		cJSON_AddBoolToObject(o, "forceCanceled", e.force_canceled);
-		cJSON *details = cJSON_AddObjectToObject(o, "statusDetails");
-		if(details && e.status_details) shapes_add_stored(details, "detailsMap", e.status_details);
+		shapes_add_control_details(o, &e);
 		control_add_arn(c, o, "thingArn", "thing", e.thing);
 		shapes_add_int(o, "queuedAt", e.queued_at);
 		if(e.started_at) shapes_add_int(o, "startedAt", e.started_at);

@@ -6,12 +6,17 @@
 
 #include "mosquitto_jobs/status.h"
 
+/* An execution has details when its stored map is there and not empty (a device's
+ * `statusDetails: {}` stores "{}"). */
+static bool has_details(const struct store_exec *e)
+{
+	return e->status_details && strcmp(e->status_details, "{}") != 0;
+}
+
 /* statusDetails is omitted when empty. */
 static void write_details(struct jsonw *w, const struct store_exec *e)
 {
-	if(e->status_details && strcmp(e->status_details, "{}") != 0){
-		jsonw_key_raw(w, "statusDetails", e->status_details);
-	}
+	if(has_details(e)) jsonw_key_raw(w, "statusDetails", e->status_details);
 }
 
 static void write_times(struct jsonw *w, const struct store_exec *e)
@@ -91,6 +96,13 @@ bool shapes_add_stored(cJSON *obj, const char *key, const char *text)
 {
 	if(!text) return true;
 	return add_raw(obj, key, text);
+}
+
+bool shapes_add_control_details(cJSON *obj, const struct store_exec *e)
+{
+	cJSON *details = cJSON_AddObjectToObject(obj, "statusDetails");
+	if(!details) return false;
+	return !has_details(e) || shapes_add_stored(details, "detailsMap", e->status_details);
 }
 
 bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale)

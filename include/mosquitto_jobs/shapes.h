@@ -26,6 +26,10 @@ void shapes_write_state(struct jsonw *w, const struct store_exec *e);
 bool shapes_seconds_left(const struct store_exec *e, int64_t now_ms, double time_scale, int64_t *out);
 
 /* cJSON helpers. Each returns false when out of memory. */
+/* Adds the control plane's `statusDetails: {"detailsMap": {...}}`, or
+ * `statusDetails: {}` when the execution has no details (AWS's shape of a QUEUED
+ * execution). */
+bool shapes_add_control_details(cJSON *obj, const struct store_exec *e);
 /* Adds approximateSecondsBeforeTimedOut when a timer of the execution runs. */
 bool shapes_add_time_left(cJSON *obj, const struct store_exec *e, int64_t now_ms, double time_scale);
 /* Adds `key: <stored JSON text>` (a document, a details map) to obj when text is

@@ -85,6 +85,26 @@ def group_arn(name):
     return f"{ARN_PREFIX}:thinggroup/{name}"
 
 
+def make_certificates(directory, clients):
+    """A test CA (ca.crt), a server certificate for localhost / 127.0.0.1
+    (server.crt, server.key) and, for each name in clients, a client certificate
+    with that CN (<name>.crt, <name>.key), written into directory."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
+            "-subj", "/CN=jobs test CA")
+    certs = [("server", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+              "extendedKeyUsage=serverAuth\n")]
+    certs += [(name, name, "extendedKeyUsage=clientAuth\n") for name in clients]
+    for name, cn, ext in certs:
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write("basicConstraints=CA:FALSE\n" + ext)
+        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")
+
+
 class Broker:
     """A mosquitto process with the plugin. The database lives in `self.dir`,
     so stop() followed by start() is a broker restart over the same state."""

@@ -352,6 +352,24 @@ class DescribeTest(ManagementTest):
             self.assert_recent(e[k], k)
         self.assertNotIn("jobDocument", e)
 
+    def test_status_details_shape_without_details(self):
+        """An execution without details shows `statusDetails: {}` (as AWS does for a
+        QUEUED one), whether it never had any or a device cleared them; details show
+        as `{"detailsMap": {...}}`."""
+        j = self.create()
+        self.assertEqual(self.describe_exec(j)["statusDetails"], {})
+        self.device_ok(self.thing, "start-next", {})
+        self.assertEqual(self.describe_exec(j)["statusDetails"], {})
+        self.device_ok(self.thing, f"{j}/update", {"status": "IN_PROGRESS", "statusDetails": {"a": "1"}})
+        self.assertEqual(self.describe_exec(j)["statusDetails"], {"detailsMap": {"a": "1"}})
+        self.device_ok(self.thing, f"{j}/update", {"status": "IN_PROGRESS", "statusDetails": {}})
+        self.assertEqual(self.describe_exec(j)["statusDetails"], {})
+        # cleared by an operator's cancel
+        k = self.create()
+        self.ok("cancelJobExecution", jobId=k, thingName=self.thing, statusDetails={})
+        e = self.describe_exec(k)
+        self.assertEqual((e["status"], e["statusDetails"]), ("CANCELED", {}))
+
     def test_execution_lookup_errors(self):
         j = self.create()
         self.assertEqual(self.describe_exec(j, executionNumber=1)["executionNumber"], 1)

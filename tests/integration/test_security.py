@@ -482,24 +482,7 @@ class CertificateIdentityTest(SecurityTest):
         if not shutil.which("openssl"):
             raise unittest.SkipTest("needs the openssl command")
 
-        def openssl(*args):
-            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=cls.tmp)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-                "-subj", "/CN=jobs test CA")
-        for name, cn, ext in (("server", "localhost",
-                               "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                               "extendedKeyUsage=serverAuth\n"),
-                              ("devA", "devA", "extendedKeyUsage=clientAuth\n"),
-                              ("devB", "devB", "extendedKeyUsage=clientAuth\n"),
-                              ("operator", "operator", "extendedKeyUsage=clientAuth\n")):
-            with open(os.path.join(cls.tmp, f"{name}.ext"), "w") as f:
-                f.write("basicConstraints=CA:FALSE\n" + ext)
-            openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                    "-subj", f"/CN={cn}")
-            openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-                    "-CAcreateserial", "-out", f"{name}.crt", "-days", "2",
-                    "-extfile", f"{name}.ext")
+        harness.make_certificates(cls.tmp, ["devA", "devB", "operator"])
         cls.tls_port = free_port()
 
     @classmethod
