@@ -38,12 +38,13 @@ import time
 import unittest
 
 import harness
+from test_http_api import INSTALL_HINT, boto3_python
 
 ROOT = os.path.abspath(os.path.join(harness.HERE, "..", ".."))
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
 DOCS = ["README.md"] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "docs", "*.md")))
 
-KINDS = {"conf", "sh", "expect", "by-hand", "illustration"}
+KINDS = {"conf", "sh", "python", "expect", "by-hand", "illustration"}
 UNMARKED_OK = {"json", "text"}
 MARKER = re.compile(r"^<!--\s*doc-test:\s*(.*?)\s*-->\s*$")
 FENCE = re.compile(r"^(```+)\s*([\w+-]*)\s*$")
@@ -140,7 +141,7 @@ def scenarios(blocks):
             out[b.attrs["name"]] = {"conf": b, "steps": [], "before": []}
     last_sh = None
     for b in blocks:
-        if b.kind == "sh":
+        if b.kind in ("sh", "python"):
             name = b.attrs.get("uses")
             if name and name.startswith("file:") and name not in out:
                 out[name] = {"conf": name[5:], "steps": [], "before": []}
@@ -207,17 +208,27 @@ class Sandbox:
 
     def env(self):
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "JOBSCTL_CONFIG")}
+        env = {k: v for k, v in env.items() if not k.startswith("AWS_")}
         env.update(PATH=os.path.join(self.tree, "bin") + ":" + os.environ.get("PATH", ""),
-                   HOME=os.path.join(self.tree, "home"), JOBSCTL_CONFIG="")
+                   HOME=os.path.join(self.tree, "home"), JOBSCTL_CONFIG="", AWS_PAGER="",
+                   AWS_EC2_METADATA_DISABLED="true")
         return env
 
     def run(self, text, name):
-        """Runs shell text with bash -e; returns (exit status, output). Processes it
-        leaves in the background live until close()."""
+        """Runs shell text with bash -e; returns (exit status, output). The blocks of
+        a scenario share a shell session: variables, aliases and the working folder
+        one sets are there for the next (the state is saved on exit and sourced).
+        Processes it leaves in the background live until close()."""
         out_path = os.path.join(self.tmp, f"{name}.out")
+        state = os.path.join(self.tmp, "shell-state")
+        script = (f"shopt -s expand_aliases\n__known=\" $(compgen -v | tr '\\n' ' ') __known \"\n"
+                  f"if [ -f {state} ]; then . {state}; fi\n"
+                  f"trap '{{ for v in $(compgen -v); do case \"$__known\" in *\" $v \"*) ;; *) declare -p $v;; esac; done; "
+                  f"for v in $(compgen -e); do declare -p $v; done; alias -p; "
+                  f"echo \"cd $(printf %q \"$PWD\")\"; }} > {state}.new 2>/dev/null && mv {state}.new {state}' EXIT\n"
+                  + text)
         with open(out_path, "wb") as out:
-            proc = subprocess.Popen(self.enter() + ["bash", "-e", "-o", "pipefail", "-c",
-                                                    "shopt -s expand_aliases\n" + text],
+            proc = subprocess.Popen(self.enter() + ["bash", "-e", "-o", "pipefail", "-c", script],
                                     stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=self.env(), start_new_session=True)
             self.groups.append(proc.pid)
@@ -356,7 +367,7 @@ class DocsTest(unittest.TestCase):
         for b in blocks:
             if b.kind == "conf" and b.attrs.get("extends") and b.attrs["extends"] not in names:
                 problems.append(f"{b.where()}: extends an unknown conf")
-            if b.kind == "sh":
+            if b.kind in ("sh", "python"):
                 uses = b.attrs.get("uses", "")
                 if not (uses in names or (uses.startswith("file:") and os.path.isfile(os.path.join(ROOT, uses[5:])))):
                     problems.append(f"{b.where()}: sh uses= names no conf block or file")
@@ -366,7 +377,7 @@ class DocsTest(unittest.TestCase):
                 if not said_by_hand(b):
                     problems.append(f"{b.where()}: the text around a by-hand block must say it is checked by hand")
         for i, b in enumerate(blocks):
-            if b.kind == "expect" and (i == 0 or blocks[i - 1].kind != "sh" or blocks[i - 1].doc != b.doc):
+            if b.kind == "expect" and (i == 0 or blocks[i - 1].kind not in ("sh", "python") or blocks[i - 1].doc != b.doc):
                 problems.append(f"{b.where()}: expect must follow a sh block")
         self.assertEqual(problems, [], "\n".join(problems))
 
@@ -423,8 +434,14 @@ def make_test(name, sc, confs):
 
 
 def run_block(self, sandbox, b, sc):
-    if b.kind == "sh":
-        code, out_path = sandbox.run(b.text, f"{b.doc.replace('/', '_')}-{b.line}")
+    if b.kind in ("sh", "python"):
+        text = b.text
+        if b.kind == "python":
+            python = boto3_python() if "import boto3" in text else "/usr/bin/python3"
+            if not python:
+                self.fail(f"{b.where()}: no python3 with boto3 found: {INSTALL_HINT}")
+            text = f"{shlex.quote(python)} - <<'__DOC_PYTHON__'\n{text}__DOC_PYTHON__\n"
+        code, out_path = sandbox.run(text, f"{b.doc.replace('/', '_')}-{b.line}")
         self.last_out = out_path
         with open(out_path, errors="replace") as f:
             out = f.read()
