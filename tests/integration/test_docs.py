@@ -152,6 +152,13 @@ def scenarios(blocks):
             sc = out.get(last_sh.attrs.get("uses"))
             if sc is not None:
                 sc["before" if last_sh.attrs.get("before") else "steps"].append(b)
+
+    def before(name):  # a conf that extends another needs what that one needs first
+        sc = out[name]
+        base = sc["conf"].attrs.get("extends") if isinstance(sc["conf"], Block) else None
+        return (before(base) if base in out else []) + sc["before"]
+    for name, sc in out.items():
+        sc["all_before"] = before(name)
     return out
 
 
@@ -305,7 +312,7 @@ class DocBroker(harness.Broker):
         self.write_conf()
         self.log = open(self.log_path, "ab")
         start = len(self.read_log())
-        self.proc = subprocess.Popen(self.sandbox.enter() + WRAPPER_ARGS + ["mosquitto", "-c", self.conf_path],
+        self.proc = subprocess.Popen(self.sandbox.enter() + harness.WRAPPER + ["mosquitto", "-c", self.conf_path],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env(),
                                      stdin=subprocess.DEVNULL)
         deadline = time.time() + timeout
@@ -319,11 +326,6 @@ class DocBroker(harness.Broker):
             time.sleep(0.05)
         raise RuntimeError("mosquitto did not start:\n" + self.read_log())
 
-    def cleanup(self):
-        super().cleanup()
-
-
-WRAPPER_ARGS = harness.WRAPPER
 
 
 def squeeze(line):
@@ -364,49 +366,65 @@ def missing_lines(expected, output):
 class DocsTest(unittest.TestCase):
 
     def test_every_block_is_marked(self):
-        blocks, problems = all_blocks()
-        names = {}
-        for b in blocks:
-            if b.kind is None:
-                if b.lang not in UNMARKED_OK:
-                    problems.append(f"{b.where()}: a ```{b.lang} block without a doc-test marker")
-                continue
-            if b.kind not in KINDS:
-                problems.append(f"{b.where()}: unknown doc-test kind {b.kind!r}")
-            if b.kind == "conf":
-                name = b.attrs.get("name")
-                if not name or name in names:
-                    problems.append(f"{b.where()}: conf needs a name of its own")
-                names[name] = b
-        for b in blocks:
-            if b.kind == "conf" and b.attrs.get("extends") and b.attrs["extends"] not in names:
-                problems.append(f"{b.where()}: extends an unknown conf")
-            if b.kind in ("sh", "python"):
-                uses = b.attrs.get("uses", "")
-                if not (uses in names or (uses.startswith("file:") and os.path.isfile(os.path.join(ROOT, uses[5:])))):
-                    problems.append(f"{b.where()}: sh uses= names no conf block or file")
-            if b.kind == "by-hand":
-                if not b.attrs.get("reason"):
-                    problems.append(f"{b.where()}: by-hand needs a reason")
-                if not said_by_hand(b):
-                    problems.append(f"{b.where()}: the text around a by-hand block must say it is checked by hand")
-        for i, b in enumerate(blocks):
-            if b.kind == "expect" and (i == 0 or blocks[i - 1].kind not in ("sh", "python") or blocks[i - 1].doc != b.doc):
-                problems.append(f"{b.where()}: expect must follow a sh block")
+        problems = marker_problems(DOCS)
         self.assertEqual(problems, [], "\n".join(problems))
 
     def test_marker_check_sees_unmarked_blocks(self):
-        """The meta-check itself: an unmarked shell block and an indented one are found."""
+        """The meta-check itself: an unmarked shell block, an indented block, a
+        by-hand block whose text does not say so and an expect after no command are
+        found; a json block and an indented list continuation are not."""
         tmp = tempfile.mkdtemp(prefix="jobs-docs-meta-")
         self.addCleanup(shutil.rmtree, tmp, True)
         path = os.path.join(tmp, "x.md")
         with open(path, "w") as f:
             f.write("Text:\n\n```sh\nmosquitto -c x\n```\n\nMore:\n\n    listener 1883\n\n"
-                    "<!-- doc-test: illustration -->\n```conf\nx\n```\n\n- a list\n\n      indented in it\n")
-        blocks, problems = parse(os.path.relpath(path, ROOT))
-        self.assertEqual([(b.lang, b.kind) for b in blocks], [("sh", None), ("conf", "illustration")])
-        self.assertEqual(len(problems), 1, problems)
-        self.assertIn(":9: indented code block", problems[0])
+                    "<!-- doc-test: illustration -->\n```conf\nx\n```\n\n- a list\n\n      indented in it\n\n"
+                    "```json\n{}\n```\n\n<!-- doc-test: by-hand reason=\"x\" -->\n```sh\nx\n```\n\n"
+                    "<!-- doc-test: expect -->\n```text\nx\n```\n")
+        problems = marker_problems([os.path.relpath(path, ROOT)])
+        self.assertEqual([p.split(": ", 1)[1] for p in problems], [
+            "indented code block: fence it and mark it",
+            "a ```sh block without a doc-test marker",
+            "the text around a by-hand block must say it is checked by hand",
+            "expect must follow a sh block"], problems)
+
+
+def marker_problems(docs):
+    """What is wrong with the markers of these markdown files."""
+    blocks, problems = [], []
+    for doc in docs:
+        b, p = parse(doc)
+        blocks += b
+        problems += p
+    names = {}
+    for b in blocks:
+        if b.kind is None:
+            if b.lang not in UNMARKED_OK:
+                problems.append(f"{b.where()}: a ```{b.lang} block without a doc-test marker")
+            continue
+        if b.kind not in KINDS:
+            problems.append(f"{b.where()}: unknown doc-test kind {b.kind!r}")
+        if b.kind == "conf":
+            name = b.attrs.get("name")
+            if not name or name in names:
+                problems.append(f"{b.where()}: conf needs a name of its own")
+            names[name] = b
+    for b in blocks:
+        if b.kind == "conf" and b.attrs.get("extends") and b.attrs["extends"] not in names:
+            problems.append(f"{b.where()}: extends an unknown conf")
+        if b.kind in ("sh", "python"):
+            uses = b.attrs.get("uses", "")
+            if not (uses in names or (uses.startswith("file:") and os.path.isfile(os.path.join(ROOT, uses[5:])))):
+                problems.append(f"{b.where()}: sh uses= names no conf block or file")
+        if b.kind == "by-hand":
+            if not b.attrs.get("reason"):
+                problems.append(f"{b.where()}: by-hand needs a reason")
+            if not said_by_hand(b):
+                problems.append(f"{b.where()}: the text around a by-hand block must say it is checked by hand")
+    for i, b in enumerate(blocks):
+        if b.kind == "expect" and (i == 0 or blocks[i - 1].kind not in ("sh", "python") or blocks[i - 1].doc != b.doc):
+            problems.append(f"{b.where()}: expect must follow a sh block")
+    return problems
 
 
 def said_by_hand(block):
@@ -423,7 +441,7 @@ def make_test(name, sc, confs):
         t0 = time.time()
         sandbox = Sandbox()
         self.addCleanup(sandbox.close)
-        for b in sc["before"]:
+        for b in sc["all_before"]:
             self.run_block(sandbox, b, sc)
         if isinstance(sc["conf"], str):
             # as scripts/run starts it: its configuration plus the `user` line
