@@ -168,6 +168,22 @@ def conf_text(blocks_by_name, name):
     return (conf_text(blocks_by_name, base) if base else "") + b.text
 
 
+_aws = []
+
+
+def real_aws():
+    """The AWS CLI behind a pyenv shim (each call through the shim costs about half a
+    second, and http-api.md runs 26), or None to leave `aws` to the PATH."""
+    if not _aws:
+        path = shutil.which("aws") or ""
+        real = None
+        if "/shims/" in path and shutil.which("pyenv"):
+            proc = subprocess.run(["pyenv", "which", "aws"], capture_output=True, text=True)
+            real = proc.stdout.strip() if proc.returncode == 0 else None
+        _aws.append(real)
+    return _aws[0]
+
+
 class Sandbox:
     """Private network and mount namespaces held by a sleeping process; every
     broker and command of one scenario runs inside them."""
@@ -192,6 +208,8 @@ class Sandbox:
         os.symlink(harness.PLUGIN, os.path.join(self.tree, "build", "mosquitto_jobs.so"))
         os.symlink(JOBSCTL, os.path.join(self.tree, "build", "jobsctl"))
         os.symlink(JOBSCTL, os.path.join(self.tree, "bin", "jobsctl"))
+        if real_aws():
+            os.symlink(real_aws(), os.path.join(self.tree, "bin", "aws"))
         shutil.copy(os.path.join(ROOT, "conf", "mosquitto.conf"), os.path.join(self.tree, "conf"))
         script = ["ip link set lo up"]
         for src, dst in self.mounts:
