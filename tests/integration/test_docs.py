@@ -24,7 +24,9 @@ run from a copy of the working tree's top holding build/ and var/). `jobsctl` on
 PATH, and build/jobsctl there, is the built one.
 
 Environment: JOBS_PLUGIN, JOBS_JOBSCTL, JOBS_PRELOAD (see harness.py). Needs root
-(namespaces, `chown mosquitto:` in the recipes)."""
+(namespaces, `chown mosquitto:` in the recipes), unshare, nsenter and ip; a private
+folder missing on the machine is made (empty) before it is mounted over.
+JOBS_DOCS_VERBOSE=1 prints every block's output."""
 import glob
 import os
 import pwd
