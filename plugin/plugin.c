@@ -153,8 +153,8 @@ static const char *refusal_reason(const struct plugin *p, const char *identity, 
 	if(t) snprintf(thing, thing_size, "%.*s", (int)strcspn(t, "/"), t);
 	else snprintf(thing, thing_size, "*");
 	if(!access_identity_valid(identity)){
-		return p->cfg.access.identity == IDENTITY_CLIENTID ? "the client id cannot be an identity"
-			: "the client has no identity (plugin_opt_identity)";
+		return p->cfg.access.identity == IDENTITY_CLIENTID ? "the client id is empty or holds '+', '#' or '/', so it is no identity"
+			: "the client has no usable identity (plugin_opt_identity): none, or one holding '+', '#' or '/'";
 	}
 	if(!t || strcmp(thing, "+") == 0 || strcmp(thing, "#") == 0){
 		snprintf(thing, thing_size, "*");
@@ -248,7 +248,7 @@ static void log_http_refusals(struct plugin *p)
 {
 	static char lines[16][HTTP_REFUSAL_LINE];
 	uint64_t dropped;
-	size_t n = http_server_take_refusals(p->http, lines, 16, &dropped);
+	size_t n = http_server_take_refusals(p->http, lines, sizeof(lines) / sizeof(*lines), &dropped);
 	for(size_t i = 0; i < n; i++) log_refusal(p, "%s", lines[i]);
 	loglimit_suppress(&p->refusals, dropped);
 }
