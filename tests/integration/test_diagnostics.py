@@ -165,21 +165,18 @@ class StartupTest(OwnBrokersTest):
         b.start()
         self.assertNotIn("plugin_opt_other_topics is defer", b.stop())
 
-    def test_per_listener_settings_true_is_reported(self):
+    def test_per_listener_settings_true_is_refused(self):
         b = self.broker()
         # set before any other security setting, as Mosquitto requires
         edit_conf(b, lambda lines: ["per_listener_settings true"]
                   + [l for l in lines if not l.startswith("per_listener_settings")])
-        b.start()
-        dev = self.connect(b, "dev1")
-        # requests are still answered, each on its own
-        outcome, _, _ = dev.request(P("dev1", "get"), {})
-        self.assertEqual(outcome, "accepted")
-        log = wait_for(b, lambda log: "no TICK event" in log, "the TICK warning", timeout=30,
-                       poke=lambda: dev.c.publish(P("dev1", "get"), "{}", qos=0))
-        [line] = [l for l in log.splitlines() if "no TICK event" in l]
-        for part in ("per_listener_settings true", "timeouts", "HTTP API", "Set per_listener_settings false"):
+        log = b.start(expect_failure=True)
+        self.assertNotEqual(b.proc.returncode, 0)
+        [line] = [l for l in log.splitlines() if "jobs: per_listener_settings is true" in l]
+        for part in ("never sends plugins the TICK event", "timeouts", "HTTP API",
+                     "Set per_listener_settings false"):
             self.assertIn(part, line)
+        self.assertFalse(os.path.exists(b.db_path), "refused before it opened the database")
 
     def test_http_options_without_a_listener_are_refused(self):
         self.refused({"http_keys_file": "/etc/mosquitto/jobs-keys"}, "plugin_opt_http_keys_file is set",
