@@ -331,8 +331,7 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, struct http_call *cal
 {
 	set_arriving(call->srv, conn, false);
 	call->state = CALL_ANSWERED;
-	struct http_server *srv = call->srv;
-	if(status == 401 || status == 403) note_refusal(srv, conn, call, status, type, message);
+	if(status == 401 || status == 403) note_refusal(call->srv, conn, call, status, type, message);
 	http_api_error(&call->response, status, type, message);
 	return respond(conn, &call->response);
 }

@@ -37,12 +37,9 @@ struct plugin {
 	struct outbox outbox;
 	struct http_server *http;   /* NULL unless plugin_opt_http_listen */
 	/* TICK has fired, so it will fire after every pass of the broker's loop: requests
-	 * commit together there (group commit). Until then (and for good with
-	 * per_listener_settings true, where Mosquitto 2.0.11 never sends TICK) each
-	 * request commits and replies on its own. */
+	 * commit together there (group commit). Until then each request commits and
+	 * replies on its own. */
 	bool ticking;
-	int64_t started_ms;         /* monotonic, at init */
-	bool tick_warned;
 	struct loglimit refusals;   /* lines about refused requests */
 };
 
@@ -50,9 +47,6 @@ struct plugin {
  * bursts of REFUSAL_BURST: a client refused in a loop cannot flood the log. */
 #define REFUSAL_LINES_PER_S 5
 #define REFUSAL_BURST 10
-/* A broker that has not sent TICK this long after the plugin started never will
- * (per_listener_settings true); the loop's first pass sends it within milliseconds. */
-#define TICK_GRACE_MS 5000
 
 static const int log_levels[] = {
 	[JOBS_LOG_ERR] = MOSQ_LOG_ERR,
@@ -145,16 +139,20 @@ static void log_refusal(struct plugin *p, const char *fmt, ...)
 	}
 }
 
-/* Without TICK, timers and the HTTP API never run: said once, loudly, at the first
- * client activity after TICK_GRACE_MS. */
-static void check_ticking(struct plugin *p)
+/* Whether Mosquitto loaded the plugin for one listener (per_listener_settings true),
+ * where 2.0 never sends TICK. The plugin API does not say; Mosquitto 2.0's plugin id
+ * (src/mosquitto_broker_internal.h, the same from 2.0.0 to 2.0.20) holds just the
+ * listener the plugin was loaded for, NULL unless per_listener_settings is true.
+ * Built against other versions, the plugin cannot tell. */
+static bool loaded_per_listener(const mosquitto_plugin_id_t *identifier)
 {
-	if(p->ticking || p->tick_warned || monotonic_ms(NULL) - p->started_ms < TICK_GRACE_MS) return;
-	p->tick_warned = true;
-	mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: Mosquitto has sent this plugin no TICK event in the %d s since it "
-			"started, which is what Mosquitto 2.0 does with per_listener_settings true: job timeouts, retries, "
-			"rollouts, schedules, abort criteria and the HTTP API do not run. Set per_listener_settings false "
-			"in mosquitto.conf", TICK_GRACE_MS / 1000);
+#if LIBMOSQUITTO_MAJOR == 2 && LIBMOSQUITTO_MINOR == 0
+	struct plugin_id_2_0 { const void *listener; };
+	return identifier && ((const struct plugin_id_2_0 *)(const void *)identifier)->listener != NULL;
+#else
+	(void)identifier;
+	return false;
+#endif
 }
 
 /* Why access_decide refused `identity` the topic or filter (it did: this only words
@@ -169,8 +167,8 @@ static const char *refusal_reason(const struct plugin *p, const char *identity, 
 	if(t) snprintf(thing, thing_size, "%.*s", (int)strcspn(t, "/"), t);
 	else snprintf(thing, thing_size, "*");
 	if(!access_identity_valid(identity)){
-		return p->cfg.access.identity == IDENTITY_CLIENTID ? "the client id cannot be an identity"
-			: "the client has no identity (plugin_opt_identity)";
+		return p->cfg.access.identity == IDENTITY_CLIENTID ? "the client id is empty or holds '+', '#' or '/', so it is no identity"
+			: "the client has no usable identity (plugin_opt_identity): none, or one holding '+', '#' or '/'";
 	}
 	if(!t || strcmp(thing, "+") == 0 || strcmp(thing, "#") == 0){
 		snprintf(thing, thing_size, "*");
@@ -224,7 +222,6 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	case MOSQ_ACL_SUBSCRIBE: kind = ACCESS_SUBSCRIBE; break;
 	default: return MOSQ_ERR_SUCCESS; /* unsubscribing is always fine */
 	}
-	check_ticking(p);
 	char buf[256];
 	const char *identity = identity_of(p, ev->client, buf, sizeof(buf));
 	switch(access_decide(&p->cfg.access, identity, ev->topic, kind)){
@@ -251,7 +248,6 @@ static int on_message(int event, void *event_data, void *userdata)
 	struct plugin *p = userdata;
 	struct mosquitto_evt_message *ev = event_data;
 	if(strncmp(ev->topic, "$aws/things/", 12) != 0) return MOSQ_ERR_SUCCESS;
-	check_ticking(p);
 
 	struct jobs_request req;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
@@ -264,7 +260,7 @@ static void log_http_refusals(struct plugin *p)
 {
 	static char lines[16][HTTP_REFUSAL_LINE];
 	uint64_t dropped;
-	size_t n = http_server_take_refusals(p->http, lines, 16, &dropped);
+	size_t n = http_server_take_refusals(p->http, lines, sizeof(lines) / sizeof(*lines), &dropped);
 	for(size_t i = 0; i < n; i++) log_refusal(p, "%s", lines[i]);
 	loglimit_suppress(&p->refusals, dropped);
 }
@@ -359,8 +355,16 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		free(p);
 		return MOSQ_ERR_INVAL;
 	}
+	if(loaded_per_listener(identifier)){
+		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: per_listener_settings is true: Mosquitto 2.0 then never sends "
+				"plugins the TICK event, so job timeouts, retries, rollouts, schedules, abort criteria and the HTTP "
+				"API would never run. Set per_listener_settings false in mosquitto.conf (settings such as "
+				"allow_anonymous and acl_file then apply to every listener)");
+		config_free(&p->cfg);
+		free(p);
+		return MOSQ_ERR_INVAL;
+	}
 	p->id = identifier;
-	p->started_ms = monotonic_ms(NULL);
 	loglimit_init(&p->refusals, REFUSAL_LINES_PER_S, REFUSAL_BURST);
 	if(service_create(&p->cfg, log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
