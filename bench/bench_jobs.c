@@ -1,7 +1,7 @@
 /* bench_jobs: what a round trip through the jobs plugin costs, next to the broker's
  * own ceiling, measured over MQTT with libmosquitto.
  *
- *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout [options]
+ *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers [options]
  *
  * By default it starts its own mosquitto (--mosquitto PATH) on a free 127.0.0.1 port
  * with a generated configuration and the plugin (--plugin PATH), its database in a
@@ -30,6 +30,14 @@
  *                operator (granted that one thing) watches the notify-next of the thing
  *                reached last, then checks the count with describeJob (polled instead
  *                when it may not subscribe).
+ *   slow-consumers  --devices N (5000) things of one group connect as plain sockets,
+ *                subscribe to their notify and notify-next at QoS 1 and are never read
+ *                again (--offline: disconnect, leaving persistent sessions); the
+ *                operator creates --job-count M (150) jobs for the group, each once the
+ *                previous one reached every device and at most one per --interval
+ *                seconds (1); reports the broker's RSS before and after each job.
+ *                --broker-conf FILE adds lines (queue limits) to the broker's
+ *                configuration.
  *
  * Setup: --things T --jobs-per-thing J writes T x J executions straight into the
  * SQLite database (--populate sql, the default for a broker this program starts: the
@@ -111,6 +119,7 @@ struct options {
 	bool fanout_list;
 	long devices, job_count;   /* slow-consumers */
 	double interval;
+	bool offline;              /* persistent sessions, disconnected after subscribing */
 	const char *broker_conf;   /* lines added to the generated mosquitto.conf */
 	bool no_plugin, keep, no_access_options;
 	const char *label;
@@ -1251,7 +1260,7 @@ static void usage(FILE *f)
 		"  --seconds S (10; fanout: 3 before)  --warmup S (1)  --count N  --after S (fanout: 2)\n"
 		"  --things T  --jobs-per-thing J  --access fixed|random  --populate sql|api\n"
 		"  --fanout N  --fanout-via group|list  --payload BYTES (200)\n"
-		"  slow-consumers: --devices N (5000)  --job-count M (150)  --interval S (1)\n"
+		"  slow-consumers: --devices N (5000)  --job-count M (150)  --interval S (1)  --offline\n"
 		"  --broker-conf FILE: lines added to the generated mosquitto.conf (queue limits)\n"
 		"  --mosquitto PATH (mosquitto)  --plugin PATH (mosquitto_jobs.so beside this program)  --no-plugin\n"
 		"  --db DIR  --keep  --synchronous normal|full  --label TEXT\n"
@@ -1276,6 +1285,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if(strcmp(a, "--no-plugin") == 0){ o->no_plugin = true; continue; }
 		if(strcmp(a, "--keep") == 0){ o->keep = true; continue; }
 		if(strcmp(a, "--no-access-options") == 0){ o->no_access_options = true; continue; }
+		if(strcmp(a, "--offline") == 0){ o->offline = true; continue; }
 		if(i + 1 >= argc){
 			usage(stderr);
 			die("%s needs a value", a);
@@ -1445,10 +1455,11 @@ static void mqtt_packet(struct buf *out, unsigned char type, const struct buf *b
 	for(size_t i = 0; i < body->len; i++) buf_printf(out, "%c", body->p[i]);
 }
 
-/* One device, as a plain socket: MQTT 3.1.1 CONNECT (clean session, keepalive 0:
- * the broker never drops it for silence) and SUBSCRIBE to its notify and
- * notify-next at QoS 1, both sent at once; the answers are read by device_check. */
-static int device_open(long index)
+/* One device, as a plain socket: MQTT 3.1.1 CONNECT (keepalive 0: the broker never
+ * drops it for silence; a clean session, or with `persistent` one that outlives the
+ * connection) and SUBSCRIBE to its notify and notify-next at QoS 1, both sent at
+ * once; the answers are read by device_check. */
+static int device_open(long index, bool persistent)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)B.port) };
@@ -1461,7 +1472,7 @@ static int device_open(long index)
 	char id[32], topic[96];
 	snprintf(id, sizeof(id), "fan-%07ld", index);
 	struct buf body = { 0 }, out = { 0 };
-	buf_printf(&body, "%c%cMQTT%c%c%c%c", 0, 4, 4, 0x02, 0, 0);
+	buf_printf(&body, "%c%cMQTT%c%c%c%c", 0, 4, 4, persistent ? 0 : 0x02, 0, 0);
 	mqtt_str(&body, id);
 	mqtt_packet(&out, 0x10, &body);
 	body.len = 0;
@@ -1479,8 +1490,8 @@ static int device_open(long index)
 	return fd;
 }
 
-/* CONNACK accepted, then SUBACK granting QoS 1 to both topics; after that, the
- * device's socket is never read again. */
+/* CONNACK accepted (no session present), then SUBACK granting QoS 1 to both
+ * topics; after that, the device's socket is never read again. */
 static void device_check(int fd, long index)
 {
 	static const unsigned char want[10] = { 0x20, 2, 0, 0, 0x90, 4, 0, 1, 1, 1 };
@@ -1507,8 +1518,8 @@ static long count_lines_with(const char *path, const char *needle)
 	return n;
 }
 
-/* N devices in one thing group subscribe to their notify topics and stop reading;
- * the operator creates M jobs for the group, one per --interval seconds at most and
+/* N devices in one thing group subscribe to their notify topics and stop reading
+ * (--offline: close their connections, leaving persistent sessions); the operator creates M jobs for the group, one per --interval seconds at most and
  * each once the previous one reached every device; the broker's RSS is read before
  * and after each job. */
 static int slow_consumers(const struct options *o, struct broker *b)
@@ -1526,8 +1537,14 @@ static int slow_consumers(const struct options *o, struct broker *b)
 	/* a few hundred ahead: their answers wait in the sockets meanwhile */
 	const long ahead = 256;
 	for(long i = 0; i < n + ahead; i++){
-		if(i < n) fds[i] = device_open(i);
-		if(i >= ahead) device_check(fds[i - ahead], i - ahead);
+		if(i < n) fds[i] = device_open(i, o->offline);
+		if(i >= ahead){
+			device_check(fds[i - ahead], i - ahead);
+			if(o->offline){
+				close(fds[i - ahead]);
+				fds[i - ahead] = -1;
+			}
+		}
 	}
 	double connect_s = (double)(now_ns() - c0) / 1e9;
 	sleep_ms(1000);
@@ -1561,7 +1578,7 @@ static int slow_consumers(const struct options *o, struct broker *b)
 	double cpu = proc_cpu_s(B.broker_pid) - cpu0;
 	long dropping = count_lines_with(b->log, "Outgoing messages are being dropped");
 	op_close(&op);
-	for(long i = 0; i < n; i++) close(fds[i]);
+	for(long i = 0; i < n; i++) if(fds[i] >= 0) close(fds[i]);
 
 	/* growth per job over all jobs, and over the last 20 alone (the second half of
 	 * fewer than 40): flat once the queues are full */
@@ -1572,18 +1589,18 @@ static int slow_consumers(const struct options *o, struct broker *b)
 	json_string(stdout, "scenario", scenario_names[o->scenario]);
 	json_string(stdout, "label", o->label);
 	json_string(stdout, "broker_conf", o->broker_conf ? o->broker_conf : "");
-	printf("\"devices\":%ld,\"jobs\":%ld,\"interval_s\":%.2f,\"connect_s\":%.2f,\"seconds\":%.2f,"
+	printf("\"offline\":%s,\"devices\":%ld,\"jobs\":%ld,\"interval_s\":%.2f,\"connect_s\":%.2f,\"seconds\":%.2f,"
 			"\"broker_cpu_s\":%.2f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"broker_hwm_kb\":%ld,"
 			"\"growth_per_job_kb\":%.0f,\"tail_jobs\":%ld,\"growth_per_job_tail_kb\":%.0f,\"dropping_clients\":%ld,"
-			"\"rss_kb\":[", n, m, o->interval, connect_s, at[m], cpu, rss[0], rss[m], hwm, per_job, tail,
+			"\"rss_kb\":[", o->offline ? "true" : "false", n, m, o->interval, connect_s, at[m], cpu, rss[0], rss[m], hwm, per_job, tail,
 			per_job_late, dropping);
 	for(long j = 0; j <= m; j++) printf("%s%ld", j ? "," : "", rss[j]);
 	printf("],\"at_s\":[");
 	for(long j = 0; j <= m; j++) printf("%s%.2f", j ? "," : "", at[j]);
 	printf("]}\n");
-	printf("# slow-consumers %ld devices, %ld jobs in %.1f s%s%s: broker RSS %.1f MB before, %.1f MB after"
+	printf("# slow-consumers %ld devices%s, %ld jobs in %.1f s%s%s: broker RSS %.1f MB before, %.1f MB after"
 			" (peak %.1f MB); %.0f KB per job, %.0f KB per job over the last %ld; %ld clients dropped messages\n",
-			n, m, at[m], o->broker_conf ? ", with " : ", Mosquitto's default queue limits",
+			n, o->offline ? " (offline, persistent sessions)" : "", m, at[m], o->broker_conf ? ", with " : ", Mosquitto's default queue limits",
 			o->broker_conf ? o->broker_conf : "", (double)rss[0] / 1024, (double)rss[m] / 1024,
 			(double)hwm / 1024, per_job, per_job_late, tail, dropping);
 	fflush(stdout);
