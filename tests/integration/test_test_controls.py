@@ -281,6 +281,22 @@ class AdvanceTime(ControlAssertions, BrokerTest):
         self.assertEqual(self.ok("advanceTime", minutes=1), {"offsetMinutes": 1})
 
 
+class DisconnectByUsername(ControlAssertions, BrokerTest):
+    """With plugin_opt_identity username, the clients logged in as the thing go."""
+    options = {"test_controls": "on", "identity": "username"}
+
+    def test_disconnect_by_username(self):
+        dev = self.client("some-client-id", username="uthing")
+        bystander = self.client("uthing")  # a client id equal to the name is not the thing here
+        self.assertEqual(self.ok("disconnectThing", thingName="uthing"), {"disconnected": True})
+        deadline = time.time() + WAIT
+        while not dev.disconnects and time.time() < deadline:
+            time.sleep(0.01)
+        self.assertTrue(dev.disconnects, "the client logged in as the thing was not disconnected")
+        self.assertEqual(bystander.sync(), [])
+        self.assertEqual(bystander.disconnects, [])
+
+
 class Off(ControlAssertions, BrokerTest):
     """Without plugin_opt_test_controls every command is refused and nothing changes."""
 
