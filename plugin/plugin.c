@@ -208,15 +208,21 @@ static void fill_request(struct jobs_request *req, struct mosquitto *client, con
 	req->now = req->now_ms / 1000;
 }
 
-/* The client's identity as plugin_opt_identity says; NULL when it has none. */
-static const char *identity_of(const struct plugin *p, const struct mosquitto *client, char *buf, size_t size)
+/* The client's identity as plugin_opt_identity says; NULL when it has none.
+ * A delivery to an offline persistent session (kind ACCESS_READ, no connection, so no
+ * certificate) is judged by the username Mosquitto keeps for the session: with
+ * use_identity_as_username true, the CN it connected with. Without it the
+ * notification would be refused and lost while the device is away. Subscribing and
+ * publishing always need the live certificate. */
+static const char *identity_of(const struct plugin *p, const struct mosquitto *client, enum access_kind kind,
+		char *buf, size_t size)
 {
 	switch(p->cfg.access.identity){
 	case IDENTITY_USERNAME:
 		return mosquitto_client_username(client);
 	case IDENTITY_CERT_CN: {
 		X509 *cert = mosquitto_client_certificate(client);
-		if(!cert) return NULL;
+		if(!cert) return kind == ACCESS_READ ? mosquitto_client_username(client) : NULL;
 		int len = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, (int)size);
 		X509_free(cert);
 		return len > 0 && (size_t)len < size ? buf : NULL;
@@ -240,7 +246,7 @@ static int on_acl_check(int event, void *event_data, void *userdata)
 	default: return MOSQ_ERR_SUCCESS; /* unsubscribing is always fine */
 	}
 	char buf[256];
-	const char *identity = identity_of(p, ev->client, buf, sizeof(buf));
+	const char *identity = identity_of(p, ev->client, kind, buf, sizeof(buf));
 	switch(access_decide(&p->cfg.access, identity, ev->topic, kind)){
 	case ACCESS_ALLOW: return MOSQ_ERR_SUCCESS;
 	case ACCESS_DENY:

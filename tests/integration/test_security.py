@@ -18,6 +18,7 @@ import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -521,6 +522,53 @@ class CertificateIdentityTest(SecurityTest):
         self.assertEqual(c.pub(P("devA", "start-next")), NOT_AUTHORIZED)
         self.assertEqual(topics(c.settle()), [])
         self.assert_unchanged(j, "devA")
+
+
+class OfflineCertificateSessionTest(CertificateIdentityTest):
+    """cert_cn with use_identity_as_username: a device away with a persistent session
+    gets the notifications sent while it was away (its connection, and so its
+    certificate, is gone; the username Mosquitto keeps for the session is its CN)."""
+
+    @classmethod
+    def prepare(cls):
+        super().prepare()
+        # one CA for all, and "away": a thing no other test has jobs for
+        harness.make_certificates(cls.tmp, ["devA", "devB", "operator", "away"])
+
+    @classmethod
+    def extra_conf(cls):
+        return super().extra_conf() + "use_identity_as_username true\n"
+
+    def persistent_device(self, cn):
+        c = mqtt.Client(client_id=cn, clean_session=False, protocol=V3)
+        got = queue.Queue()
+        c.on_message = lambda cl, u, m: got.put(m)
+        c.tls_set(**self.tls(cn))
+        c.connect("127.0.0.1", self.tls_port, keepalive=30)
+        c.loop_start()
+        deadline = time.time() + harness.WAIT
+        while not c.is_connected() and time.time() < deadline:
+            time.sleep(0.01)
+        self.assertTrue(c.is_connected())
+        return c, got
+
+    def test_notification_sent_while_away_arrives_on_return(self):
+        c, _ = self.persistent_device("away")
+        subscribed = threading.Event()
+        c.on_subscribe = lambda *a: subscribed.set()
+        c.subscribe(P("away", "notify-next"), qos=1)
+        self.assertTrue(subscribed.wait(harness.WAIT))
+        c.disconnect()
+        c.loop_stop()
+        j = self.job("away")
+        c, got = self.persistent_device("away")
+        try:
+            m = got.get(timeout=harness.WAIT)
+            self.assertEqual(m.topic, P("away", "notify-next"))
+            self.assertEqual(json.loads(m.payload)["execution"]["jobId"], j)
+        finally:
+            c.disconnect()
+            c.loop_stop()
 
 
 class GrantTest(SecurityTest):
