@@ -221,7 +221,8 @@ bool ctl_fetch_transcript(struct kit *k, char *err, size_t errsize)
 	cJSON *cmd = cJSON_CreateObject();
 	cJSON_AddStringToObject(cmd, "command", "getTranscript");
 	cJSON_AddStringToObject(cmd, "thingName", k->thing);
-	if(t->next_seq > 0) cJSON_AddNumberToObject(cmd, "since", (double)t->next_seq);
+	/* `since`: the entries after that number. */
+	if(t->next_seq > 0) cJSON_AddNumberToObject(cmd, "since", (double)(t->next_seq - 1));
 	cJSON *data = ctl_call(k, cmd, err, errsize);
 	if(!data) return false;
 	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(data, "dropped");
