@@ -406,6 +406,7 @@ static void on_accepted(const cJSON *body)
 		}else if(cJSON_IsString(st) && strcmp(st->valuestring, "IN_PROGRESS") != 0
 				&& strcmp(st->valuestring, "QUEUED") != 0){
 			drop_job("the execution ended without us");
+			g.want_next = true;
 		}else if(strcmp(r.status, "IN_PROGRESS") == 0 && cJSON_IsString(st) && strcmp(st->valuestring, "IN_PROGRESS") == 0){
 			g.job.reported_start = true;  /* it is IN_PROGRESS: nothing to resend */
 			g.job.last_update = now_s();
@@ -444,6 +445,11 @@ static void on_rejected(const cJSON *body)
 	r.payload = NULL;
 	request_done();
 	if(r.kind != REQ_UPDATE || !g.job.active || strcmp(g.job.id, r.job_id) != 0) return;
+	if(g.b_ignore_cancel && strcmp(r.status, "IN_PROGRESS") == 0 && g.job.reported_start){
+		/* Broken on purpose: a refused progress report does not stop the work. */
+		g.job.last_update = now_s();
+		return;
+	}
 	if(strcmp(c, "VersionMismatch") == 0){
 		if(g.b_ignore_version_mismatch){
 			/* Broken on purpose: takes the refusal for an acceptance. */
