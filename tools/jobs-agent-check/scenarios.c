@@ -704,6 +704,12 @@ void scenario_run(struct kit *k, const struct scenario *s, struct result *r)
 	cJSON_Delete(d);
 	if(ok && r->verdict != V_FAIL) r->verdict = V_PASS;
 	else if(r->verdict != V_FAIL) fail(r, "failed");
+	if(r->verdict == V_FAIL && k->agent_cmd && k->agent_exited && !strstr(r->reason, k->agent_exit)){
+		/* What the agent did comes first: it ended before the scenario did. */
+		char was[sizeof(r->reason)];
+		snprintf(was, sizeof(was), "%s", r->reason);
+		snprintf(r->reason, sizeof(r->reason), "the agent %.200s during the scenario; then: %.1200s", k->agent_exit, was);
+	}
 	if(k->verbose){
 		for(size_t i = 0; i < r->tr.n; i++){
 			printf("  %s %s %s%s%s\n", r->tr.e[i].in ? "->" : "<-", r->tr.e[i].topic, r->tr.e[i].payload,
