@@ -1,7 +1,7 @@
 /* bench_jobs: what a round trip through the jobs plugin costs, next to the broker's
  * own ceiling, measured over MQTT with libmosquitto.
  *
- *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout [options]
+ *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers [options]
  *
  * By default it starts its own mosquitto (--mosquitto PATH) on a free 127.0.0.1 port
  * with a generated configuration and the plugin (--plugin PATH), its database in a
@@ -30,6 +30,14 @@
  *                operator (granted that one thing) watches the notify-next of the thing
  *                reached last, then checks the count with describeJob (polled instead
  *                when it may not subscribe).
+ *   slow-consumers  --devices N (5000) things of one group connect as plain sockets,
+ *                subscribe to their notify and notify-next at QoS 1 and are never read
+ *                again (--offline: disconnect, leaving persistent sessions); the
+ *                operator creates --job-count M (150) jobs for the group, each once the
+ *                previous one reached every device and at most one per --interval
+ *                seconds (1); reports the broker's RSS before and after each job.
+ *                --broker-conf FILE adds lines (queue limits) to the broker's
+ *                configuration.
  *
  * Setup: --things T --jobs-per-thing J writes T x J executions straight into the
  * SQLite database (--populate sql, the default for a broker this program starts: the
@@ -86,9 +94,9 @@
 #define MAX_INFLIGHT 1000
 #define MAX_SECONDS 3600
 
-enum scenario { SC_LOOP, SC_UPDATE, SC_CYCLE, SC_GET_PENDING, SC_DESCRIBE, SC_FANOUT, SC_COUNT };
+enum scenario { SC_LOOP, SC_UPDATE, SC_CYCLE, SC_GET_PENDING, SC_DESCRIBE, SC_FANOUT, SC_SLOW, SC_COUNT };
 static const char *const scenario_names[SC_COUNT] = {
-	"loop", "update", "cycle", "get-pending", "describe", "fanout",
+	"loop", "update", "cycle", "get-pending", "describe", "fanout", "slow-consumers",
 };
 enum populate { POP_DEFAULT, POP_SQL, POP_API };
 
@@ -109,6 +117,10 @@ struct options {
 	enum populate populate;
 	long fanout;
 	bool fanout_list;
+	long devices, job_count;   /* slow-consumers */
+	double interval;
+	bool offline;              /* persistent sessions, disconnected after subscribing */
+	const char *broker_conf;   /* lines added to the generated mosquitto.conf */
 	bool no_plugin, keep, no_access_options;
 	const char *label;
 };
@@ -406,7 +418,7 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 			"plugin_opt_operators bench-op\n");
 		/* the operator watches the thing a fan-out reaches last */
 		if(o->scenario == SC_FANOUT) fprintf(f, "plugin_opt_grant_bench-op fan-%07ld\n", o->fanout - 1);
-		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT;
+		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT && o->scenario != SC_SLOW;
 		for(int c = 0; devices && (o->inflight > 1 || o->random_access) && c < o->clients; c++){
 			char cid[48];
 			client_id(cid, sizeof(cid), c);
@@ -422,6 +434,14 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 			}
 			fputc('\n', f);
 		}
+	}
+	if(o->broker_conf){
+		FILE *extra = fopen(o->broker_conf, "r");
+		if(!extra) die("cannot read --broker-conf %s: %s", o->broker_conf, strerror(errno));
+		char line[1024];
+		fprintf(f, "# from %s\n", o->broker_conf);
+		while(fgets(line, sizeof(line), extra)) fputs(line, f);
+		fclose(extra);
 	}
 	fclose(f);
 }
@@ -651,6 +671,7 @@ static void slot_send(struct client *c, struct slot *s)
 				s->index);
 		}
 		break;
+	case SC_SLOW: /* its devices are plain sockets (slow_consumers) */
 	case SC_COUNT:
 		break;
 	}
@@ -1010,11 +1031,12 @@ static const char *op_call(struct operator *op, const char *payload, size_t len,
 	return op_call_ex(op, payload, len, timeout_s, false);
 }
 
-/* The fan-out job's QUEUED executions, from describeJob. */
-static long describe_queued(struct operator *op)
+/* A job's QUEUED executions, from describeJob. */
+static long describe_queued(struct operator *op, const char *job_id)
 {
-	static const char req[] = "{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"fanout-1\"}]}";
-	const char *r = op_call(op, req, sizeof(req) - 1, 60);
+	char req[160];
+	int n = snprintf(req, sizeof(req), "{\"commands\":[{\"command\":\"describeJob\",\"jobId\":\"%s\"}]}", job_id);
+	const char *r = op_call(op, req, (size_t)n, 60);
 	const char *q = strstr(r, "\"numberOfQueuedThings\":");
 	return q ? atol(q + 23) : -1;
 }
@@ -1233,11 +1255,13 @@ static const char *populate_name(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout [options]\n"
+		"usage: bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers [options]\n"
 		"  --clients N (100; fanout: 10)  --inflight K (1)  --qos 0|1 (1)  --threads N (1)\n"
 		"  --seconds S (10; fanout: 3 before)  --warmup S (1)  --count N  --after S (fanout: 2)\n"
 		"  --things T  --jobs-per-thing J  --access fixed|random  --populate sql|api\n"
 		"  --fanout N  --fanout-via group|list  --payload BYTES (200)\n"
+		"  slow-consumers: --devices N (5000)  --job-count M (150)  --interval S (1)  --offline\n"
+		"  --broker-conf FILE: lines added to the generated mosquitto.conf (queue limits)\n"
 		"  --mosquitto PATH (mosquitto)  --plugin PATH (mosquitto_jobs.so beside this program)  --no-plugin\n"
 		"  --db DIR  --keep  --synchronous normal|full  --label TEXT\n"
 		"  --no-access-options: leave out plugin_opt_other_topics/operators/grant_* (older plugins)\n"
@@ -1250,6 +1274,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		.mosquitto_bin = "mosquitto", .plugin = NULL, .synchronous = "normal",
 		.scenario = SC_COUNT, .clients = -1, .inflight = 1, .qos = 1, .threads = 1, .payload = 200,
 		.seconds = -1, .warmup = 1, .after = 2, .things = -1, .jobs_per_thing = -1, .label = "",
+		.devices = 5000, .job_count = 150, .interval = 1,
 	};
 	for(int i = 1; i < argc; i++){
 		const char *a = argv[i];
@@ -1260,6 +1285,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if(strcmp(a, "--no-plugin") == 0){ o->no_plugin = true; continue; }
 		if(strcmp(a, "--keep") == 0){ o->keep = true; continue; }
 		if(strcmp(a, "--no-access-options") == 0){ o->no_access_options = true; continue; }
+		if(strcmp(a, "--offline") == 0){ o->offline = true; continue; }
 		if(i + 1 >= argc){
 			usage(stderr);
 			die("%s needs a value", a);
@@ -1281,6 +1307,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if(strcmp(a, "--things") == 0) o->things = atol(v);
 		else if(strcmp(a, "--jobs-per-thing") == 0) o->jobs_per_thing = atol(v);
 		else if(strcmp(a, "--fanout") == 0) o->fanout = atol(v);
+		else if(strcmp(a, "--devices") == 0) o->devices = atol(v);
+		else if(strcmp(a, "--job-count") == 0) o->job_count = atol(v);
+		else if(strcmp(a, "--interval") == 0) o->interval = atof(v);
+		else if(strcmp(a, "--broker-conf") == 0) o->broker_conf = v;
 		else if(strcmp(a, "--mosquitto") == 0) o->mosquitto_bin = v;
 		else if(strcmp(a, "--plugin") == 0) o->plugin = v;
 		else if(strcmp(a, "--db") == 0) o->db_dir = v;
@@ -1346,6 +1376,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if(o->random_access && (o->scenario == SC_CYCLE || o->scenario == SC_LOOP || o->scenario == SC_FANOUT)){
 		die("--access random goes with update, get-pending and describe");
 	}
+	if(o->scenario == SC_SLOW){
+		if(o->devices < 1 || o->devices > 1000000 || o->job_count < 1 || o->job_count > MAX_SECONDS
+				|| o->interval < 0){
+			die("bad --devices (1-1000000), --job-count (1-%d) or --interval", MAX_SECONDS);
+		}
+		if(o->host) die("slow-consumers needs the broker this program starts (its RSS is the figure)");
+		o->populate = POP_SQL;
+	}
 	if(o->host && o->port <= 0) o->port = 1883;
 	if(o->populate == POP_DEFAULT){
 		o->populate = (o->host || o->scenario == SC_CYCLE) ? POP_API : POP_SQL;
@@ -1378,6 +1416,203 @@ static void remove_dir(const struct broker *b)
 	rmdir(b->dir);
 }
 
+/* ---- slow-consumers: devices that subscribe, then never read ---- */
+
+/* The members of the thing group FANOUT_GROUP (fan-0000000, ...) the setup creates. */
+static long group_members(const struct options *o)
+{
+	if(o->scenario == SC_FANOUT && !o->fanout_list) return o->fanout;
+	if(o->scenario == SC_SLOW) return o->devices;
+	return 0;
+}
+
+/* Open files for `want` sockets, as far as the hard limit allows. */
+static void raise_fd_limit(long want)
+{
+	struct rlimit r;
+	if(getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+	if(r.rlim_cur != RLIM_INFINITY && (rlim_t)want > r.rlim_cur){
+		r.rlim_cur = r.rlim_max == RLIM_INFINITY || (rlim_t)want < r.rlim_max ? (rlim_t)want : r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+	if(getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && (rlim_t)want > r.rlim_cur){
+		die("%ld devices need %ld open files; the limit is %lu (ulimit -n)", want - 100, want,
+				(unsigned long)r.rlim_cur);
+	}
+}
+
+static void mqtt_str(struct buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	buf_printf(b, "%c%c%s", (char)(n >> 8), (char)(n & 0xff), s);
+}
+
+/* A fixed header: type and flags, then the remaining length (at most 127 here). */
+static void mqtt_packet(struct buf *out, unsigned char type, const struct buf *body)
+{
+	if(body->len > 127) die("MQTT packet too long");
+	buf_printf(out, "%c%c", (char)type, (char)body->len);
+	for(size_t i = 0; i < body->len; i++) buf_printf(out, "%c", body->p[i]);
+}
+
+/* One device, as a plain socket: MQTT 3.1.1 CONNECT (keepalive 0: the broker never
+ * drops it for silence; a clean session, or with `persistent` one that outlives the
+ * connection) and SUBSCRIBE to its notify and notify-next at QoS 1, both sent at
+ * once; the answers are read by device_check. */
+static int device_open(long index, bool persistent)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)B.port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if(fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0){
+		die("device %ld: cannot connect: %s", index, strerror(errno));
+	}
+	struct timeval tv = { 60, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	char id[32], topic[96];
+	snprintf(id, sizeof(id), "fan-%07ld", index);
+	struct buf body = { 0 }, out = { 0 };
+	buf_printf(&body, "%c%cMQTT%c%c%c%c", 0, 4, 4, persistent ? 0 : 0x02, 0, 0);
+	mqtt_str(&body, id);
+	mqtt_packet(&out, 0x10, &body);
+	body.len = 0;
+	buf_printf(&body, "%c%c", 0, 1);
+	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/notify", id);
+	mqtt_str(&body, topic);
+	buf_printf(&body, "%c", 1);
+	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/notify-next", id);
+	mqtt_str(&body, topic);
+	buf_printf(&body, "%c", 1);
+	mqtt_packet(&out, 0x82, &body);
+	if(write(fd, out.p, out.len) != (ssize_t)out.len) die("device %ld: write: %s", index, strerror(errno));
+	free(body.p);
+	free(out.p);
+	return fd;
+}
+
+/* CONNACK accepted (no session present), then SUBACK granting QoS 1 to both
+ * topics; after that, the device's socket is never read again. */
+static void device_check(int fd, long index)
+{
+	static const unsigned char want[10] = { 0x20, 2, 0, 0, 0x90, 4, 0, 1, 1, 1 };
+	unsigned char got[10];
+	size_t n = 0;
+	while(n < sizeof(got)){
+		ssize_t r = read(fd, got + n, sizeof(got) - n);
+		if(r <= 0) die("device %ld: no CONNACK and SUBACK: %s", index, r < 0 ? strerror(errno) : "closed");
+		n += (size_t)r;
+	}
+	if(memcmp(got, want, sizeof(want)) != 0){
+		die("device %ld: refused (CONNACK %02x %02x, SUBACK %02x %02x)", index, got[2], got[3], got[8], got[9]);
+	}
+}
+
+static long count_lines_with(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	if(!f) return -1;
+	char line[1024];
+	long n = 0;
+	while(fgets(line, sizeof(line), f)) if(strstr(line, needle)) n++;
+	fclose(f);
+	return n;
+}
+
+/* N devices in one thing group subscribe to their notify topics and stop reading
+ * (--offline: close their connections, leaving persistent sessions); the operator creates M jobs for the group, one per --interval seconds at most and
+ * each once the previous one reached every device; the broker's RSS is read before
+ * and after each job. */
+static int slow_consumers(const struct options *o, struct broker *b)
+{
+	long n = o->devices, m = o->job_count;
+	int *fds = malloc((size_t)n * sizeof(*fds));
+	long *rss = calloc((size_t)m + 1, sizeof(*rss));
+	double *at = calloc((size_t)m + 1, sizeof(*at));
+	if(!fds || !rss || !at) die("out of memory");
+	/* first: libmosquitto's mosquitto_loop uses select(), which takes file
+	 * descriptors under 1024 only */
+	struct operator op = { 0 };
+	op_open(&op);
+	uint64_t c0 = now_ns();
+	/* a few hundred ahead: their answers wait in the sockets meanwhile */
+	const long ahead = 256;
+	for(long i = 0; i < n + ahead; i++){
+		if(i < n) fds[i] = device_open(i, o->offline);
+		if(i >= ahead){
+			device_check(fds[i - ahead], i - ahead);
+			if(o->offline){
+				close(fds[i - ahead]);
+				fds[i - ahead] = -1;
+			}
+		}
+	}
+	double connect_s = (double)(now_ns() - c0) / 1e9;
+	sleep_ms(1000);
+	long hwm = -1;
+	proc_mem(B.broker_pid, &rss[0], &hwm);
+	double cpu0 = proc_cpu_s(B.broker_pid);
+	uint64_t t0 = now_ns(), next = t0;
+	struct buf req = { 0 };
+	for(long j = 1; j <= m; j++){
+		sleep_until(next);
+		uint64_t start = now_ns();
+		next = start + (uint64_t)(o->interval * 1e9);
+		char job[32];
+		snprintf(job, sizeof(job), "slow-%05ld", j);
+		req.len = 0;
+		buf_printf(&req, "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"%s\",\"document\":%s,"
+				"\"targets\":[\"" GROUP_ARN_PREFIX FANOUT_GROUP "\"]}]}", job, JOB_DOCUMENT);
+		op_call(&op, req.p, req.len, 600);
+		/* reached every member: its notifications are in the broker's queues, since
+		 * the answer to describeJob is published after them */
+		uint64_t deadline = start + 600 * NS_PER_S;
+		while(describe_queued(&op, job) < n){
+			if(now_ns() > deadline) die("job %s did not reach its %ld devices in 600 s", job, n);
+			sleep_ms(20);
+		}
+		proc_mem(B.broker_pid, &rss[j], &hwm);
+		at[j] = (double)(now_ns() - t0) / 1e9;
+		fprintf(stderr, "# job %ld: %.1f s, broker RSS %.1f MB\n", j, at[j], (double)rss[j] / 1024);
+	}
+	free(req.p);
+	double cpu = proc_cpu_s(B.broker_pid) - cpu0;
+	long dropping = count_lines_with(b->log, "Outgoing messages are being dropped");
+	op_close(&op);
+	for(long i = 0; i < n; i++) if(fds[i] >= 0) close(fds[i]);
+
+	/* growth per job over all jobs, and over the last 20 alone (the second half of
+	 * fewer than 40): flat once the queues are full */
+	long tail = m >= 40 ? 20 : m - m / 2;
+	double per_job = (double)(rss[m] - rss[0]) / (double)m;
+	double per_job_late = tail > 0 ? (double)(rss[m] - rss[m - tail]) / (double)tail : 0;
+	printf("{");
+	json_string(stdout, "scenario", scenario_names[o->scenario]);
+	json_string(stdout, "label", o->label);
+	json_string(stdout, "broker_conf", o->broker_conf ? o->broker_conf : "");
+	printf("\"offline\":%s,\"devices\":%ld,\"jobs\":%ld,\"interval_s\":%.2f,\"connect_s\":%.2f,\"seconds\":%.2f,"
+			"\"broker_cpu_s\":%.2f,\"rss_before_kb\":%ld,\"rss_after_kb\":%ld,\"broker_hwm_kb\":%ld,"
+			"\"growth_per_job_kb\":%.0f,\"tail_jobs\":%ld,\"growth_per_job_tail_kb\":%.0f,\"dropping_clients\":%ld,"
+			"\"rss_kb\":[", o->offline ? "true" : "false", n, m, o->interval, connect_s, at[m], cpu, rss[0], rss[m], hwm, per_job, tail,
+			per_job_late, dropping);
+	for(long j = 0; j <= m; j++) printf("%s%ld", j ? "," : "", rss[j]);
+	printf("],\"at_s\":[");
+	for(long j = 0; j <= m; j++) printf("%s%.2f", j ? "," : "", at[j]);
+	printf("]}\n");
+	printf("# slow-consumers %ld devices%s, %ld jobs in %.1f s%s%s: broker RSS %.1f MB before, %.1f MB after"
+			" (peak %.1f MB); %.0f KB per job, %.0f KB per job over the last %ld; %ld clients dropped messages\n",
+			n, o->offline ? " (offline, persistent sessions)" : "", m, at[m], o->broker_conf ? ", with " : ", Mosquitto's default queue limits",
+			o->broker_conf ? o->broker_conf : "", (double)rss[0] / 1024, (double)rss[m] / 1024,
+			(double)hwm / 1024, per_job, per_job_late, tail, dropping);
+	fflush(stdout);
+	broker_stop(b);
+	if(b->temp_dir && !o->keep) remove_dir(b);
+	free(fds);
+	free(rss);
+	free(at);
+	mosquitto_lib_cleanup();
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options *o = &B.o;
@@ -1386,7 +1621,7 @@ int main(int argc, char **argv)
 	mosquitto_lib_init();
 
 	B.active = (long)o->clients * o->inflight;
-	B.loopish = o->scenario == SC_LOOP || o->scenario == SC_FANOUT;
+	B.loopish = o->scenario == SC_LOOP || o->scenario == SC_FANOUT || o->scenario == SC_SLOW;
 	long default_jobs[SC_COUNT] = { [SC_UPDATE] = 1, [SC_DESCRIBE] = 1, [SC_GET_PENDING] = 10, [SC_CYCLE] = 300 };
 	B.jobs = o->jobs_per_thing >= 0 ? o->jobs_per_thing : default_jobs[o->scenario];
 	if(B.loopish) B.jobs = 0;
@@ -1419,20 +1654,22 @@ int main(int argc, char **argv)
 		b->port = free_port();
 		B.host = "127.0.0.1";
 		B.port = b->port;
-		bool sql = o->populate == POP_SQL && (B.jobs > 0 || (o->scenario == SC_FANOUT && !o->fanout_list));
+		bool sql = o->populate == POP_SQL && (B.jobs > 0 || group_members(o) > 0);
 		if(sql){
 			/* once to create the schema with the plugin's own migrations */
 			broker_start(b, o, true);
 			broker_stop(b);
-			sql_populate(b->db, o->scenario == SC_FANOUT && !o->fanout_list ? o->fanout : 0);
+			sql_populate(b->db, group_members(o));
 		}
+		if(o->scenario == SC_SLOW) raise_fd_limit(o->devices + 100); /* the broker inherits it */
 		broker_start(b, o, !o->no_plugin);
 		B.broker_pid = b->pid;
 	}
-	if(o->populate == POP_API && (B.jobs > 0 || (o->scenario == SC_FANOUT && !o->fanout_list))){
+	if(o->scenario == SC_SLOW) return slow_consumers(o, b);
+	if(o->populate == POP_API && (B.jobs > 0 || group_members(o) > 0)){
 		struct operator setup_op = { 0 };
 		op_open(&setup_op);
-		api_populate(&setup_op, o->scenario == SC_FANOUT && !o->fanout_list ? o->fanout : 0);
+		api_populate(&setup_op, group_members(o));
 		op_close(&setup_op);
 	}
 	setup_s = (double)(now_ns() - setup0) / 1e9;
@@ -1507,7 +1744,7 @@ int main(int argc, char **argv)
 		}
 		fan.to = op.watch_ns ? op.watch_ns : now_ns();
 		for(;;){
-			fan_queued = describe_queued(&op);
+			fan_queued = describe_queued(&op, "fanout-1");
 			if(fan_queued >= o->fanout || now_ns() > fan_deadline) break;
 			fan_polls++;
 			sleep_ms(200);
@@ -1541,7 +1778,7 @@ int main(int argc, char **argv)
 		die("the run failed");
 	}
 	if(o->scenario == SC_FANOUT){
-		fan_queued = describe_queued(&op);
+		fan_queued = describe_queued(&op, "fanout-1");
 		op_close(&op);
 	}
 	long rss = -1, hwm = -1;

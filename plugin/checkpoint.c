@@ -7,9 +7,10 @@
  * within microseconds of a commit, so that never happens by itself and the WAL grows
  * (400 MB in 8 s of random updates). Hence checkpointer_catch_up: right after a commit
  * that leaves the WAL longer than CHECKPOINT_REWIND_FRAMES, the broker's thread waits,
- * at most CHECKPOINT_CATCH_UP_WAIT_MS, for one checkpoint that starts after the commit; with nothing
- * written meanwhile it copies everything, and the broker's next transaction starts
- * the WAL over: once per CHECKPOINT_REWIND_FRAMES frames written, a pause of a few milliseconds.
+ * at most CHECKPOINT_CATCH_UP_WAIT_MS, for one checkpoint that starts after the
+ * commit; with nothing written meanwhile it copies everything, and the broker's next
+ * transaction starts the WAL over: once per CHECKPOINT_REWIND_FRAMES frames written,
+ * a pause of a few milliseconds.
  * A checkpoint that takes longer goes on without the broker, and the next commit after
  * it tries again with less to copy. Measured: a RESTART checkpoint instead held the
  * writer lock through an fdatasync of the WAL (about 100 ms every second under random

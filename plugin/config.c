@@ -144,6 +144,14 @@ static int apply(struct jobs_config *cfg, const char *key, const char *value, ch
 		cfg->time_scale = v;
 		return 0;
 	}
+	if(strcmp(key, "test_controls") == 0){
+		if(strcmp(value, "on") != 0 && strcmp(value, "off") != 0){
+			snprintf(err, errlen, "plugin_opt_test_controls must be 'on' or 'off', not '%s'", value);
+			return -1;
+		}
+		cfg->test_controls = strcmp(value, "on") == 0;
+		return 0;
+	}
 	int rc = access_option(&cfg->access, key, value, err, errlen);
 	if(rc != 0) return rc < 0 ? -1 : 0;
 	snprintf(err, errlen, "unknown option plugin_opt_%s", key);

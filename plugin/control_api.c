@@ -161,6 +161,14 @@ static const struct {
 	{ "removeThingFromThingGroup", control_remove_thing_from_thing_group },
 	{ "listThingsInThingGroup", control_list_things_in_thing_group },
 	{ "listThingGroups", control_list_thing_groups },
+	{ "setFaults", control_set_faults },
+	{ "clearFaults", control_clear_faults },
+	{ "resendNotifyNext", control_resend_notify_next },
+	{ "disconnectThing", control_disconnect_thing },
+	{ "advanceTime", control_advance_time },
+	{ "startTranscript", control_start_transcript },
+	{ "getTranscript", control_get_transcript },
+	{ "stopTranscript", control_stop_transcript },
 };
 
 static control_fn find_command(const char *name)

@@ -68,4 +68,14 @@ int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cm
 int control_list_things_in_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
+/* Test controls (control_testing.c): refused unless plugin_opt_test_controls is on. */
+int control_set_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_clear_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_resend_notify_next(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_disconnect_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_advance_time(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_start_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_get_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_stop_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
 #endif

@@ -427,18 +427,40 @@ done:
 
 /* ---- entry points ---- */
 
-void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob)
+/* The payload's clientToken, for a rejection that does not validate the request: the
+ * parsed payload (caller deletes it), or NULL. */
+static cJSON *token_only(const struct jobs_request *req, struct device_ctx *c)
 {
-	struct device_ctx c = { .svc = svc, .req = req, .ob = ob, .outbox_mark = ob->count };
-	/* The clientToken is echoed here too when the payload carries one. */
 	cJSON *body = NULL;
 	if(req->payload_len && utf8_valid(req->payload, req->payload_len)
 			&& !utf8_json_has_escaped_nul(req->payload, req->payload_len)){
 		body = jf_parse_strict(req->payload, req->payload_len);
 		const cJSON *token = cJSON_GetObjectItemCaseSensitive(body, "clientToken");
-		if(cJSON_IsString(token)) c.client_token = token->valuestring;
+		if(cJSON_IsString(token)) c->client_token = token->valuestring;
 	}
+	return body;
+}
+
+void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob)
+{
+	struct device_ctx c = { .svc = svc, .req = req, .ob = ob, .outbox_mark = ob->count };
+	/* The clientToken is echoed here too when the payload carries one. */
+	cJSON *body = token_only(req, &c);
 	reject(&c, "InvalidTopic", "the topic maps to no jobs operation", NULL);
+	cJSON_Delete(body);
+}
+
+void device_reject_fault(struct service *svc, const struct jobs_request *req,
+		const struct jobs_topic *topic, const char *code, struct outbox *ob)
+{
+	struct device_ctx c = { .svc = svc, .req = req, .topic = topic, .ob = ob, .outbox_mark = ob->count };
+	cJSON *body = token_only(req, &c);
+	struct store_exec e;
+	bool named = topic->job_id[0] && strcmp(topic->job_id, JOBS_NEXT_ID) != 0;
+	bool state = strcmp(code, "VersionMismatch") == 0 && named
+		&& store_exec_find(svc->store, topic->thing, topic->job_id, topic->namespace_id, 0, false, &e) == STORE_OK;
+	reject(&c, code, "injected by the broker's test controls (setFaults)", state ? &e : NULL);
+	if(state) store_exec_free(&e);
 	cJSON_Delete(body);
 }
 

@@ -100,6 +100,20 @@ static int next_changed(struct outbox *ob, const char *topic, const struct store
 	return publish(ob, topic, &w, now);
 }
 
+int notify_resend_next(struct service *svc, const char *thing, const char *namespace_id, int64_t now,
+		struct outbox *ob, bool *named)
+{
+	struct store_exec *rows = NULL;
+	size_t n = 0;
+	if(store_pending(svc->store, thing, namespace_id, 1, true, &rows, &n) != STORE_OK) return -1;
+	char topic[256];
+	topic_for(topic, sizeof(topic), thing, namespace_id, "notify-next");
+	int rc = next_changed(ob, topic, n ? &rows[0] : NULL, now);
+	store_exec_array_free(rows, n);
+	*named = n > 0;
+	return rc;
+}
+
 int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
 		bool set_changed, const struct next_id *before, int64_t now, struct outbox *ob)
 {

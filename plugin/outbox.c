@@ -65,6 +65,16 @@ void outbox_truncate(struct outbox *ob, size_t mark)
 	}
 }
 
+void outbox_retain_later(struct outbox *ob, int64_t now_ms)
+{
+	size_t kept = 0;
+	for(size_t i = 0; i < ob->count; i++){
+		if(ob->msgs[i].not_before_ms > now_ms) ob->msgs[kept++] = ob->msgs[i];
+		else msg_free(&ob->msgs[i]);
+	}
+	ob->count = kept;
+}
+
 void outbox_clear(struct outbox *ob)
 {
 	outbox_truncate(ob, 0);

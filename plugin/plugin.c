@@ -82,11 +82,18 @@ static const char *publish_error_text(int rc)
 	}
 }
 
-/* Publishes and empties the outbox. The broker copies each payload. */
+static int64_t now_ms(void);
+
+/* Publishes and empties the outbox (the broker copies each payload), but for
+ * messages held back until later (test controls' delayed replies). */
 static void flush_outbox(struct plugin *p)
 {
+	int64_t now = now_ms();
 	for(size_t i = 0; i < p->outbox.count; i++){
 		const struct outbox_msg *m = &p->outbox.msgs[i];
+		if(m->not_before_ms > now) continue;
+		service_sent(p->svc, m, now);
+		if(m->withheld) continue;
 		mosquitto_property *props = NULL;
 		if(m->correlation && mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
 					m->correlation, (uint16_t)m->correlation_len) != MOSQ_ERR_SUCCESS){
@@ -101,7 +108,7 @@ static void flush_outbox(struct plugin *p)
 					m->topic, publish_error_text(rc));
 		}
 	}
-	outbox_truncate(&p->outbox, 0);
+	outbox_retain_later(&p->outbox, now);
 }
 
 static int64_t now_ms(void)
@@ -117,6 +124,16 @@ static int64_t monotonic_ms(void *ctx)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* disconnectThing (test controls): like a lost connection, so the client's will, if
+ * it has one, is published. */
+static bool kick(void *ctx, const char *name, bool by_username)
+{
+	(void)ctx;
+	if(!name) return false;  /* NULL would mean every client */
+	return by_username ? mosquitto_kick_client_by_username(name, true) == MOSQ_ERR_SUCCESS
+		: mosquitto_kick_client_by_clientid(name, true) == MOSQ_ERR_SUCCESS;
 }
 
 /* One line about a refused request, unless too many came lately; the first line
@@ -373,6 +390,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		return MOSQ_ERR_UNKNOWN;
 	}
 	service_set_clock(p->svc, monotonic_ms, NULL);
+	service_set_kicker(p->svc, kick, NULL);
 	const struct jobs_config *cfg = &p->cfg;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
 			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);
@@ -381,6 +399,10 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 			cfg->access.isolation ? "on" : "off", cfg->access.allow_other_topics ? "allowed" : "left to the broker's ACL",
 			cfg->access.control_by_broker ? "the broker's ACL decides" : cfg->access.any_operator ? "anyone (plugin_opt_operators *)"
 			: cfg->access.operators ? "the identities in plugin_opt_operators" : "nobody (set plugin_opt_operators)");
+	if(cfg->test_controls){
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: test controls are on: operators can inject faults, move job "
+				"time and read transcripts; never enable this on a production broker");
+	}
 	if(!cfg->access.allow_other_topics){
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: plugin_opt_other_topics is defer: topics outside the jobs "
 				"namespace%s are left to the broker's other ACL sources; a broker with no acl_file and no other "

@@ -169,6 +169,7 @@ static int next_wake(struct service *svc, int64_t *out_ms)
 
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
+	now_ms += testing_offset_ms(svc);
 	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 
 	size_t mark = ob->count;

@@ -7,6 +7,7 @@
 
 #include "mosquitto_jobs/notify.h"
 #include "mosquitto_jobs/shapes.h"
+#include "mosquitto_jobs/testctl.h"
 #include "mosquitto_jobs/topic.h"
 #include "service_internal.h"
 
@@ -44,6 +45,12 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 		service_destroy(svc);
 		return -1;
 	}
+	svc->identity = cfg->access.identity;
+	if(cfg->test_controls && !(svc->testctl = testctl_create())){
+		snprintf(err, errlen, "out of memory");
+		service_destroy(svc);
+		return -1;
+	}
 	*out = svc;
 	return 0;
 }
@@ -53,6 +60,7 @@ void service_destroy(struct service *svc)
 	if(!svc) return;
 	store_close(svc->store);
 	ratelimit_destroy(svc->limiter);
+	testctl_destroy(svc->testctl);
 	notify_scope_destroy(svc->notify);
 	free(svc->region);
 	free(svc->account_id);
@@ -98,20 +106,45 @@ bool service_batch_committed(const struct service *svc, uint64_t seq)
 	return seq == 0 || seq == svc->committed_seq;
 }
 
+/* Front ends other than MQTT reply through this client id: their replies are taken
+ * back out of the outbox right after the call, so no MQTT client ever gets them. */
+static const char front_end_client[] = "$jobs/front-end";
+
+/* The request with job time moved by advanceTime (test controls): every timer,
+ * timestamp and schedule of the request then sees the moved time. */
+static const struct jobs_request *job_time(const struct service *svc, const struct jobs_request *req,
+		struct jobs_request *copy)
+{
+	int64_t offset = testing_offset_ms(svc);
+	if(offset == 0) return req;
+	*copy = *req;
+	copy->now_ms = request_ms(req) + offset;
+	copy->now = copy->now_ms / 1000;
+	return copy;
+}
+
 bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
 	struct jobs_topic topic;
+	struct jobs_request moved;
+	int64_t real_ms = request_ms(req);
+	/* test controls act on MQTT devices only, not on the HTTP API's calls */
+	bool testing = svc->testctl && !(req->client_id && strcmp(req->client_id, front_end_client) == 0);
+	req = job_time(svc, req, &moved);
 	switch(topic_parse(req->topic, &topic)){
 	case TOPIC_NOT_JOBS:
 		return false;
 	case TOPIC_IGNORED:
+		if(testing) testing_record_in(svc, req, real_ms);
 		break;
 	case TOPIC_INVALID:
+		if(testing) testing_record_in(svc, req, real_ms);
 		device_reject_topic(svc, req, ob);
 		break;
 	case TOPIC_REQUEST:
 		batch_join(svc, ob);
-		device_handle(svc, req, &topic, ob);
+		if(testing) testing_device(svc, req, real_ms, &topic, ob);
+		else device_handle(svc, req, &topic, ob);
 		batch_check(svc, ob, req->now);
 		break;
 	}
@@ -120,6 +153,8 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
 
 void service_handle_control(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
+	struct jobs_request moved;
+	req = job_time(svc, req, &moved);
 	batch_join(svc, ob);
 	control_handle(svc, req, ob);
 	batch_check(svc, ob, req->now);
@@ -129,6 +164,12 @@ void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)
 {
 	svc->clock = clock;
 	svc->clock_ctx = ctx;
+}
+
+void service_set_kicker(struct service *svc, jobs_kick_fn kick, void *ctx)
+{
+	svc->kick = kick;
+	svc->kick_ctx = ctx;
 }
 
 void service_set_group_commit(struct service *svc, bool on)
@@ -195,6 +236,7 @@ bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
 	if(!svc->batch_open) return true;
 	svc->batch_open = false;
+	now_ms += testing_offset_ms(svc);
 	if(store_batch_commit(svc->store) != STORE_OK){
 		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
 		svc->wake_known = false; /* the rolled-back batch may have set timers */
@@ -204,10 +246,6 @@ bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 	svc->committed_seq = svc->batch_seq;
 	return true;
 }
-
-/* Front ends other than MQTT reply through this client id: their replies are taken
- * back out of the outbox right after the call, so no MQTT client ever gets them. */
-static const char front_end_client[] = "$jobs/front-end";
 
 /* Takes the reply to front_end_client appended since `mark` out of the outbox. */
 static int take_reply(struct outbox *ob, size_t mark, char **reply, char **topic)

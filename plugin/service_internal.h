@@ -30,6 +30,11 @@ struct service {
 	size_t batch_mark;
 	uint64_t batch_seq;        /* batches opened so far; the open one's number */
 	uint64_t committed_seq;    /* the last batch that committed */
+	/* Test controls: NULL unless plugin_opt_test_controls is on. */
+	struct testctl *testctl;
+	enum identity_source identity;  /* who disconnectThing disconnects */
+	jobs_kick_fn kick;
+	void *kick_ctx;
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */
@@ -37,6 +42,19 @@ static inline int64_t minutes_to_ms(const struct service *svc, int64_t minutes)
 {
 	return (int64_t)((double)minutes * 60000.0 / svc->time_scale);
 }
+
+/* Test controls' move of job time (advanceTime), in wall ms: added to `now` where
+ * the service takes it (service.c, scheduler.c). 0 with test controls off. */
+int64_t testing_offset_ms(const struct service *svc);
+
+/* Test controls' device path (service_testing.c), for MQTT requests with test
+ * controls on: records the request, applies the thing's next fault for the operation
+ * (or runs device_handle), and marks its reply. real_ms: the request's real time. */
+struct jobs_topic;
+void testing_device(struct service *svc, const struct jobs_request *req, int64_t real_ms,
+		const struct jobs_topic *topic, struct outbox *ob);
+/* Records a device publish that is no request (an invalid or ignored topic). */
+void testing_record_in(struct service *svc, const struct jobs_request *req, int64_t real_ms);
 
 /* Something became due at `ms`: the tick must look then. */
 static inline void service_note_wake(struct service *svc, int64_t ms)
@@ -89,9 +107,13 @@ static inline int64_t request_ms(const struct jobs_request *req)
 }
 
 /* Device API (device_api.c): the request's topic has been parsed. */
-struct jobs_topic;
 void device_handle(struct service *svc, const struct jobs_request *req,
 		const struct jobs_topic *topic, struct outbox *ob);
+/* Appends a rejection with `code` on `<topic>/rejected` without running the request
+ * (a test-control fault); VersionMismatch carries the executionState of the
+ * execution the topic names, when there is one. */
+void device_reject_fault(struct service *svc, const struct jobs_request *req,
+		const struct jobs_topic *topic, const char *code, struct outbox *ob);
 /* Appends an InvalidTopic rejection on `<topic>/rejected`. */
 void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 

@@ -38,6 +38,7 @@ struct jobs_config {
 	int http_max_connections;              /* open connections; past it the oldest unfinished request is cut */
 	int http_max_connections_per_address;
 	int http_request_timeout;              /* seconds a request may take to arrive whole */
+	bool test_controls;     /* the test-control commands (testctl.h); off by default */
 };
 
 struct jobs_option {

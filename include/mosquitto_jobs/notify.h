@@ -40,6 +40,12 @@ int notify_next_id(struct service *svc, const char *thing, const char *namespace
 int notify_thing(struct service *svc, const char *thing, const char *namespace_id,
 		bool set_changed, const struct next_id *before, int64_t now, struct outbox *ob);
 
+/* Appends the thing's current notify-next again (test controls' resendNotifyNext):
+ * its next execution, or the message without one when nothing is pending. *named
+ * says which. Returns 0, or -1 on a store error or out of memory. */
+int notify_resend_next(struct service *svc, const char *thing, const char *namespace_id, int64_t now,
+		struct outbox *ob, bool *named);
+
 /* A scope that gathers the things a request (or a tick) changes, so each thing gets at
  * most one notify and one notify-next for the whole of it, decided by comparing its
  * state before the first change with its state at the end. Without it a retry (an

@@ -4,7 +4,9 @@
 #ifndef MOSQUITTO_JOBS_OUTBOX_H
 #define MOSQUITTO_JOBS_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct outbox_msg {
 	char *client_id;  /* deliver to this client only; NULL: to every subscriber */
@@ -14,6 +16,10 @@ struct outbox_msg {
 	int qos;
 	void *correlation;   /* MQTT 5 correlation data to attach; NULL when none */
 	size_t correlation_len;
+	/* Test controls (testctl.h) only; zero otherwise: */
+	int64_t not_before_ms;  /* publish at this epoch ms, not before (a delayed reply) */
+	bool withheld;          /* not to be published (a dropped reply); still reported as sent */
+	const char *fault;      /* the fault applied to this reply (a static name), or NULL */
 };
 
 struct outbox {
@@ -32,6 +38,9 @@ int outbox_set_correlation(struct outbox *ob, const void *data, size_t len);
 /* Drops every message appended after `mark` (a previous ob->count): used when the
  * transaction that produced them rolled back. */
 void outbox_truncate(struct outbox *ob, size_t mark);
+/* Frees every message whose not_before_ms is at most now_ms and keeps the others, in
+ * order (the adapter has published the due ones). */
+void outbox_retain_later(struct outbox *ob, int64_t now_ms);
 /* Frees every message and the array; the outbox can be reused. */
 void outbox_clear(struct outbox *ob);
 

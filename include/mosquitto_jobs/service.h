@@ -94,6 +94,17 @@ bool service_batch_committed(const struct service *svc, uint64_t seq);
 typedef int64_t (*jobs_clock_fn)(void *ctx);
 void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx);
 
+/* With test controls on (plugin_opt_test_controls), disconnectThing asks the adapter
+ * to disconnect the client acting for a thing: by client id, or by username. Returns
+ * whether a client was disconnected. Without one, nobody is disconnected. */
+typedef bool (*jobs_kick_fn)(void *ctx, const char *name, bool by_username);
+void service_set_kicker(struct service *svc, jobs_kick_fn kick, void *ctx);
+
+/* The adapter published m at now_ms (real epoch ms), or, for m->withheld, did not:
+ * with test controls on, a message to a thing whose transcript is recorded is
+ * recorded. Costs nothing with test controls off. */
+void service_sent(struct service *svc, const struct outbox_msg *m, int64_t now_ms);
+
 /* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
  * unless a timer or a job's rollout or schedule is due at now_ms; then handles what
  * is due, a bounded amount per call, appending notifications to the outbox. */

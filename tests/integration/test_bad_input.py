@@ -831,7 +831,9 @@ class RateLimitTest(BadInputTest):
         self.assertGreaterEqual(len(accepted), 20, "the burst allowance is 20")
         self.assertLessEqual(len(accepted), 20 + int(elapsed * 20) + 1,
                              f"too many accepted in {elapsed:.3f}s")
-        self.assertGreater(len(throttled), 0)
+        if 20 + elapsed * 20 + 1 < 100:
+            # (a broker so loaded that the burst took 4 s could rightly take it all)
+            self.assertGreater(len(throttled), 0)
         # another thing is unaffected: its whole allowance, right now
         for i in range(20):
             outcome, body, _ = other_client.request(P(other, "get"), {"clientToken": f"o{i}"})

@@ -1038,7 +1038,7 @@ class RequestTest(FleetTest):
 
         def send(op, tag):
             try:
-                barrier.wait(5)
+                barrier.wait(harness.WAIT)
                 for i in range(n):
                     cmds = [{"command": "createJob", "correlationData": f"{tag}-{i}",
                              "jobId": f"{tag}-{i}", "targets": [thing], "document": {"by": tag}},

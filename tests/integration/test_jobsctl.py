@@ -376,7 +376,7 @@ class JobsctlTest(BrokerTest):
                                  stderr=subprocess.DEVNULL)
         self.addCleanup(plain.wait)
         self.addCleanup(plain.terminate)
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while True:
             probe = subprocess.run(["mosquitto_pub", "-p", str(port), "-t", "probe", "-m", "x"],
                                    capture_output=True)

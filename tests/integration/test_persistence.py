@@ -163,7 +163,7 @@ class PersistenceTest(OwnBrokersTest):
             dev.publish(P(thing, "get"), {"clientToken": f"g{i}"}, qos=qos)
             dev.publish(P(thing, "load1", "update"), b"\x00not json", qos=qos)
         replies = {}
-        deadline = time.time() + 20
+        deadline = time.time() + 60
         while sum(len(v) for v in replies.values()) < 900 and time.time() < deadline:
             m = dev.get(1.0)
             if m is not None:

@@ -98,6 +98,23 @@ static void test_http_unsigned_identity(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugin_opt_http_unsigned_identity is for a listener without keys file"));
 }
 
+static void test_test_controls(void)
+{
+	struct jobs_config cfg;
+	char err[256];
+	CU_ASSERT_EQUAL_FATAL(config_parse(NULL, 0, &cfg, err, sizeof(err)), 0);
+	CU_ASSERT_FALSE(cfg.test_controls);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(parse1("test_controls", "on", &cfg, err), 0);
+	CU_ASSERT_TRUE(cfg.test_controls);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL_FATAL(parse1("test_controls", "off", &cfg, err), 0);
+	CU_ASSERT_FALSE(cfg.test_controls);
+	config_free(&cfg);
+	CU_ASSERT_EQUAL(parse1("test_controls", "yes", &cfg, err), -1);
+	CU_ASSERT_STRING_EQUAL(err, "plugin_opt_test_controls must be 'on' or 'off', not 'yes'");
+}
+
 void add_config_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -106,6 +123,7 @@ void add_config_tests(void)
 		{ "bad values refused with the option named", test_bad_values },
 		{ "HTTP options need plugin_opt_http_listen", test_http_options_need_a_listener },
 		{ "http_unsigned_identity", test_http_unsigned_identity },
+		{ "test_controls", test_test_controls },
 	};
 	ADD_SUITE("config", tests);
 }
