@@ -159,8 +159,8 @@ void agent_stop(struct kit *k, struct result *r)
 		}else{
 			char how[100];
 			describe_status(status, how, sizeof(how));
-			snprintf(r->agent_status, sizeof(r->agent_status), "ran to the end of the scenario; then, "
-					"sent SIGTERM: %s", how);
+			snprintf(r->agent_status, sizeof(r->agent_status), "ran to the end of the scenario; then its "
+					"process group was sent SIGTERM: %s", how);
 		}
 	}else{
 		snprintf(r->agent_status, sizeof(r->agent_status), "%s during the scenario", k->agent_exit);
