@@ -214,7 +214,7 @@ class TestBadInput(unittest.TestCase):
             broker.stop()
             broker.cleanup()
 
-    def test_agents_that_never_connect_or_crash_fail_clearly(self):
+    def test_agents_that_never_connect_crash_or_flood_fail_clearly(self):
         mosquitto = MOSQUITTO
         workdir = tempfile.mkdtemp(prefix="jobs-agent-check-bad-")
         try:
@@ -224,8 +224,10 @@ class TestBadInput(unittest.TestCase):
                     f.write(f"#!/bin/sh\nLD_PRELOAD={shlex.quote(PRELOAD)} exec {shlex.quote(MOSQUITTO)} \"$@\"\n")
                 os.chmod(mosquitto, 0o755)
             env = dict(os.environ, TMPDIR=workdir)
+            flood = "yes '{}' | mosquitto_pub -h {host} -p {port} -i {thing} -t '$aws/things/{thing}/jobs/get' -l"
             for agent, words in (("sleep 60", "did not connect and send a jobs request as thing silent"),
-                                 ("echo boom; exit 7", "exited with status 7 before sending any jobs request")):
+                                 ("echo boom; exit 7", "exited with status 7 before sending any jobs request"),
+                                 (flood, "is QUEUED 10 s on (expected SUCCEEDED)")):
                 with self.subTest(agent=agent):
                     rc, out, err = self.check("--thing", "silent", "--start-broker", "--plugin", PLUGIN,
                                               "--mosquitto", mosquitto, "--agent-cmd", agent,

@@ -42,7 +42,8 @@ struct transcript {
 	struct tentry *e;
 	size_t n, cap;
 	long long next_seq;   /* the `since` of the next getTranscript */
-	long long dropped;
+	long long dropped;        /* entries lost: the broker's bound, or the kit's */
+	long long broker_dropped; /* the broker's count so far */
 };
 
 enum verdict { V_PASS, V_FAIL, V_SKIP };

@@ -15,6 +15,7 @@
 #define REQUEST_TOPIC "$CONTROL/jobs/v1"
 #define RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
 #define REPLY_WAIT 10.0
+#define TRANSCRIPT_KEPT 20000  /* entries kept per scenario */
 
 static void on_log(struct mosquitto *mosq, void *obj, int level, const char *line)
 {
@@ -226,7 +227,10 @@ bool ctl_fetch_transcript(struct kit *k, char *err, size_t errsize)
 	cJSON *data = ctl_call(k, cmd, err, errsize);
 	if(!data) return false;
 	const cJSON *dropped = cJSON_GetObjectItemCaseSensitive(data, "dropped");
-	if(cJSON_IsNumber(dropped)) t->dropped = (long long)dropped->valuedouble;
+	if(cJSON_IsNumber(dropped) && (long long)dropped->valuedouble > t->broker_dropped){
+		t->dropped += (long long)dropped->valuedouble - t->broker_dropped;
+		t->broker_dropped = (long long)dropped->valuedouble;
+	}
 	const cJSON *item;
 	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(data, "entries")){
 		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(item, "seq");
@@ -238,6 +242,12 @@ bool ctl_fetch_transcript(struct kit *k, char *err, size_t errsize)
 		if(!cJSON_IsNumber(seq) || !cJSON_IsString(topic)) continue;
 		long long s = (long long)seq->valuedouble;
 		if(s < t->next_seq) continue;  /* seen already */
+		if(t->n >= TRANSCRIPT_KEPT){
+			/* A flooding agent: the kit keeps the first entries and counts the rest. */
+			t->dropped++;
+			t->next_seq = s + 1;
+			continue;
+		}
 		if(t->n == t->cap){
 			size_t cap = t->cap ? t->cap * 2 : 64;
 			struct tentry *e = realloc(t->e, cap * sizeof(*e));

@@ -76,7 +76,7 @@ static void write_transcript_text(FILE *f, const struct transcript *t)
 		esc(f, e->payload, 400);
 		fputs("\n", f);
 	}
-	if(t->dropped) fprintf(f, "(%lld older entries dropped by the broker)\n", t->dropped);
+	if(t->dropped) fprintf(f, "(%lld entries not kept: the transcript's bounds)\n", t->dropped);
 }
 
 bool report_junit(const char *path, const struct result *rs, size_t n, double total)

@@ -640,6 +640,7 @@ static bool sc_broker_restart(struct kit *k, struct result *r)
 	broker_stop(k);
 	if(!broker_start(k, err, sizeof(err))) return fail(r, "cannot restart the broker: %s", err);
 	k->tr->next_seq = 0;  /* a new broker counts from the start */
+	k->tr->broker_dropped = 0;
 	cJSON *d = ctl_thing_call(k, "startTranscript", err, sizeof(err));
 	if(!d) return fail(r, "cannot start the transcript again: %s", err);
 	cJSON_Delete(d);
@@ -709,6 +710,11 @@ void scenario_run(struct kit *k, const struct scenario *s, struct result *r)
 		char was[sizeof(r->reason)];
 		snprintf(was, sizeof(was), "%s", r->reason);
 		snprintf(r->reason, sizeof(r->reason), "the agent %.200s during the scenario; then: %.1200s", k->agent_exit, was);
+	}
+	if(r->verdict == V_FAIL && r->tr.dropped > 0){
+		size_t len = strlen(r->reason);
+		snprintf(r->reason + len, sizeof(r->reason) - len, " (%lld transcript entries were not kept: the agent "
+				"sent more than the transcript holds)", r->tr.dropped);
 	}
 	if(k->verbose){
 		for(size_t i = 0; i < r->tr.n; i++){
