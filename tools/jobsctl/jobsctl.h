@@ -6,7 +6,8 @@
  * commands.c   the subcommand table: flags to JSON fields
  * shorthand.c  the aws CLI's shorthand syntax for structures (key=value,...)
  * paging.c     following nextToken through the pages of a list-* command
- * output.c     printing JSON as the aws CLI does */
+ * output.c     printing JSON as the aws CLI does
+ * client.c     the MQTT client's set-up from the options (shared with jobs-agent-check) */
 #ifndef JOBSCTL_H
 #define JOBSCTL_H
 
@@ -64,6 +65,8 @@ struct paging {
 };
 
 /* options.c */
+/* The program named in messages ("jobsctl"; jobs-agent-check shares this file). */
+extern const char *options_progname;
 void options_init(struct options *o);
 void options_free(struct options *o);
 /* Reads the defaults file, if any. 0, or JOBSCTL_EXIT_USAGE after a message. */
@@ -81,6 +84,11 @@ int options_check(const struct options *o);
 /* Whether `word` names a global flag (it ends a list value). */
 bool options_is_global_flag(const char *word);
 void options_print_help(FILE *f);
+
+/* client.c: sets up a libmosquitto client from the options (protocol, username and
+ * password, TLS). 0, or an exit status after a message. */
+struct mosquitto;
+int client_configure(struct mosquitto *mosq, const struct options *o);
 
 /* commands.c */
 struct command;

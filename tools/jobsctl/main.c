@@ -241,29 +241,6 @@ static const char *error_text(const struct session *s, int rc, int saved_errno)
 	return mosquitto_strerror(rc);
 }
 
-/* Sets up the client; 0, or an exit status after a message. */
-static int configure(struct mosquitto *mosq, const struct options *o)
-{
-	int rc = mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION,
-			o->protocol == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-	if(rc == MOSQ_ERR_SUCCESS && (o->username || o->password)){
-		rc = mosquitto_username_pw_set(mosq, o->username, o->password);
-		if(rc == MOSQ_ERR_MALFORMED_UTF8){
-			fprintf(stderr, "jobsctl: the username is not valid UTF-8\n");
-			return JOBSCTL_EXIT_USAGE;
-		}
-	}
-	if(rc == MOSQ_ERR_SUCCESS && (o->cafile || o->capath)){
-		rc = mosquitto_tls_set(mosq, o->cafile, o->capath, o->cert, o->key, NULL);
-		if(rc == MOSQ_ERR_SUCCESS && o->insecure) rc = mosquitto_tls_insecure_set(mosq, true);
-	}
-	if(rc != MOSQ_ERR_SUCCESS){
-		fprintf(stderr, "jobsctl: cannot set up the MQTT client: %s\n", mosquitto_strerror(rc));
-		return rc == MOSQ_ERR_NOMEM ? JOBSCTL_EXIT_ERROR : JOBSCTL_EXIT_USAGE;
-	}
-	return 0;
-}
-
 /* Prints the result as the aws CLI does: nothing at all for an empty object; the
  * pages of a list command one by one in text. */
 static int print_data(const cJSON *data, const struct pager *pager, enum output_format format)
@@ -314,7 +291,7 @@ static int exchange(const struct options *o, cJSON *command, struct pager *pager
 	mosquitto_message_v5_callback_set(mosq, on_message);
 	mosquitto_disconnect_v5_callback_set(mosq, on_disconnect);
 
-	int code = configure(mosq, o);
+	int code = client_configure(mosq, o);
 	if(code){
 		mosquitto_destroy(mosq);
 		mosquitto_lib_cleanup();

@@ -15,6 +15,8 @@
 #define DEFAULT_TIMEOUT 10.0
 #define MAX_TIMEOUT 86400.0
 
+const char *options_progname = "jobsctl";
+
 enum gflag_id {
 	G_HOST, G_PORT, G_USERNAME, G_PASSWORD, G_ID, G_CAFILE, G_CAPATH, G_CERT, G_KEY,
 	G_INSECURE, G_PROTOCOL, G_TIMEOUT, G_OUTPUT, G_DRY_RUN,
@@ -81,7 +83,7 @@ __attribute__((format(printf, 2, 3)))
 static int bad(const char *where, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "jobsctl: %s: ", where);
+	fprintf(stderr, "%s: %s: ", options_progname, where);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -239,7 +241,7 @@ static int load_file(struct options *o, const char *path, bool must_exist)
 	FILE *f = fopen(path, "r");
 	if(!f){
 		if(errno == ENOENT && !must_exist) return 0;
-		fprintf(stderr, "jobsctl: cannot read the defaults file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: cannot read the defaults file %s: %s\n", options_progname, path, strerror(errno));
 		return JOBSCTL_EXIT_USAGE;
 	}
 	char *line = NULL;
@@ -279,7 +281,7 @@ static int load_file(struct options *o, const char *path, bool must_exist)
 		}
 	}
 	if(rc == 0 && ferror(f)){
-		fprintf(stderr, "jobsctl: cannot read the defaults file %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "%s: cannot read the defaults file %s: %s\n", options_progname, path, strerror(errno));
 		rc = JOBSCTL_EXIT_USAGE;
 	}
 	free(line);
@@ -302,7 +304,7 @@ int options_load_defaults(struct options *o)
 	else if(home && home[0]) len = snprintf(path, sizeof(path), "%s/.config/jobsctl/config", home);
 	else return 0;
 	if(len < 0 || (size_t)len >= sizeof(path)){
-		fprintf(stderr, "jobsctl: the defaults file's path is too long\n");
+		fprintf(stderr, "%s: the defaults file's path is too long\n", options_progname);
 		return JOBSCTL_EXIT_USAGE;
 	}
 	return load_file(o, path, false);
