@@ -91,11 +91,14 @@ class TestAgentCheck(unittest.TestCase):
         cls.workdir = tempfile.mkdtemp(prefix="jobs-agent-check-it-")
         global SCENARIOS
         SCENARIOS = list_scenarios()
-        runs = [Run(cls.workdir, "reference")] + [Run(cls.workdir, b, [b]) for b in BROKEN]
+        # Under the sanitizers the reference run and one broken variant exercise the
+        # same code as the whole matrix, which the plain build runs (minutes saved).
+        variants = ["no-backoff"] if PRELOAD else list(BROKEN)
+        runs = [Run(cls.workdir, "reference")] + [Run(cls.workdir, b, [b]) for b in variants]
         with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
             done = list(pool.map(Run.run, runs))
         cls.reference = done[0]
-        cls.broken = dict(zip(BROKEN, done[1:]))
+        cls.broken = dict(zip(variants, done[1:]))
         # Reported, not asserted: the whole default set against the reference agent.
         print(f"\njobs-agent-check: {len(SCENARIOS)} scenarios against the reference agent "
               f"in {cls.reference.seconds:.1f} s", flush=True)
@@ -115,6 +118,8 @@ class TestAgentCheck(unittest.TestCase):
         self.assertRegex(r.out, rf"(?m)^jobs-agent-check: {len(SCENARIOS)} passed, 0 failed, 0 skipped in")
 
     def test_each_broken_variant_fails_exactly_its_scenario(self):
+        if PRELOAD:
+            self.skipTest("every variant through every scenario runs in the plain build only")
         for flag, aimed in BROKEN.items():
             with self.subTest(flag=flag):
                 r = self.broken[flag]
