@@ -26,15 +26,13 @@
 
 #include "mosquitto_jobs/access.h"
 
-#define MAX_ITEMS 64
-
 /* What the oracle knows of the configuration. */
 struct model {
 	bool isolation, control_by_broker;
 	bool any_operator;
-	char *operators[MAX_ITEMS];
+	char **operators;
 	size_t noperators;
-	struct { char *identity, *thing; } grants[MAX_ITEMS]; /* thing "*" for all */
+	struct grant { char *identity, *thing; } *grants; /* thing "*" for all */
 	size_t ngrants;
 };
 
@@ -45,6 +43,15 @@ static void model_free(struct model *m)
 		free(m->grants[i].identity);
 		free(m->grants[i].thing);
 	}
+	free(m->operators);
+	free(m->grants);
+}
+
+static char *dup_or_die(const char *s)
+{
+	char *p = strdup(s);
+	if(!p) abort();
+	return p;
 }
 
 static bool sep(char c)
@@ -73,16 +80,22 @@ static void add_operator(struct model *m, const char *item, const char *arg)
 {
 	(void)arg;
 	if(strcmp(item, "*") == 0) m->any_operator = true;
-	else if(m->noperators < MAX_ITEMS) m->operators[m->noperators++] = strdup(item);
+	else{
+		char **grown = realloc(m->operators, (m->noperators + 1) * sizeof(*grown));
+		if(!grown) abort();
+		m->operators = grown;
+		m->operators[m->noperators++] = dup_or_die(item);
+	}
 }
 
 static void add_grant(struct model *m, const char *item, const char *identity)
 {
-	if(m->ngrants < MAX_ITEMS){
-		m->grants[m->ngrants].identity = strdup(identity);
-		m->grants[m->ngrants].thing = strdup(item);
-		m->ngrants++;
-	}
+	struct grant *grown = realloc(m->grants, (m->ngrants + 1) * sizeof(*grown));
+	if(!grown) abort();
+	m->grants = grown;
+	m->grants[m->ngrants].identity = dup_or_die(identity);
+	m->grants[m->ngrants].thing = dup_or_die(item);
+	m->ngrants++;
 }
 
 /* The oracle's reading of an option access_option accepted. */
