@@ -601,9 +601,20 @@ static void set_authorization(struct request *r, size_t at, const char *id, cons
 }
 
 /* What decides the outcome besides the canonical request: the body's hash, the date
- * headers as sent, how many Authorization headers there are. */
-static void outcome_key(const struct request *r, struct buf *k)
+ * headers as sent, how many Authorization headers there are, how many of each signed
+ * header (a signed header with an empty value and one missing canonicalize alike,
+ * but a missing one is refused). */
+static void outcome_key(const struct request *r, const char *sh, struct buf *k)
 {
+	for(const char *s = sh; *s;){
+		size_t len = strcspn(s, ";");
+		size_t count = 0;
+		for(size_t i = 0; i < r->nh; i++) count += strlen(r->h[i].name) == len && strncasecmp(r->h[i].name, s, len) == 0;
+		char n[32];
+		snprintf(n, sizeof(n), "%zu,", count);
+		puts_(k, n);
+		s += len + (s[len] == ';');
+	}
 	char hex[65];
 	sha256_hex(r->body, r->body_len, hex);
 	puts_(k, hex);
@@ -734,7 +745,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf canon_before = { 0 }, key_before = { 0 };
 	sign(m, sh.p, iso, &sc, k->secret, sig, &canon_before);
 	set_authorization(r, auth_at, k->id, &sc, sh.p, sig);
-	outcome_key(r, &key_before);
+	outcome_key(r, sh.p, &key_before);
 
 	/* one byte changed */
 	*m = *r;
@@ -776,7 +787,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bare->nh--;
 	struct buf canon_after = { 0 }, key_after = { 0 };
 	canonical_request(bare, sh.p, &canon_after);
-	outcome_key(m, &key_after);
+	outcome_key(m, sh.p, &key_after);
 	free(bare);
 	struct buf canon_before_only = { 0 };
 	canonical_request(r, sh.p, &canon_before_only);
