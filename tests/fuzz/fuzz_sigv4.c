@@ -519,7 +519,7 @@ static bool parse_request(const char *p, size_t n, struct request *r)
 			break;
 		}
 		const char *colon = memchr(p, ':', l);
-		if(colon && colon > p && r->nh < MAX_HEADERS - 3 && !memchr(p, '\0', l)){
+		if(colon && colon > p && r->nh < MAX_HEADERS - 4 && !memchr(p, '\0', l)){
 			size_t nlen = (size_t)(colon - p);
 			const char *v = colon + 1;
 			if(v < p + l && *v == ' ') v++;
