@@ -10,7 +10,8 @@
  *       (none, the body's hash, UNSIGNED-PAYLOAD when the body is empty) and scope;
  *       c4-c5: the request's time offset from now (-900..+900 s) and, with c1, the
  *       day "now" is (1970-2149); c6: what one-byte mutation touches (method, path,
- *       query, a header's name or value, body, signature); c7: where and what byte
+ *       query, a header's name or value, body, signature, anywhere in the
+ *       Authorization header); c7 (with c5): where and what byte
  *   secret line: mapped to printable characters, the material of one more key (its
  *       id, secret and identity), so any secret the file format allows gets used
  *   request: "METHOD TARGET" then "Name: value" header lines, an empty line, the body
@@ -631,6 +632,56 @@ static void outcome_key(const struct request *r, const char *sh, struct buf *k)
 	}
 }
 
+/* The Authorization header's algorithm and its Credential, SignedHeaders and
+ * Signature parameters (names in any case, spaces and tabs around each, other
+ * parameters and items without '=' ignored), as one string; "" when the algorithm is
+ * not AWS4-HMAC-SHA256 followed by a space or tab, or a parameter is missing or
+ * given twice. */
+static void authorization_params(const char *v, struct buf *out)
+{
+	static const char *const names[] = { "credential", "signedheaders", "signature" };
+	char *value[3] = { NULL, NULL, NULL };
+	bool ok = true;
+	while(*v == ' ' || *v == '\t') v++;
+	if(strncmp(v, "AWS4-HMAC-SHA256", 16) != 0 || (v[16] != ' ' && v[16] != '\t')) ok = false;
+	for(const char *s = v + 16; ok && *s;){
+		size_t n = strcspn(s, ",");
+		const char *item = s;
+		s += n + (s[n] == ',');
+		while(n && (*item == ' ' || *item == '\t')) item++, n--;
+		while(n && (item[n - 1] == ' ' || item[n - 1] == '\t')) n--;
+		const char *eq = memchr(item, '=', n);
+		if(!eq) continue;
+		for(int i = 0; i < 3; i++){
+			if((size_t)(eq - item) != strlen(names[i]) || strncasecmp(item, names[i], strlen(names[i])) != 0) continue;
+			if(value[i]) ok = false;
+			else value[i] = strndup(eq + 1, n - (size_t)(eq - item) - 1);
+		}
+	}
+	for(int i = 0; i < 3; i++){
+		if(ok && value[i]){
+			puts_(out, value[i]);
+			putc_(out, '\n');
+		}else{
+			ok = false;
+		}
+		free(value[i]);
+	}
+	if(!ok) out->len = 0;
+	put(out, "", 0);
+}
+
+static bool same_authorization(const char *a, const char *b)
+{
+	struct buf x = { 0 }, y = { 0 };
+	authorization_params(a, &x);
+	authorization_params(b, &y);
+	bool same = x.len && strcmp(x.p, y.p) == 0;
+	free(x.p);
+	free(y.p);
+	return same;
+}
+
 static const char *const weekdays[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
@@ -765,14 +816,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		if(m->body_len) m->body[pos % m->body_len] ^= byte;
 		break;
-	default: {
-		static const char digits[] = "0123456789abcdefXYZ";
-		char *s = strstr(m->h[auth_at].value, "Signature=") + 10;
-		char *at = &s[pos % 64], want = digits[byte % 19];
-		*at = *at == want ? (*at == 'e' ? 'f' : 'e') : want;
-		sig_changed = true;
+	default:
+		if(c[6] & 0x80){
+			/* anywhere in the Authorization header: it changed when its parameters did */
+			target = m->h[auth_at].value;
+			size_t n = strlen(target), i = (pos | (size_t)c[5] << 8) % n;
+			target[i] = target[i] == (char)byte ? (char)(byte == 0xff ? 1 : byte + 1) : (char)byte;
+			target = NULL;
+			sig_changed = !same_authorization(r->h[auth_at].value, m->h[auth_at].value);
+		}else{
+			static const char digits[] = "0123456789abcdefXYZ";
+			char *s = strstr(m->h[auth_at].value, "Signature=") + 10;
+			char *at = &s[pos % 64], want = digits[byte % 19];
+			*at = *at == want ? (*at == 'e' ? 'f' : 'e') : want;
+			sig_changed = true;
+		}
 		break;
-	}
 	}
 	size_t tlen = target ? strlen(target) : 0;
 	if(tlen){
