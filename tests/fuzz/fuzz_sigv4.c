@@ -18,7 +18,10 @@
  *       (TARGET's path and query split at the first '?')
  * Checks:
  *   - the keys file made from the keys parses, to exactly those keys;
- *   - the request signed by the target verifies, with the key id, scope and time;
+ *   - the request signed by the target verifies, with the key id, scope and time, and
+ *     sigv4_canonical_request gives the target's canonical request; it still verifies
+ *     900 s before or after its time, not 901 s; without its Authorization header it is
+ *     MissingAuthenticationToken, with it twice IncompleteSignature;
  *   - signed with an unknown key id it is UnrecognizedClient; with a known id and a
  *     wrong secret, or another key's secret, InvalidSignature;
  *   - after the mutation, it verifies when the target's canonical request, string to
@@ -520,7 +523,7 @@ static bool parse_request(const char *p, size_t n, struct request *r)
 			break;
 		}
 		const char *colon = memchr(p, ':', l);
-		if(colon && colon > p && r->nh < MAX_HEADERS - 4 && !memchr(p, '\0', l)){
+		if(colon && colon > p && r->nh < MAX_HEADERS - 5 && !memchr(p, '\0', l)){
 			size_t nlen = (size_t)(colon - p);
 			const char *v = colon + 1;
 			if(v < p + l && *v == ' ') v++;
@@ -771,6 +774,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			|| strcmp(res.service, sc.service) != 0 || res.request_time != t){
 		fail("the result names another key, scope or time", res.message);
 	}
+
+	/* sigv4.c's own canonical request is the target's */
+	{
+		struct sigv4_header hs[MAX_HEADERS];
+		struct sigv4_request req;
+		to_request(r, hs, &req);
+		char *theirs = NULL;
+		if(sigv4_canonical_request(&req, sh.p, &theirs) != 0 || strcmp(theirs, canonical.p) != 0){
+			fprintf(stderr, "sigv4.c's:\n%s\nthe target's:\n%s\n", theirs ? theirs : "(none)", canonical.p);
+			fail("sigv4_canonical_request differs from the target's canonical request", NULL);
+		}
+		free(theirs);
+	}
+	/* 15 minutes either way is the limit, to the second */
+	if(verify(r, &store, t + 900, &res) != SIGV4_OK || verify(r, &store, t - 900, &res) != SIGV4_OK){
+		fail("a request 15 minutes off was refused", res.message);
+	}
+	if(verify(r, &store, t + 901, &res) != SIGV4_INVALID_SIGNATURE || verify(r, &store, t - 901, &res) != SIGV4_INVALID_SIGNATURE){
+		fail("a request more than 15 minutes off was not refused as such", res.message);
+	}
+	/* without the Authorization header; with it twice */
+	r->nh--;
+	if(verify(r, &store, now, &res) != SIGV4_MISSING_AUTH) fail("a request without Authorization was not refused as such", res.message);
+	r->nh++;
+	r->h[r->nh] = r->h[auth_at];
+	r->nh++;
+	if(verify(r, &store, now, &res) != SIGV4_INCOMPLETE_SIGNATURE) fail("two Authorization headers were not refused", res.message);
+	r->nh--;
 
 	/* an unknown key id; a known one with a wrong secret; another key's id */
 	char wrong[1200];
