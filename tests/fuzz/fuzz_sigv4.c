@@ -7,7 +7,7 @@
  *   c0: the keys file's shape: format (key lines, INI profiles, both), comments, CRLF,
  *       tabs, key case, extra INI keys; c1: which of its keys signs; c2: the date
  *       header (X-Amz-Date, or Date in one of its forms); c3: x-amz-content-sha256
- *       (none, the body's hash, UNSIGNED-PAYLOAD when the body is empty) and scope;
+ *       (none, the body's hash, UNSIGNED-PAYLOAD with an empty body, or with a body) and scope;
  *       c4-c5: the request's time offset from now (-900..+900 s) and, with c1, the
  *       day "now" is (1970-2149); c6: what one-byte mutation touches (method, path,
  *       query, a header's name or value, body, signature, anywhere in the
@@ -28,8 +28,10 @@
  *     sign, body hash and date headers are unchanged, and never when the canonical
  *     request or string to sign changed (a change of only the date header's spelling
  *     is not judged);
+ *   - with UNSIGNED-PAYLOAD and a body, a request signed right is InvalidSignature;
  *   - the whole raw input as a keys file: parsed or refused with a message; parsed
- *     keys obey the format's rules (no crash, no leak). */
+ *     keys obey the format's rules, sigv4_keys_add refuses a second key of an id
+ *     (no crash, no leak). */
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -478,7 +480,18 @@ static void check_raw_keys(const uint8_t *data, size_t size)
 		}
 		if(sigv4_keys_find(&keys, k->access_key_id, strlen(k->access_key_id)) != k->secret) fail("a key is not found", k->access_key_id);
 	}
+	/* a key added by hand: an id already there is refused, a new one found */
+	const struct sigv4_key *k0 = &keys.keys[0];
+	err[0] = '\0';
+	if(sigv4_keys_add(&keys, k0->access_key_id, "s", "x", err, sizeof(err)) != -1 || !err[0]) fail("a key was added twice", k0->access_key_id);
+	if(sigv4_keys_add(&keys, "AKIDADDED/1", "s", "x", err, sizeof(err)) != -1) fail("an access key id with '/' was added", NULL);
+	if(sigv4_keys_add(&keys, "AKIDADDED", "s", NULL, err, sizeof(err)) != -1) fail("a key without an identity was added", NULL);
+	if(!sigv4_keys_find(&keys, "AKIDADDED", 9)){
+		if(sigv4_keys_add(&keys, "AKIDADDED", "s", "x", err, sizeof(err)) != 0) fail("a good key was not added", err);
+		if(!sigv4_keys_identity(&keys, "AKIDADDED") || strcmp(sigv4_keys_identity(&keys, "AKIDADDED"), "x") != 0) fail("an added key is not found", NULL);
+	}
 	sigv4_keys_free(&keys);
+	if(keys.count || keys.keys) fail("sigv4_keys_free left keys behind", NULL);
 }
 
 /* ---- the request ---- */
@@ -756,6 +769,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sha256_hex(r->body, r->body_len, body_hex);
 	if((c[3] & 3) == 1) add_header(r, "X-Amz-Content-Sha256", body_hex);
 	else if((c[3] & 3) == 2 && r->body_len == 0) add_header(r, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+	/* UNSIGNED-PAYLOAD with a body: refused however well signed (the body must be) */
+	bool unsigned_body = (c[3] & 3) == 3 && r->body_len;
+	if(unsigned_body) add_header(r, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
 	struct buf sh = { 0 };
 	signed_headers(r, &sh);
 	char sig[65];
@@ -766,6 +782,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set_authorization(r, auth_at, k->id, &sc, sh.p, sig);
 
 	struct sigv4_result res;
+	if(unsigned_body){
+		if(verify(r, &store, now, &res) != SIGV4_INVALID_SIGNATURE) fail("UNSIGNED-PAYLOAD with a body was not refused", res.message);
+		free(canonical.p);
+		free(sh.p);
+		goto done;
+	}
 	if(verify(r, &store, now, &res) != SIGV4_OK){
 		fprintf(stderr, "canonical request:\n%s\n", canonical.p);
 		fail("a request signed right was refused", res.message);
