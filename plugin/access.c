@@ -200,16 +200,19 @@ int access_option(struct access_config *cfg, const char *key, const char *value,
 			snprintf(err, errlen, "plugin_opt_operators needs identities, or *");
 			return -1;
 		}
+		bool any = false;
 		for(size_t i = 0; i < n; i++){
-			if(strcmp(list[i], "*") == 0) cfg->any_operator = true;
+			if(strcmp(list[i], "*") == 0) any = true;
 			else if(!access_identity_valid(list[i])){
 				snprintf(err, errlen, "plugin_opt_operators: identity '%s' may not hold '+', '#' or '/'", list[i]);
 				free_list(list);
 				return -1;
 			}
 		}
+		/* a later line replaces an earlier one whole, its * included */
 		free_list(cfg->operators);
 		cfg->operators = list;
+		cfg->any_operator = any;
 		return 1;
 	}
 	if(strncmp(key, "grant_", 6) == 0){

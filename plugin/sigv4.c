@@ -166,7 +166,7 @@ static void wipe_free(char *s)
 	free(s);
 }
 
-/* Printable ASCII without space, and without '/' for ids. Returns a reason or NULL. */
+/* Printable ASCII without space, and without '/' or ',' for ids. Returns a reason or NULL. */
 static const char *check_token(const char *s, size_t n, size_t max, bool is_id)
 {
 	if(n == 0) return "is empty";
@@ -175,6 +175,8 @@ static const char *check_token(const char *s, size_t n, size_t max, bool is_id)
 		unsigned char c = (unsigned char)s[i];
 		if(c <= 0x20 || c >= 0x7f) return "holds a space or a non-printable character";
 		if(is_id && c == '/') return "holds '/'";
+		/* ',' ends the Credential parameter of an Authorization header */
+		if(is_id && c == ',') return "holds ','";
 	}
 	return NULL;
 }

@@ -23,9 +23,10 @@
  * three; a profile with some but not all of them is an error. A key without an
  * identity is an error, so that no key acts with rights nobody gave it. Both forms may
  * share a file, key lines first (after a [profile] header every line belongs to a
- * profile). An access key id is 1..128 printable characters without '/' (it heads the
- * Credential scope); an identity 1..256 printable characters without '+', '#' or '/'
- * (access_identity_valid); a key defined twice, or a file without any key, is an error.
+ * profile). An access key id is 1..128 printable characters without '/' or ',' (it heads
+ * the Credential scope, a parameter of the Authorization header); an identity 1..256
+ * printable characters without '+', '#' or '/' (access_identity_valid); a key defined
+ * twice, or a file without any key, is an error.
  * Errors name the line: "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'".
  *
  * Verification. sigv4_verify() checks an `Authorization: AWS4-HMAC-SHA256

@@ -136,6 +136,13 @@ static void test_open_modes(void)
 	CU_ASSERT_EQUAL(access_decide(&cfg.access, "whoever", "$CONTROL/jobs/v1", W), OK);
 	CU_ASSERT_EQUAL(cfg.access.identity, IDENTITY_USERNAME);
 	config_free(&cfg);
+	/* a later plugin_opt_operators replaces an earlier *, as it replaces names */
+	static const struct jobs_option replaced[] = { { "operators", "*" }, { "operators", "admin" } };
+	load(replaced, 2);
+	CU_ASSERT_EQUAL(access_decide(&cfg.access, "whoever", "$CONTROL/jobs/v1", W), NO);
+	CU_ASSERT_FALSE(access_is_operator(&cfg.access, "whoever"));
+	CU_ASSERT_TRUE(access_is_operator(&cfg.access, "admin"));
+	config_free(&cfg);
 }
 
 static void test_bad_options(void)

@@ -656,6 +656,8 @@ static const struct keys_case keys_cases[] = {
 	  "line 3: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY' (or 'key = value' inside a [profile] section)" },
 	{ "AKID1 s1 a\nAKID1 s2 a\n", 0, "line 2: access key id 'AKID1' is defined twice" },
 	{ "AK/ID s1 a\n", 0, "line 1: the access key id holds '/'" },
+	/* ',' would end the Credential parameter: such a key could never sign */
+	{ "AK,ID s1 a\n", 0, "line 1: the access key id holds ','" },
 	{ "AKID1 s\x01x a\n", 0, "line 1: the secret access key holds a space or a non-printable character" },
 	{ "AKID1 s\x01x a b\n", 0, "line 1: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY IDENTITY'" },
 	{ "[default\naws_access_key_id = A\n", 0, "line 1: a section header must end with ']'" },
