@@ -5,14 +5,11 @@
 
 #include "mosquitto_jobs/service.h"
 
-#define PASS_MAX 64
-
 bool http_pass_run(struct service *svc, const struct access_config *access,
 		const struct http_request *const *reqs, size_t n, int64_t now_ms, struct outbox *ob,
 		struct http_response *out)
 {
-	uint64_t batch[PASS_MAX];
-	if(n > PASS_MAX) n = PASS_MAX;
+	uint64_t batch[HTTP_PASS_MAX];
 	for(size_t i = 0; i < n; i++){
 		http_api_handle(svc, access, reqs[i], now_ms, ob, &out[i]);
 		batch[i] = service_batch_seq(svc);

@@ -302,10 +302,10 @@ static int on_tick(int event, void *event_data, void *userdata)
 	/* HTTP requests join this pass's batch; the pass's requests commit first, then
 	 * the replies go out (MQTT ones at the start of the next pass, when they would
 	 * have anyway). */
-	struct http_call *calls[64];
-	const struct http_request *requests[64];
-	struct http_response responses[64];
-	size_t ncalls = p->http ? http_server_take(p->http, calls, 64) : 0;
+	struct http_call *calls[HTTP_PASS_MAX];
+	const struct http_request *requests[HTTP_PASS_MAX];
+	struct http_response responses[HTTP_PASS_MAX];
+	size_t ncalls = p->http ? http_server_take(p->http, calls, HTTP_PASS_MAX) : 0;
 	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
 	http_pass_run(p->svc, &p->cfg.access, requests, ncalls, now, &p->outbox, responses);
 	for(size_t i = 0; i < ncalls; i++){

@@ -16,7 +16,10 @@
 struct access_config;
 struct service;
 
-/* Handles reqs[0..n) at now_ms, each as its identity may (access), then commits the pass (service_flush) and leaves each
+/* The most calls one pass takes (http_server_take's max). */
+#define HTTP_PASS_MAX 64
+
+/* Handles reqs[0..n) (n at most HTTP_PASS_MAX) at now_ms, each as its identity may (access), then commits the pass (service_flush) and leaves each
  * call's final answer in out[i] (bodies malloc'd, the caller frees them). MQTT
  * replies and notifications of the pass are in ob. Returns what service_flush
  * returned. */
