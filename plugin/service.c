@@ -7,7 +7,7 @@
 
 #include "mosquitto_jobs/notify.h"
 #include "mosquitto_jobs/shapes.h"
-#include "mosquitto_jobs/testctl.h"
+#include "mosquitto_jobs/testctl_apply.h"
 #include "mosquitto_jobs/topic.h"
 #include "service_internal.h"
 
@@ -123,6 +123,29 @@ static const struct jobs_request *job_time(const struct service *svc, const stru
 	return copy;
 }
 
+/* An MQTT request with test controls on: recorded, then the thing's next fault for
+ * the operation is applied (a rejection instead of the request, or the request and
+ * then its reply withheld, delayed or doubled). real_ms: the request's real time. */
+static void testing_device(struct service *svc, const struct jobs_request *req, int64_t real_ms,
+		const struct jobs_topic *topic, struct outbox *ob)
+{
+	struct testctl_fault f;
+	bool faulted = testctl_take_fault(svc->testctl, topic->thing, testctl_op_of(topic->op), &f);
+	const char *fault = faulted ? testctl_action_name(f.action) : NULL;
+	testctl_record_publish(svc->testctl, real_ms, false, req->topic, req->payload, req->payload_len, fault);
+	size_t mark = ob->count;
+	if(faulted && f.action == TESTCTL_REJECT) device_reject_fault(svc, req, topic, f.code, ob);
+	else device_handle(svc, req, topic, ob);
+	if(!faulted) return;
+	SVC_LOG(svc, JOBS_LOG_NOTICE, "jobs: test controls: fault %s applied to %s", fault, req->topic);
+	testctl_mark_replies(&f, req->client_id, req->topic, ob, mark, real_ms);
+}
+
+void service_sent(struct service *svc, const struct outbox_msg *m, int64_t now_ms)
+{
+	testctl_record_publish(svc->testctl, now_ms, true, m->topic, m->payload, m->payload_len, m->fault);
+}
+
 bool service_handle_device(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
 	struct jobs_topic topic;
@@ -135,10 +158,10 @@ bool service_handle_device(struct service *svc, const struct jobs_request *req, 
 	case TOPIC_NOT_JOBS:
 		return false;
 	case TOPIC_IGNORED:
-		if(testing) testing_record_in(svc, req, real_ms);
+		if(testing) testctl_record_publish(svc->testctl, real_ms, false, req->topic, req->payload, req->payload_len, NULL);
 		break;
 	case TOPIC_INVALID:
-		if(testing) testing_record_in(svc, req, real_ms);
+		if(testing) testctl_record_publish(svc->testctl, real_ms, false, req->topic, req->payload, req->payload_len, NULL);
 		device_reject_topic(svc, req, ob);
 		break;
 	case TOPIC_REQUEST:

@@ -7,6 +7,7 @@
 #include "mosquitto_jobs/service.h"
 #include "mosquitto_jobs/ratelimit.h"
 #include "mosquitto_jobs/store.h"
+#include "mosquitto_jobs/testctl.h"
 
 struct service {
 	struct store *store;
@@ -45,16 +46,11 @@ static inline int64_t minutes_to_ms(const struct service *svc, int64_t minutes)
 
 /* Test controls' move of job time (advanceTime), in wall ms: added to `now` where
  * the service takes it (service.c, scheduler.c). 0 with test controls off. */
-int64_t testing_offset_ms(const struct service *svc);
-
-/* Test controls' device path (service_testing.c), for MQTT requests with test
- * controls on: records the request, applies the thing's next fault for the operation
- * (or runs device_handle), and marks its reply. real_ms: the request's real time. */
-struct jobs_topic;
-void testing_device(struct service *svc, const struct jobs_request *req, int64_t real_ms,
-		const struct jobs_topic *topic, struct outbox *ob);
-/* Records a device publish that is no request (an invalid or ignored topic). */
-void testing_record_in(struct service *svc, const struct jobs_request *req, int64_t real_ms);
+static inline int64_t testing_offset_ms(const struct service *svc)
+{
+	int64_t minutes = testctl_offset_minutes(svc->testctl);
+	return minutes ? minutes_to_ms(svc, minutes) : 0;
+}
 
 /* Something became due at `ms`: the tick must look then. */
 static inline void service_note_wake(struct service *svc, int64_t ms)
@@ -107,6 +103,7 @@ static inline int64_t request_ms(const struct jobs_request *req)
 }
 
 /* Device API (device_api.c): the request's topic has been parsed. */
+struct jobs_topic;
 void device_handle(struct service *svc, const struct jobs_request *req,
 		const struct jobs_topic *topic, struct outbox *ob);
 /* Appends a rejection with `code` on `<topic>/rejected` without running the request

@@ -1,7 +1,7 @@
 /* Test controls (plugin_opt_test_controls on): the state the conformance commands
  * set up, in bounded memory. Per-thing fault lists, the job-time offset, and
  * per-thing transcripts. Pure data: knows nothing of the store, the outbox or
- * Mosquitto; the service consults it (service_testing.c) and the management
+ * Mosquitto; the service consults it (with testctl_apply.c) and the management
  * commands fill it (control_testing.c).
  *
  * Ownership: the testctl owns every string it keeps; callers' strings are copied. */

@@ -5,8 +5,9 @@
  * transcript and the stored executions.
  *
  * main.c       options, the run, the terminal summary, exit status
- * ctl.c        the operator's connection: management commands, the transcript
- * procs.c      the agent's process and the broker the kit starts (--start-broker)
+ * ctl.c        the operator's connection: management commands, the transcript; the clock
+ * procs.c      the agent's process and the broker the kit starts (--start-broker);
+ *              waiting while both run (kit_pump)
  * scenarios.c  the scenarios and their criteria
  * report.c     JUnit XML and the HTML page */
 #ifndef JOBS_AGENT_CHECK_H
@@ -104,12 +105,8 @@ struct kit {
 	unsigned agent_runs;
 };
 
-/* main.c */
-double mono_now(void);
-/* Waits up to `ms`, serving the connection and fetching the transcript. */
-void kit_pump(struct kit *k, int ms);
-
 /* ctl.c */
+double mono_now(void);
 /* Connects within `seconds`; with `retry`, tries again until then (a broker starting). */
 bool ctl_connect(struct kit *k, double seconds, bool retry, char *err, size_t errsize);
 void ctl_disconnect(struct kit *k);
@@ -123,6 +120,9 @@ bool ctl_fetch_transcript(struct kit *k, char *err, size_t errsize);
 void transcript_free(struct transcript *t);
 
 /* procs.c */
+/* Waits up to `ms`, serving the connection, fetching the transcript and watching
+ * the agent. */
+void kit_pump(struct kit *k, int ms);
 bool agent_start(struct kit *k, const char *scenario, char *err, size_t errsize);
 /* Reaps the agent if it exited; true while it runs. */
 bool agent_poll(struct kit *k);

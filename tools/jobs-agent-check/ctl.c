@@ -12,6 +12,13 @@
 
 #include "check.h"
 
+double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 #define REQUEST_TOPIC "$CONTROL/jobs/v1"
 #define RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
 #define REPLY_WAIT 10.0

@@ -16,29 +16,6 @@
 
 #define DEFAULT_TIMEOUT 30.0
 
-double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void kit_pump(struct kit *k, int ms)
-{
-	double until = mono_now() + ms / 1000.0;
-	do{
-		if(k->mosq && k->connected){
-			if(mosquitto_loop(k->mosq, 20, 1) != MOSQ_ERR_SUCCESS) k->connected = false;
-		}else{
-			struct timespec ts = { 0, 20 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
-	}while(mono_now() < until);
-	char err[300];
-	ctl_fetch_transcript(k, err, sizeof(err));
-	agent_poll(k);
-}
-
 static void print_help(FILE *f)
 {
 	fprintf(f,

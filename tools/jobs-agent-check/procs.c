@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mosquitto.h>
+
 #include "check.h"
 
 #define OUTPUT_KEPT 8192
@@ -273,4 +275,20 @@ void remove_tmpdir(struct kit *k)
 		_exit(127);
 	}
 	if(pid > 0) waitpid(pid, NULL, 0);
+}
+
+void kit_pump(struct kit *k, int ms)
+{
+	double until = mono_now() + ms / 1000.0;
+	do{
+		if(k->mosq && k->connected){
+			if(mosquitto_loop(k->mosq, 20, 1) != MOSQ_ERR_SUCCESS) k->connected = false;
+		}else{
+			struct timespec ts = { 0, 20 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}while(mono_now() < until);
+	char err[300];
+	ctl_fetch_transcript(k, err, sizeof(err));
+	agent_poll(k);
 }
