@@ -68,6 +68,13 @@ struct service *fuzz_service_new(int db_max_mb)
 	return svc;
 }
 
+struct service *fuzz_service_seeded(const char *const *seeds, size_t n, int64_t now_ms)
+{
+	struct service *svc = fuzz_service_new(0);
+	for(size_t i = 0; i < n; i++) fuzz_seed(svc, seeds[i], now_ms);
+	return svc;
+}
+
 void fuzz_seed(struct service *svc, const char *json, int64_t now_ms)
 {
 	struct outbox ob = { 0 };

@@ -21,6 +21,9 @@ struct service *fuzz_service_new(int db_max_mb);
  * (for seeding). The outbox is cleared afterwards. */
 void fuzz_seed(struct service *svc, const char *json, int64_t now_ms);
 
+/* fuzz_service_new(0) with the management requests seeds[0..n) run at now_ms. */
+struct service *fuzz_service_seeded(const char *const *seeds, size_t n, int64_t now_ms);
+
 /* Sends one device request as client "dev" (for seeding); clears the outbox. */
 void fuzz_seed_device(struct service *svc, const char *topic, const char *payload, int64_t now_ms);
 

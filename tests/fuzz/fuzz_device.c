@@ -101,9 +101,8 @@ static bool known_finding(const char *topic, const char *payload, size_t len)
 static void fresh_service(void)
 {
 	service_destroy(svc);
-	svc = fuzz_service_new(0);
 	clock_ms = FUZZ_NOW_MS;
-	for(size_t i = 0; i < sizeof(seeds) / sizeof(*seeds); i++) fuzz_seed(svc, seeds[i], clock_ms);
+	svc = fuzz_service_seeded(seeds, sizeof(seeds) / sizeof(*seeds), clock_ms);
 	/* t1 has something IN_PROGRESS with a step timer from the start. */
 	fuzz_seed_device(svc, "$aws/things/t1/jobs/start-next", "{\"stepTimeoutInMinutes\":2}", clock_ms);
 	inputs = 0;

@@ -103,9 +103,8 @@ static void refresh_digests(void)
 static void fresh_service(void)
 {
 	service_destroy(svc);
-	svc = fuzz_service_new(0);
 	clock_ms = FUZZ_NOW_MS;
-	for(size_t i = 0; i < sizeof(seeds) / sizeof(*seeds); i++) fuzz_seed(svc, seeds[i], clock_ms);
+	svc = fuzz_service_seeded(seeds, sizeof(seeds) / sizeof(*seeds), clock_ms);
 	fuzz_seed_device(svc, "$aws/things/t1/jobs/start-next", "{\"stepTimeoutInMinutes\":2}", clock_ms);
 	fuzz_seed_device(svc, "$aws/things/t2/jobs/j1/update", "{\"status\":\"IN_PROGRESS\"}", clock_ms);
 	inputs = 0;
