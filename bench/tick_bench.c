@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mosquitto_jobs/service.h"
+#include "core/service.h"
 
 static double seconds(void)
 {

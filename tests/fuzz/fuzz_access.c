@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mosquitto_jobs/access.h"
+#include "core/access.h"
 
 /* What the oracle knows of the configuration. */
 struct model {

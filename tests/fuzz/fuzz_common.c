@@ -7,7 +7,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "mosquitto_jobs/utf8.h"
+#include "util/utf8.h"
 
 __attribute__((format(printf, 3, 4)))
 static void fuzz_log(void *ctx, int level, const char *fmt, ...)

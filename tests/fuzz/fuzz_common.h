@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mosquitto_jobs/service.h"
+#include "core/service.h"
 
 /* 2023-11-14T22:13:20Z: the clock every fresh service starts from. */
 #define FUZZ_NOW_MS INT64_C(1700000000000)

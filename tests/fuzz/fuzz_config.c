@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mosquitto_jobs/config.h"
+#include "config/config.h"
 
 #define MAX_OPTIONS 64
 

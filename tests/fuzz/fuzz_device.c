@@ -28,8 +28,8 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
-#include "mosquitto_jobs/topic.h"
-#include "mosquitto_jobs/utf8.h"
+#include "mqtt/topic.h"
+#include "util/utf8.h"
 
 #define G1_ARN "arn:aws:iot:us-east-1:000000000000:thinggroup/g1"
 

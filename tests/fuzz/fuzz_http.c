@@ -30,8 +30,8 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
-#include "mosquitto_jobs/config.h"
-#include "mosquitto_jobs/http_api.h"
+#include "config/config.h"
+#include "http/http_api.h"
 
 #define G1_ARN "arn:aws:iot:us-east-1:000000000000:thinggroup/g1"
 

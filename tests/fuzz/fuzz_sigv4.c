@@ -44,8 +44,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "mosquitto_jobs/access.h"
-#include "mosquitto_jobs/sigv4.h"
+#include "core/access.h"
+#include "http/sigv4.h"
 
 #define MAX_HEADERS 24
 #define SIGN_MAX_KEYS 5

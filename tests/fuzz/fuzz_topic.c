@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mosquitto_jobs/names.h"
-#include "mosquitto_jobs/topic.h"
+#include "util/names.h"
+#include "mqtt/topic.h"
 
 static void fail(const char *topic, const char *what)
 {

@@ -1,8 +1,8 @@
 /* Access rules: thing isolation, grants, wildcard filters, operators, options. */
 #include <string.h>
 
-#include "mosquitto_jobs/access.h"
-#include "mosquitto_jobs/config.h"
+#include "core/access.h"
+#include "config/config.h"
 #include "suites.h"
 
 static struct jobs_config cfg;

@@ -1,7 +1,7 @@
 /* Plugin option parsing: defaults, each option, every bad value refused. */
 #include <string.h>
 
-#include "mosquitto_jobs/config.h"
+#include "config/config.h"
 #include "suites.h"
 
 static int parse1(const char *key, const char *value, struct jobs_config *cfg, char *err)

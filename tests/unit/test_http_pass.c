@@ -8,8 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "mosquitto_jobs/http_pass.h"
-#include "mosquitto_jobs/service.h"
+#include "http/http_pass.h"
+#include "core/service.h"
 #include "suites.h"
 
 #define NOW_MS 1700000000000LL

@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "mosquitto_jobs/jsonw.h"
+#include "util/jsonw.h"
 #include "suites.h"
 
 static char *finish(struct jsonw *w)

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mosquitto_jobs/loglimit.h"
-#include "mosquitto_jobs/ratelimit.h"
+#include "util/loglimit.h"
+#include "core/ratelimit.h"
 #include "suites.h"
 
 /* The rate limit's slot of a name: FNV-1a modulo its 4,096 slots. */

@@ -4,7 +4,7 @@
 #include <mqtt_protocol.h>
 #include <string.h>
 
-#include "mqtt5_props.h"
+#include "mqtt/mqtt5_props.h"
 #include "suites.h"
 
 static void test_finds_response_topic_and_correlation(void)

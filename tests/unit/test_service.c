@@ -9,7 +9,7 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
-#include "mosquitto_jobs/service.h"
+#include "core/service.h"
 #include "suites.h"
 
 #define NOW 1700000000

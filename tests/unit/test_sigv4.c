@@ -28,7 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mosquitto_jobs/sigv4.h"
+#include "http/sigv4.h"
 #include "suites.h"
 
 #define NOW INT64_C(1796040000) /* 2026-11-30T12:00:00Z: the vectors' signing time */

@@ -1,8 +1,8 @@
 /* Status names and the device transition table. */
 #include <string.h>
 
-#include "mosquitto_jobs/notify.h"
-#include "mosquitto_jobs/status.h"
+#include "core/notify.h"
+#include "core/status.h"
 #include "suites.h"
 
 static void test_names_round_trip(void)

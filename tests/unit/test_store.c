@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mosquitto_jobs/store.h"
+#include "store/store.h"
 #include "suites.h"
 
 static char db_path[4200];

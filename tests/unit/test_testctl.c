@@ -6,8 +6,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "mosquitto_jobs/service.h"
-#include "mosquitto_jobs/testctl.h"
+#include "core/service.h"
+#include "core/testctl.h"
 #include "suites.h"
 
 #define NOW_MS 1700000000000LL

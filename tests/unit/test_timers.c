@@ -12,8 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "mosquitto_jobs/service.h"
-#include "mosquitto_jobs/validate.h"
+#include "core/service.h"
+#include "core/validate.h"
 #include "suites.h"
 
 /* 2023-11-14T22:00:00Z: a whole minute, so schedule strings without seconds are exact. */

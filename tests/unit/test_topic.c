@@ -1,7 +1,7 @@
 /* Topic parser: a table of valid and invalid topics, names at and over limits. */
 #include <string.h>
 
-#include "mosquitto_jobs/topic.h"
+#include "mqtt/topic.h"
 #include "suites.h"
 
 struct topic_case {

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mosquitto_jobs/jsonfield.h"
-#include "mosquitto_jobs/names.h"
-#include "mosquitto_jobs/utf8.h"
-#include "mosquitto_jobs/validate.h"
+#include "util/jsonfield.h"
+#include "util/names.h"
+#include "util/utf8.h"
+#include "core/validate.h"
 #include "suites.h"
 
 struct long_case {

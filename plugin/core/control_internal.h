@@ -1,0 +1,81 @@
+/* What the management API's files share: one context per command, error helpers,
+ * field readers, pagination, and the handlers the dispatch table names. */
+#ifndef MOSQUITTO_JOBS_CONTROL_INTERNAL_H
+#define MOSQUITTO_JOBS_CONTROL_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "util/jsonfield.h"
+#include "core/service_internal.h"
+
+struct control_ctx {
+	struct service *svc;
+	const struct jobs_request *req;
+	struct outbox *ob;
+	char job_id[JOBS_JOB_ID_MAX + 1];  /* the command's job, for the audit line */
+	char error[512];                   /* "<AWS exception>: <message>" */
+};
+
+/* Every command: read fields from cmd, fill data, return 0; or return -1 with
+ * c->error set (the command's transaction is then rolled back). */
+typedef int (*control_fn)(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
+/* Fills c->error and returns -1, so handlers can `return control_fail(...)`. */
+int control_fail(struct control_ctx *c, const char *exception, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int control_fail_invalid(struct control_ctx *c, const struct jf_error *err);
+int control_fail_store(struct control_ctx *c);
+
+/* Adds `key: arn:aws:iot:<region>:<account>:<kind>/<name>`. */
+bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const char *kind, const char *name);
+
+/* Required jobId into c->job_id. */
+int control_job_id(struct control_ctx *c, const cJSON *cmd);
+/* Loads the job c->job_id; ResourceNotFoundException when missing. */
+int control_load_job(struct control_ctx *c, struct store_job *job);
+/* A required thing name (also for thingGroupName: same pattern), into `out`. */
+int control_name(struct control_ctx *c, const cJSON *cmd, const char *key, char *out);
+/* An optional string of at most `max` characters (*out NULL when absent). */
+int control_text(struct control_ctx *c, const cJSON *cmd, const char *key, size_t max, const char **out);
+/* An optional execution status name (-1 when absent). */
+int control_status_filter(struct control_ctx *c, const cJSON *cmd, int *status);
+
+/* maxResults (1-250, default 50) and nextToken (an opaque offset). */
+struct control_page {
+	int64_t offset;
+	int limit;
+};
+int control_page(struct control_ctx *c, const cJSON *cmd, struct control_page *page);
+/* Adds nextToken when a page of `fetched` rows (asked limit + 1) had more. */
+void control_page_next(cJSON *data, const struct control_page *page, size_t fetched);
+
+/* Handlers (control_jobs.c, control_executions.c, control_groups.c). */
+int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_get_job_document(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_jobs(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_cancel_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_delete_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_job_executions_for_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_job_executions_for_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_create_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_delete_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_add_thing_to_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_things_in_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
+/* Test controls (control_testing.c): refused unless plugin_opt_test_controls is on. */
+int control_set_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_clear_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_resend_notify_next(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_disconnect_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_advance_time(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_start_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_get_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_stop_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
+#endif

@@ -1,0 +1,35 @@
+/* createJob's time and fleet policies (spec section 11): parsed and checked into a
+ * struct job_policy, with AWS's ranges. Pure: no store, no clock beyond `now_ms`. */
+#ifndef MOSQUITTO_JOBS_POLICY_H
+#define MOSQUITTO_JOBS_POLICY_H
+
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#include "util/jsonfield.h"
+#include "store/store.h"
+
+/* The createJob fields read here. */
+extern const char *const policy_fields[];
+
+struct parsed_policy {
+	struct job_policy policy;
+	char *abort_config;   /* malloc'd JSON of abortConfig.criteriaList, or NULL */
+	char *policies;       /* malloc'd JSON object of the policy fields as given, or NULL */
+};
+
+/* Reads timeoutConfig, jobExecutionsRetryConfig, jobExecutionsRolloutConfig,
+ * abortConfig and schedulingConfig from a createJob command. JF_OK with *out filled
+ * (free with policy_free), or JF_BAD with err. */
+int policy_parse(const cJSON *cmd, struct parsed_policy *out, struct jf_error *err);
+void policy_free(struct parsed_policy *p);
+
+/* "YYYY-MM-DDTHH:MM" (UTC, optionally with ":SS" and a trailing "Z") to epoch ms. */
+int policy_parse_time(const char *text, int64_t *out_ms);
+
+/* Whether an abort criterion list (JSON text from policy_parse) is met by these
+ * counts of the job's latest executions per thing. Writes which one in `why`. */
+bool policy_abort_due(const char *abort_config, const int64_t counts[EXEC_STATUS_COUNT],
+		char *why, size_t whylen);
+
+#endif

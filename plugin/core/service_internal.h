@@ -1,0 +1,120 @@
+/* What the service's files share; not part of the core's public surface. */
+#ifndef MOSQUITTO_JOBS_SERVICE_INTERNAL_H
+#define MOSQUITTO_JOBS_SERVICE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+
+#include "core/service.h"
+#include "core/ratelimit.h"
+#include "store/store.h"
+#include "core/testctl.h"
+
+struct service {
+	struct store *store;
+	int max_pending;
+	char *region;
+	char *account_id;
+	double time_scale;
+	struct ratelimit *limiter;  /* NULL: no per-thing rate limit */
+	struct notify_scope *notify; /* things the current request changes */
+	jobs_log_fn log;
+	void *log_ctx;
+	/* The tick's shortcut: nothing is due before next_wake_ms (0: nothing at all),
+	 * valid while wake_known. */
+	bool wake_known;
+	int64_t next_wake_ms;
+	/* Group commit: a batch is open since the outbox held batch_mark messages. */
+	jobs_clock_fn clock;       /* NULL: one batch per tick */
+	void *clock_ctx;
+	bool group_commit;
+	bool batch_open;
+	size_t batch_mark;
+	uint64_t batch_seq;        /* batches opened so far; the open one's number */
+	uint64_t committed_seq;    /* the last batch that committed */
+	/* Test controls: NULL unless plugin_opt_test_controls is on. */
+	struct testctl *testctl;
+	enum identity_source identity;  /* who disconnectThing disconnects */
+	jobs_kick_fn kick;
+	void *kick_ctx;
+};
+
+/* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */
+static inline int64_t minutes_to_ms(const struct service *svc, int64_t minutes)
+{
+	return (int64_t)((double)minutes * 60000.0 / svc->time_scale);
+}
+
+/* Test controls' move of job time (advanceTime), in wall ms: added to `now` where
+ * the service takes it (service.c, scheduler.c). 0 with test controls off. */
+static inline int64_t testing_offset_ms(const struct service *svc)
+{
+	int64_t minutes = testctl_offset_minutes(svc->testctl);
+	return minutes ? minutes_to_ms(svc, minutes) : 0;
+}
+
+/* Something became due at `ms`: the tick must look then. */
+static inline void service_note_wake(struct service *svc, int64_t ms)
+{
+	if(ms > 0 && (svc->next_wake_ms == 0 || ms < svc->next_wake_ms)) svc->next_wake_ms = ms;
+}
+
+#define SVC_LOG(svc, level, ...) do{ if((svc)->log) (svc)->log((svc)->log_ctx, (level), __VA_ARGS__); }while(0)
+
+/* Reply QoS: AWS answers at most at QoS 1. */
+static inline int reply_qos(int request_qos)
+{
+	return request_qos > 1 ? 1 : request_qos;
+}
+
+/* Moves a job to COMPLETED when it is a snapshot job in progress with no pending
+ * execution left and nothing waiting in its rollout queue. Returns 0, or -1 on a
+ * store error. */
+int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now);
+
+/* Service-side changes (fleet.c). Each returns 0, or -1 on a store error (the
+ * caller rolls back and drops what was appended to the outbox). Times: epoch ms. */
+/* Queues a new execution of the job for the thing (the next execution number) unless
+ * one is already pending, and notifies the thing. */
+int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,
+		int64_t retry_attempt, int64_t now_ms);
+/* The job should reach the thing: queued now, or put in the job's rollout queue when
+ * a rollout or a schedule paces the job (job->policy.wake_ms may change). */
+int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms);
+/* Moves an execution to a service-set status (CANCELED, REMOVED, TIMED_OUT):
+ * versionNumber +1, timers stopped, forceCanceled when an IN_PROGRESS one is
+ * canceled; then fleet_finished for a terminal status. */
+int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms);
+/* After an execution reached a terminal status: a retry if the job's retry config
+ * allows one, the job's abort criteria, and the job's completion. */
+int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms);
+/* Cancels a job: status CANCELED, rollout stopped, QUEUED executions (and IN_PROGRESS
+ * ones with force) CANCELED. */
+int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
+		const char *comment, int64_t now_ms);
+int fleet_delete_execution(struct service *svc, const struct store_exec *e);
+/* A thing joined or left a group: continuous jobs targeting the group follow. */
+int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms);
+int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms);
+
+/* Request time in ms (requests from tests may carry only seconds). */
+static inline int64_t request_ms(const struct jobs_request *req)
+{
+	return req->now_ms ? req->now_ms : req->now * 1000;
+}
+
+/* Device API (device_api.c): the request's topic has been parsed. */
+struct jobs_topic;
+void device_handle(struct service *svc, const struct jobs_request *req,
+		const struct jobs_topic *topic, struct outbox *ob);
+/* Appends a rejection with `code` on `<topic>/rejected` without running the request
+ * (a test-control fault); VersionMismatch carries the executionState of the
+ * execution the topic names, when there is one. */
+void device_reject_fault(struct service *svc, const struct jobs_request *req,
+		const struct jobs_topic *topic, const char *code, struct outbox *ob);
+/* Appends an InvalidTopic rejection on `<topic>/rejected`. */
+void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+
+/* Management API (control_api.c). */
+void control_handle(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+
+#endif

@@ -1,0 +1,502 @@
+/* AWS-compatible HTTP API: routes, request mapping and response shapes.
+ *
+ * Data plane (iot-jobs-data): each route becomes the MQTT device request it stands for
+ * (the same service code answers), and the reply is reshaped as AWS's HTTP model has
+ * it: jobDocument as a string, thingName in the execution, no timestamp or
+ * clientToken, errors as status + {"message"} + x-amzn-ErrorType.
+ * Control plane (iot): each route becomes one management command; the command's data
+ * is the response body, its "<Exception>: <message>" error the error. */
+#include "http/http_api.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/jsonfield.h"
+#include "util/names.h"
+#include "core/service.h"
+
+#define MAX_SEGMENTS 8
+#define THINGS_PREFIX "$aws/things/"
+#define MAX_PARAMS 16
+
+struct parsed {
+	char *segments[MAX_SEGMENTS];   /* decoded path segments */
+	int nsegments;
+	char *keys[MAX_PARAMS];         /* decoded query */
+	char *values[MAX_PARAMS];
+	int nparams;
+};
+
+void http_api_error(struct http_response *out, int status, const char *type, const char *message)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "message", message);
+	out->status = status;
+	snprintf(out->error_type, sizeof(out->error_type), "%s", type);
+	out->body = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+}
+
+static void ok(struct http_response *out, cJSON *root)
+{
+	out->status = 200;
+	out->error_type[0] = '\0';
+	out->body = root ? jf_print_exact(root) : strdup("{}");
+	cJSON_Delete(root);
+	if(!out->body) http_api_error(out, 500, "InternalFailureException", "out of memory");
+}
+
+/* ---- parsing ---- */
+
+static int hex(char c)
+{
+	if(c >= '0' && c <= '9') return c - '0';
+	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if(c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..len) into a new string ('+' stays '+': AWS encodes spaces as
+ * %20). NULL on a malformed escape or an encoded NUL. */
+static char *decode(const char *s, size_t len)
+{
+	char *out = malloc(len + 1);
+	if(!out) return NULL;
+	size_t j = 0;
+	for(size_t i = 0; i < len; i++){
+		if(s[i] == '%'){
+			int hi = i + 2 < len ? hex(s[i + 1]) : -1;
+			int lo = i + 2 < len ? hex(s[i + 2]) : -1;
+			if(hi < 0 || lo < 0 || (hi == 0 && lo == 0)){
+				free(out);
+				return NULL;
+			}
+			out[j++] = (char)(hi * 16 + lo);
+			i += 2;
+		}else{
+			out[j++] = s[i];
+		}
+	}
+	out[j] = '\0';
+	return out;
+}
+
+static void parsed_free(struct parsed *p)
+{
+	for(int i = 0; i < p->nsegments; i++) free(p->segments[i]);
+	for(int i = 0; i < p->nparams; i++){
+		free(p->keys[i]);
+		free(p->values[i]);
+	}
+}
+
+static int parse(const struct http_request *req, struct parsed *p)
+{
+	memset(p, 0, sizeof(*p));
+	const char *s = req->path;
+	if(*s != '/') return -1;
+	while(*s == '/'){
+		s++;
+		if(!*s) break;
+		const char *end = strchr(s, '/');
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		if(p->nsegments == MAX_SEGMENTS || !(p->segments[p->nsegments++] = decode(s, len))) return -1;
+		s += len;
+	}
+	for(const char *q = req->query; q && *q;){
+		const char *amp = strchr(q, '&');
+		size_t len = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', len);
+		if(len){
+			if(p->nparams == MAX_PARAMS) return -1;
+			size_t klen = eq ? (size_t)(eq - q) : len;
+			p->keys[p->nparams] = decode(q, klen);
+			p->values[p->nparams] = eq ? decode(eq + 1, len - klen - 1) : strdup("");
+			if(!p->keys[p->nparams] || !p->values[p->nparams]){
+				p->nparams++;
+				return -1;
+			}
+			p->nparams++;
+		}
+		q += len + (amp ? 1 : 0);
+	}
+	return 0;
+}
+
+/* Matches the path's segments against a pattern: literal segments, and "*" for any. */
+static bool route(const struct parsed *p, const char *const *pattern, int n)
+{
+	if(p->nsegments != n) return false;
+	for(int i = 0; i < n; i++){
+		if(strcmp(pattern[i], "*") != 0 && strcmp(pattern[i], p->segments[i]) != 0) return false;
+	}
+	return true;
+}
+
+/* The body as a JSON object ({} when empty); NULL when it is not one. */
+static cJSON *body_object(const struct http_request *req)
+{
+	if(!req->body_len) return cJSON_CreateObject();
+	cJSON *root = jf_parse_strict(req->body, req->body_len);
+	if(!cJSON_IsObject(root)){
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* Query parameters into JSON fields: typed as AWS's models type them. */
+static void add_params(cJSON *obj, const struct parsed *p)
+{
+	static const char *const numbers[] = { "maxResults", "executionNumber", "expectedVersion", NULL };
+	static const char *const booleans[] = { "force", "includeJobDocument", NULL };
+	for(int i = 0; i < p->nparams; i++){
+		const char *k = p->keys[i], *v = p->values[i];
+		bool done = false;
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, k);
+		for(int j = 0; numbers[j] && !done; j++){
+			if(strcmp(k, numbers[j]) == 0){
+				/* kept as a string of digits when it is one: the service checks ranges */
+				char *end;
+				double d = strtod(v, &end);
+				if(*v && !*end) cJSON_AddNumberToObject(obj, k, d);
+				else cJSON_AddStringToObject(obj, k, v);
+				done = true;
+			}
+		}
+		for(int j = 0; booleans[j] && !done; j++){
+			if(strcmp(k, booleans[j]) == 0){
+				if(strcmp(v, "true") == 0) cJSON_AddTrueToObject(obj, k);
+				else if(strcmp(v, "false") == 0) cJSON_AddFalseToObject(obj, k);
+				else cJSON_AddStringToObject(obj, k, v);
+				done = true;
+			}
+		}
+		if(!done) cJSON_AddStringToObject(obj, k, v);
+	}
+}
+
+/* ---- who may do what ---- */
+
+/* The one place where a request is refused for who it comes from (the server refuses
+ * bad signatures): true when allowed, else the 403 is in out. Without a topic, only
+ * whether the request acts as anyone at all; with one, what the identity may do there
+ * over MQTT (access_decide), where deferring to the broker's ACL is a refusal: HTTP
+ * requests cannot be put to it. */
+static bool authorize(const struct access_config *access, const struct http_request *req, const char *topic,
+		struct http_response *out)
+{
+	char why[512];
+	const char *id = req->identity;
+	bool control = topic && strcmp(topic, JOBS_CONTROL_TOPIC) == 0;
+	if(!id){
+		snprintf(why, sizeof(why), "unsigned requests act as the identity plugin_opt_http_unsigned_identity names, "
+				"and it is not set");
+	}else if(!topic){
+		return true;
+	}else{
+		switch(access_decide(access, id, topic, ACCESS_WRITE)){
+		case ACCESS_ALLOW:
+			return true;
+		case ACCESS_DENY:
+			if(control){
+				snprintf(why, sizeof(why), "'%s' is not an operator (plugin_opt_operators): the iot control plane "
+						"is for operators only", id);
+			}else{
+				const char *thing = topic + strlen(THINGS_PREFIX);
+				snprintf(why, sizeof(why), "'%s' may not act as thing '%.*s': an identity acts as its own thing "
+						"and those plugin_opt_grant_%s names", id, (int)strcspn(thing, "/"), thing, id);
+			}
+			break;
+		case ACCESS_DEFER:
+			snprintf(why, sizeof(why), "%s: the broker's own ACL decides over MQTT, and it cannot be asked about "
+					"HTTP requests", control ? "plugin_opt_control_access is broker"
+					: "plugin_opt_isolation is off and plugin_opt_other_topics is defer");
+			break;
+		}
+	}
+	http_api_error(out, 403, "AccessDeniedException", why);
+	return false;
+}
+
+/* ---- data plane ---- */
+
+struct device_error {
+	const char *code;
+	int status;
+	const char *type;
+};
+
+static const struct device_error device_errors[] = {
+	{ "InvalidTopic", 400, "InvalidRequestException" },
+	{ "InvalidJson", 400, "InvalidRequestException" },
+	{ "InvalidRequest", 400, "InvalidRequestException" },
+	{ "ResourceNotFound", 404, "ResourceNotFoundException" },
+	/* the data plane's model has no version conflict error: botocore would not know it */
+	{ "VersionMismatch", 409, "InvalidStateTransitionException" },
+	{ "InvalidStateTransition", 409, "InvalidStateTransitionException" },
+	{ "TerminalStateReached", 410, "TerminalStateException" },
+	{ "RequestThrottled", 429, "ThrottlingException" },
+	{ "InternalError", 503, "ServiceUnavailableException" },
+};
+
+/* obj's jobDocument, an object in MQTT replies, becomes the JSON string HTTP wants. */
+static void document_as_string(cJSON *obj)
+{
+	cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(obj, "jobDocument");
+	if(!doc) return;
+	char *text = jf_print_exact(doc);
+	if(text) cJSON_AddStringToObject(obj, "jobDocument", text);
+	free(text);
+	cJSON_Delete(doc);
+}
+
+/* jobDocument becomes a string; the execution gains thingName. */
+static void reshape_execution(cJSON *exec, const char *thing)
+{
+	if(!cJSON_IsObject(exec)) return;
+	document_as_string(exec);
+	cJSON_AddStringToObject(exec, "thingName", thing);
+}
+
+/* Runs the device request on `topic` ($aws/things/<thing>/jobs/...) and shapes its reply. */
+static void device_route(struct service *svc, const char *thing, const char *topic, cJSON *payload,
+		int64_t now_ms, struct outbox *ob, struct http_response *out)
+{
+	char *text = cJSON_PrintUnformatted(payload);
+	char *reply = NULL;
+	bool accepted = false;
+	int rc = text ? service_device_call(svc, topic, text, strlen(text), now_ms, ob, &reply, &accepted) : -1;
+	free(text);
+	cJSON *root = rc == 0 ? cJSON_Parse(reply) : NULL;
+	free(reply);
+	if(!root){
+		http_api_error(out, 503, "ServiceUnavailableException", "no reply");
+		return;
+	}
+	if(!accepted){
+		const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "code"));
+		const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "message"));
+		const struct device_error *e = &device_errors[0];
+		for(size_t i = 0; code && i < sizeof(device_errors) / sizeof(*device_errors); i++){
+			if(strcmp(device_errors[i].code, code) == 0) e = &device_errors[i];
+		}
+		http_api_error(out, e->status, e->type, message ? message : "error");
+		cJSON_Delete(root);
+		return;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(root, "timestamp");
+	cJSON_DeleteItemFromObjectCaseSensitive(root, "clientToken");
+	reshape_execution(cJSON_GetObjectItemCaseSensitive(root, "execution"), thing);
+	document_as_string(root);
+	ok(out, root);
+}
+
+/* Whether the request is a data-plane route; if so, the device request it stands for
+ * goes to rest: "get", "start-next", "<jobId>/get" or "<jobId>/update" (the topic after
+ * $aws/things/<thing>/jobs/). */
+static bool data_match(const struct http_request *req, const struct parsed *p, char *rest, size_t size)
+{
+	static const char *const pending[] = { "things", "*", "jobs" };
+	static const char *const one[] = { "things", "*", "jobs", "*" };
+	bool is_get = strcmp(req->method, "GET") == 0;
+	if(route(p, pending, 3)){
+		if(is_get) snprintf(rest, size, "get");
+		return is_get;
+	}
+	if(!route(p, one, 4)) return false;
+	const char *job = p->segments[3];
+	if(strcmp(job, "$next") == 0 && strcmp(req->method, "PUT") == 0) snprintf(rest, size, "start-next");
+	else if(is_get) snprintf(rest, size, "%.64s/get", job);
+	else if(strcmp(req->method, "POST") == 0) snprintf(rest, size, "%.64s/update", job);
+	else return false;
+	return true;
+}
+
+static void data_call(struct service *svc, const struct access_config *access, const struct http_request *req,
+		const struct parsed *p, const char *rest, int64_t now_ms, struct outbox *ob, struct http_response *out)
+{
+	const char *thing = p->segments[1];
+	const char *job = p->nsegments == 4 ? p->segments[3] : NULL;
+	bool is_get = strcmp(req->method, "GET") == 0;
+	if(!names_thing_valid(thing, strlen(thing))){
+		http_api_error(out, 400, "InvalidRequestException", "thingName must be 1-128 characters of [a-zA-Z0-9:_-]");
+		return;
+	}
+	/* $next: describe (GET) and start-next (PUT), not update (POST) */
+	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, "$next") == 0 && strcmp(req->method, "POST") != 0)){
+		http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
+		return;
+	}
+	char topic[512];
+	snprintf(topic, sizeof(topic), THINGS_PREFIX "%s/jobs/%s", thing, rest);
+	if(!authorize(access, req, topic, out)) return;
+	cJSON *payload = !job || is_get ? cJSON_CreateObject() : body_object(req);
+	if(!payload){
+		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
+		return;
+	}
+	if(job && is_get) add_params(payload, p);
+	device_route(svc, thing, topic, payload, now_ms, ob, out);
+	cJSON_Delete(payload);
+}
+
+/* ---- control plane ---- */
+
+struct control_error {
+	const char *type;
+	int status;
+};
+
+static const struct control_error control_errors[] = {
+	{ "InvalidRequestException", 400 },
+	{ "ResourceNotFoundException", 404 },
+	{ "ResourceAlreadyExistsException", 409 },
+	{ "InvalidStateTransitionException", 409 },
+	{ "VersionConflictException", 409 },
+	{ "LimitExceededException", 410 },
+	{ "ThrottlingException", 400 }, /* the iot model says 400 */
+	{ "InternalFailureException", 500 },
+};
+
+/* One control route: method, path pattern, command, and where the path's variables go. */
+struct control_route {
+	const char *method;
+	const char *pattern[6];
+	int n;
+	const char *command;
+	const char *vars[3];     /* field names for the pattern's * segments, in order */
+	bool with_body;
+};
+
+static const struct control_route control_routes[] = {
+	{ "PUT", { "jobs", "*" }, 2, "createJob", { "jobId" }, true },
+	{ "GET", { "jobs", "*" }, 2, "describeJob", { "jobId" }, false },
+	{ "PUT", { "jobs", "*", "cancel" }, 3, "cancelJob", { "jobId" }, true },
+	{ "DELETE", { "jobs", "*" }, 2, "deleteJob", { "jobId" }, false },
+	{ "GET", { "jobs" }, 1, "listJobs", { NULL }, false },
+	{ "GET", { "jobs", "*", "job-document" }, 3, "getJobDocument", { "jobId" }, false },
+	{ "GET", { "jobs", "*", "things" }, 3, "listJobExecutionsForJob", { "jobId" }, false },
+	{ "GET", { "things", "*", "jobs" }, 3, "listJobExecutionsForThing", { "thingName" }, false },
+	{ "GET", { "things", "*", "jobs", "*" }, 4, "describeJobExecution", { "thingName", "jobId" }, false },
+	{ "PUT", { "things", "*", "jobs", "*", "cancel" }, 5, "cancelJobExecution", { "thingName", "jobId" }, true },
+	{ "DELETE", { "things", "*", "jobs", "*", "executionNumber", "*" }, 6, "deleteJobExecution",
+		{ "thingName", "jobId", "executionNumber" }, false },
+	{ "PUT", { "thing-groups", "addThingToThingGroup" }, 2, "addThingToThingGroup", { NULL }, true },
+	{ "PUT", { "thing-groups", "removeThingFromThingGroup" }, 2, "removeThingFromThingGroup", { NULL }, true },
+	{ "POST", { "thing-groups", "*" }, 2, "createThingGroup", { "thingGroupName" }, true },
+	{ "DELETE", { "thing-groups", "*" }, 2, "deleteThingGroup", { "thingGroupName" }, false },
+	{ "GET", { "thing-groups", "*", "things" }, 3, "listThingsInThingGroup", { "thingGroupName" }, false },
+	{ "GET", { "thing-groups" }, 1, "listThingGroups", { NULL }, false },
+};
+
+static void control_call(struct service *svc, const struct access_config *access, const struct http_request *req,
+		const struct control_route *r, const struct parsed *p, int64_t now_ms, struct outbox *ob,
+		struct http_response *out)
+{
+	if(!authorize(access, req, JOBS_CONTROL_TOPIC, out)) return;
+	cJSON *cmd = r->with_body ? body_object(req) : cJSON_CreateObject();
+	if(!cmd){
+		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
+		return;
+	}
+	add_params(cmd, p);
+	for(int i = 0, v = 0; i < r->n; i++){
+		if(strcmp(r->pattern[i], "*") != 0 || !r->vars[v]) continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(cmd, r->vars[v]);
+		if(strcmp(r->vars[v], "executionNumber") == 0){
+			char *end;
+			double d = strtod(p->segments[i], &end);
+			if(*end) cJSON_AddStringToObject(cmd, r->vars[v], p->segments[i]);
+			else cJSON_AddNumberToObject(cmd, r->vars[v], d);
+		}else{
+			cJSON_AddStringToObject(cmd, r->vars[v], p->segments[i]);
+		}
+		v++;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(cmd, "command");
+	cJSON_AddStringToObject(cmd, "command", r->command);
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "commands");
+	cJSON_AddItemToArray(list, cmd);
+	char *text = jf_print_exact(root);
+	cJSON_Delete(root);
+	/* the audit line's user: IDENTITY/ACCESS_KEY (neither holds '/'), or IDENTITY unsigned */
+	char who[512];
+	snprintf(who, sizeof(who), "%s%s%s", req->identity, req->who ? "/" : "", req->who ? req->who : "");
+	char *response = NULL;
+	int rc = text ? service_control_call(svc, who, text, strlen(text), now_ms, ob, &response) : -1;
+	free(text);
+	cJSON *resp = rc == 0 ? cJSON_Parse(response) : NULL;
+	free(response);
+	cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0);
+	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "error"));
+	cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(entry, "data");
+	if(data){
+		ok(out, data);
+	}else if(error){
+		const char *colon = strstr(error, ": ");
+		size_t tlen = colon ? (size_t)(colon - error) : strlen(error);
+		char type[64];
+		snprintf(type, sizeof(type), "%.*s", (int)(tlen < sizeof(type) ? tlen : sizeof(type) - 1), error);
+		int status = 400;
+		for(size_t i = 0; i < sizeof(control_errors) / sizeof(*control_errors); i++){
+			if(strcmp(control_errors[i].type, type) == 0) status = control_errors[i].status;
+		}
+		http_api_error(out, status, type, colon ? colon + 2 : error);
+	}else{
+		http_api_error(out, 500, "InternalFailureException", "no response");
+	}
+	cJSON_Delete(resp);
+}
+
+static const struct control_route *control_match(const struct http_request *req, const struct parsed *p)
+{
+	for(size_t i = 0; i < sizeof(control_routes) / sizeof(*control_routes); i++){
+		const struct control_route *r = &control_routes[i];
+		if(strcmp(r->method, req->method) == 0 && route(p, r->pattern, r->n)) return r;
+	}
+	return NULL;
+}
+
+void http_api_handle(struct service *svc, const struct access_config *access, const struct http_request *req,
+		int64_t now_ms, struct outbox *ob, struct http_response *out)
+{
+	struct parsed p;
+	memset(out, 0, sizeof(*out));
+	if(parse(req, &p) != 0){
+		parsed_free(&p);
+		http_api_error(out, 400, "InvalidRequestException", "malformed path or query");
+		return;
+	}
+	if(!authorize(access, req, NULL, out)){
+		parsed_free(&p);
+		return;
+	}
+	static const char *const plane_names[] = {
+		[HTTP_PLANE_DATA] = "iot-jobs-data", [HTTP_PLANE_CONTROL] = "iot", [HTTP_PLANE_UNSIGNED] = "iot or iot-jobs-data",
+	};
+	char rest[128];
+	bool data = req->plane != HTTP_PLANE_CONTROL && data_match(req, &p, rest, sizeof(rest));
+	const struct control_route *control = req->plane != HTTP_PLANE_DATA ? control_match(req, &p) : NULL;
+	if(data && control){
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s %.200s is an operation of both iot-jobs-data and iot, told apart by the "
+				"signing name of a signed request: sign it (any key will do on a listener without keys file)",
+				req->method, req->path);
+		http_api_error(out, 400, "InvalidRequestException", msg);
+	}else if(data){
+		data_call(svc, access, req, &p, rest, now_ms, ob, out);
+	}else if(control){
+		control_call(svc, access, req, control, &p, now_ms, ob, out);
+	}else{
+		char msg[300];
+		snprintf(msg, sizeof(msg), "no %s operation for %s %.200s", plane_names[req->plane], req->method, req->path);
+		http_api_error(out, 404, "UnknownOperationException", msg);
+	}
+	parsed_free(&p);
+}

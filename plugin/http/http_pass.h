@@ -1,0 +1,30 @@
+/* One pass of the broker's loop for the HTTP API: the calls parked since the last
+ * pass join the pass's batch, the batch commits, and only then are the answers
+ * final. A success whose batch did not commit (the commit failed, or a storage
+ * failure of a later request in the pass rolled the whole batch back) becomes a 503,
+ * so no HTTP answer ever covers a change that is gone. */
+#ifndef MOSQUITTO_JOBS_HTTP_PASS_H
+#define MOSQUITTO_JOBS_HTTP_PASS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http/http_api.h"
+#include "core/outbox.h"
+
+struct access_config;
+struct service;
+
+/* The most calls one pass takes (http_server_take's max). */
+#define HTTP_PASS_MAX 64
+
+/* Handles reqs[0..n) (n at most HTTP_PASS_MAX) at now_ms, each as its identity may (access), then commits the pass (service_flush) and leaves each
+ * call's final answer in out[i] (bodies malloc'd, the caller frees them). MQTT
+ * replies and notifications of the pass are in ob. Returns what service_flush
+ * returned. */
+bool http_pass_run(struct service *svc, const struct access_config *access,
+		const struct http_request *const *reqs, size_t n, int64_t now_ms, struct outbox *ob,
+		struct http_response *out);
+
+#endif

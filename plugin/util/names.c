@@ -1,0 +1,37 @@
+/* Character-class checks for thing names, job ids, namespaces and details keys. */
+#include "util/names.h"
+
+static bool is_word(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		|| c == '_' || c == '-';
+}
+
+static bool all_match(const char *s, size_t len, size_t max, bool allow_colon)
+{
+	if(len == 0 || len > max) return false;
+	for(size_t i = 0; i < len; i++){
+		if(!is_word(s[i]) && !(allow_colon && s[i] == ':')) return false;
+	}
+	return true;
+}
+
+bool names_thing_valid(const char *s, size_t len)
+{
+	return all_match(s, len, JOBS_THING_NAME_MAX, true);
+}
+
+bool names_job_id_valid(const char *s, size_t len)
+{
+	return all_match(s, len, JOBS_JOB_ID_MAX, false);
+}
+
+bool names_namespace_valid(const char *s, size_t len)
+{
+	return all_match(s, len, JOBS_NAMESPACE_MAX, false);
+}
+
+bool names_details_key_valid(const char *s, size_t len)
+{
+	return all_match(s, len, JOBS_DETAILS_KEY_MAX, true);
+}
