@@ -7,7 +7,6 @@
 
 #include "util/names.h"
 
-#define THINGS_PREFIX "$aws/things/"
 #define CONTROL_PREFIX "$CONTROL/jobs/"
 
 bool access_identity_valid(const char *identity)
@@ -97,6 +96,31 @@ bool access_is_operator(const struct access_config *cfg, const char *identity)
 	return access_identity_valid(identity) && in_list(cfg->operators, identity, strlen(identity));
 }
 
+/* The decision on one thing's jobs topics, with isolation on. */
+static enum access_result decide_thing(const struct access_config *cfg, const char *identity,
+		const char *thing, size_t len)
+{
+	if(!access_identity_valid(identity)) return ACCESS_DENY;
+	return holds(cfg, identity, thing, len) ? ACCESS_ALLOW : ACCESS_DENY;
+}
+
+static enum access_result decide_control(const struct access_config *cfg, const char *identity)
+{
+	if(cfg->control_by_broker) return ACCESS_DEFER;
+	return access_is_operator(cfg, identity) ? ACCESS_ALLOW : ACCESS_DENY;
+}
+
+enum access_result access_decide_thing(const struct access_config *cfg, const char *identity, const char *thing)
+{
+	if(!cfg->isolation) return cfg->allow_other_topics ? ACCESS_ALLOW : ACCESS_DEFER;
+	return decide_thing(cfg, identity, thing, strlen(thing));
+}
+
+enum access_result access_decide_control(const struct access_config *cfg, const char *identity)
+{
+	return decide_control(cfg, identity);
+}
+
 enum access_result access_decide(const struct access_config *cfg, const char *identity,
 		const char *topic, enum access_kind kind)
 {
@@ -111,8 +135,7 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 
 	if(strncmp(topic, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0
 			|| (filter && strncmp(topic, "$CONTROL/", 9) == 0 && (topic[9] == '#' || topic[9] == '+'))){
-		if(cfg->control_by_broker) return ACCESS_DEFER;
-		return access_is_operator(cfg, identity) ? ACCESS_ALLOW : ACCESS_DENY;
+		return decide_control(cfg, identity);
 	}
 	if(!cfg->isolation) return other;
 
@@ -126,8 +149,7 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 	case REACH_ONE:
 		break;
 	}
-	if(!access_identity_valid(identity)) return ACCESS_DENY;
-	return holds(cfg, identity, thing, len) ? ACCESS_ALLOW : ACCESS_DENY;
+	return decide_thing(cfg, identity, thing, len);
 }
 
 /* ---- options ---- */

@@ -48,6 +48,12 @@ bool access_identity_valid(const char *identity);
 enum access_result access_decide(const struct access_config *cfg, const char *identity,
 		const char *topic, enum access_kind kind);
 
+/* The same decisions, typed, for ways in without topics (the HTTP API): writing to
+ * one thing's jobs topics (a device request as that thing), and to the management
+ * API. */
+enum access_result access_decide_thing(const struct access_config *cfg, const char *identity, const char *thing);
+enum access_result access_decide_control(const struct access_config *cfg, const char *identity);
+
 /* Whether the identity is an operator of the management API under the plugin's own
  * rule (ignores control_by_broker). */
 bool access_is_operator(const struct access_config *cfg, const char *identity);

@@ -72,7 +72,7 @@ int control_describe_job_execution(struct control_ctx *c, const cJSON *cmd, cJSO
 		shapes_add_int(o, "lastUpdatedAt", e.last_updated_at);
 		shapes_add_int(o, "executionNumber", e.execution_number);
 		shapes_add_int(o, "versionNumber", e.version);
-		shapes_add_time_left(o, &e, request_ms(c->req), c->svc->time_scale);
+		shapes_add_time_left(o, &e, c->now_ms, c->svc->time_scale);
 	}
 	store_exec_free(&e);
 	return 0;
@@ -117,7 +117,7 @@ int control_cancel_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON 
 			e.status_details = details;
 			details = NULL;
 		}
-		rc = fleet_move_execution(c->svc, &e, EXEC_CANCELED, request_ms(c->req)) == 0 ? 0 : control_fail_store(c);
+		rc = fleet_move_execution(c->svc, &e, EXEC_CANCELED, c->now_ms) == 0 ? 0 : control_fail_store(c);
 	}
 	store_exec_free(&e);
 done_job:
@@ -147,7 +147,7 @@ int control_delete_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON 
 					"the execution is %s: only a terminal execution is deleted without force", status_name(e.status));
 		}else{
 			rc = fleet_delete_execution(c->svc, &e) == 0
-				&& service_job_refresh(c->svc, job.job_id, job.seq, c->req->now) == 0 ? 0 : control_fail_store(c);
+				&& fleet_job_refresh(c->svc, job.job_id, job.seq, c->now) == 0 ? 0 : control_fail_store(c);
 		}
 		store_exec_free(&e);
 	}

@@ -25,7 +25,7 @@ static void add_group_ids(struct control_ctx *c, cJSON *data, const char *name)
 int control_create_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 {
 	struct jf_error err;
-	struct store_group g = { .created_at = c->req->now };
+	struct store_group g = { .created_at = c->now };
 	const cJSON *props = NULL;
 	const char *description = NULL;
 	if(control_name(c, cmd, "thingGroupName", g.name)
@@ -68,7 +68,7 @@ int control_delete_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *d
 		if(store_member_list(c->svc->store, name, 0, BATCH, &things, &n) != STORE_OK) return control_fail_store(c);
 		for(size_t i = 0; i < n && rc == STORE_OK; i++){
 			if(store_member_remove(c->svc->store, name, things[i].name) != STORE_OK
-					|| fleet_thing_left(c->svc, name, things[i].name, request_ms(c->req)) != 0){
+					|| fleet_thing_left(c->svc, name, things[i].name, c->now_ms) != 0){
 				rc = STORE_ERROR;
 			}
 		}
@@ -96,9 +96,9 @@ int control_add_thing_to_thing_group(struct control_ctx *c, const cJSON *cmd, cJ
 	(void)data;
 	char group[JOBS_THING_NAME_MAX + 1], thing[JOBS_THING_NAME_MAX + 1];
 	if(membership(c, cmd, group, thing)) return -1;
-	int rc = store_member_add(c->svc->store, group, thing, c->req->now);
+	int rc = store_member_add(c->svc->store, group, thing, c->now);
 	if(rc == STORE_EXISTS) return 0;
-	if(rc != STORE_OK || fleet_thing_joined(c->svc, group, thing, request_ms(c->req)) != 0) return control_fail_store(c);
+	if(rc != STORE_OK || fleet_thing_joined(c->svc, group, thing, c->now_ms) != 0) return control_fail_store(c);
 	return 0;
 }
 
@@ -109,7 +109,7 @@ int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cm
 	if(membership(c, cmd, group, thing)) return -1;
 	int rc = store_member_remove(c->svc->store, group, thing);
 	if(rc == STORE_NOT_FOUND) return 0;
-	if(rc != STORE_OK || fleet_thing_left(c->svc, group, thing, request_ms(c->req)) != 0) return control_fail_store(c);
+	if(rc != STORE_OK || fleet_thing_left(c->svc, group, thing, c->now_ms) != 0) return control_fail_store(c);
 	return 0;
 }
 

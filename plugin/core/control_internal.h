@@ -1,5 +1,6 @@
-/* What the management API's files share: one context per command, error helpers,
- * field readers, pagination, and the handlers the dispatch table names. */
+/* What the management API's files share: one context per command, the helpers of
+ * control_fields.c (errors, field readers, pagination), and the handlers the command
+ * table (control_api.c) names. */
 #ifndef MOSQUITTO_JOBS_CONTROL_INTERNAL_H
 #define MOSQUITTO_JOBS_CONTROL_INTERNAL_H
 
@@ -7,20 +8,23 @@
 
 #include "util/jsonfield.h"
 #include "core/service_internal.h"
+#include "core/control.h"
 
 struct control_ctx {
 	struct service *svc;
-	const struct jobs_request *req;
 	struct outbox *ob;
+	int64_t now;                       /* epoch seconds */
+	int64_t now_ms;
 	char job_id[JOBS_JOB_ID_MAX + 1];  /* the command's job, for the audit line */
-	char error[512];                   /* "<AWS exception>: <message>" */
+	const char *exception;             /* the AWS exception failing it; NULL: none */
+	char message[CONTROL_MESSAGE_MAX];
 };
 
 /* Every command: read fields from cmd, fill data, return 0; or return -1 with
- * c->error set (the command's transaction is then rolled back). */
+ * c->exception set (the command's transaction is then rolled back). */
 typedef int (*control_fn)(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
-/* Fills c->error and returns -1, so handlers can `return control_fail(...)`. */
+/* Sets c->exception and c->message and returns -1, so handlers can `return control_fail(...)`. */
 int control_fail(struct control_ctx *c, const char *exception, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int control_fail_invalid(struct control_ctx *c, const struct jf_error *err);
@@ -29,6 +33,7 @@ int control_fail_store(struct control_ctx *c);
 /* Adds `key: arn:aws:iot:<region>:<account>:<kind>/<name>`. */
 bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const char *kind, const char *name);
 
+/* Helpers (control_fields.c). */
 /* Required jobId into c->job_id. */
 int control_job_id(struct control_ctx *c, const cJSON *cmd);
 /* Loads the job c->job_id; ResourceNotFoundException when missing. */

@@ -93,7 +93,7 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	job->policies = pp.policies;
 	/* A start in the future makes the job SCHEDULED; one in the past is "now" (AWS
 	 * wants it 30 minutes ahead; local testing does not). */
-	int64_t now_ms = request_ms(c->req);
+	int64_t now_ms = c->now_ms;
 	struct job_policy *p = &job->policy;
 	job->status = p->start_ms > now_ms ? JOB_SCHEDULED : JOB_IN_PROGRESS;
 	if(job->status == JOB_SCHEDULED) p->wake_ms = p->start_ms;
@@ -124,13 +124,13 @@ static int queue_group(struct control_ctx *c, struct store_job *job, const char 
 	if(store_member_list(c->svc->store, group, 0, INLINE_GROUP_MAX + 1, &things, &n) != STORE_OK) return control_fail_store(c);
 	int rc = 0;
 	for(size_t i = 0; n <= INLINE_GROUP_MAX && i < n && rc == 0; i++){
-		if(fleet_reach_thing(c->svc, job, things[i].name, request_ms(c->req)) != 0) rc = control_fail_store(c);
+		if(fleet_reach_thing(c->svc, job, things[i].name, c->now_ms) != 0) rc = control_fail_store(c);
 	}
 	free(things);
 	if(n <= INLINE_GROUP_MAX || rc != 0) return rc;
 	if(store_rollout_push_group(c->svc->store, job->seq, group) != STORE_OK) return control_fail_store(c);
-	if(job->status == JOB_IN_PROGRESS && (job->policy.wake_ms == 0 || job->policy.wake_ms > request_ms(c->req))){
-		job->policy.wake_ms = request_ms(c->req);
+	if(job->status == JOB_IN_PROGRESS && (job->policy.wake_ms == 0 || job->policy.wake_ms > c->now_ms)){
+		job->policy.wake_ms = c->now_ms;
 		if(store_job_update(c->svc->store, job) != STORE_OK) return control_fail_store(c);
 	}
 	return 0;
@@ -157,7 +157,7 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	if(read_create_fields(c, cmd, &job)) goto cleanup;
 
 	snprintf(job.job_id, sizeof(job.job_id), "%s", c->job_id);
-	job.created_at = job.last_updated_at = c->req->now;
+	job.created_at = job.last_updated_at = c->now;
 	if(!(job.targets = cJSON_PrintUnformatted(targets))){
 		control_fail(c, "InternalFailureException", "out of memory");
 		goto cleanup;
@@ -181,14 +181,14 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		}
 		if(tg.kind == TARGET_KIND_GROUP){
 			if(queue_group(c, &job, tg.name)) goto cleanup;
-		}else if(fleet_reach_thing(c->svc, &job, tg.name, request_ms(c->req)) != 0){
+		}else if(fleet_reach_thing(c->svc, &job, tg.name, c->now_ms) != 0){
 			control_fail_store(c);
 			goto cleanup;
 		}
 	}
 	service_note_wake(c->svc, job.policy.wake_ms);
 	/* A snapshot job for empty groups has nothing to wait for. */
-	if(service_job_refresh(c->svc, job.job_id, job.seq, c->req->now) != 0){
+	if(fleet_job_refresh(c->svc, job.job_id, job.seq, c->now) != 0){
 		control_fail_store(c);
 		goto cleanup;
 	}
@@ -218,7 +218,7 @@ int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		control_fail(c, "InvalidStateTransitionException", "job %s is already COMPLETED", c->job_id);
 		goto cleanup;
 	}
-	if(fleet_cancel_job(c->svc, &job, force, reason, comment, request_ms(c->req)) != 0){
+	if(fleet_cancel_job(c->svc, &job, force, reason, comment, c->now_ms) != 0){
 		control_fail_store(c);
 		goto cleanup;
 	}

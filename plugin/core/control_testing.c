@@ -102,7 +102,7 @@ int control_resend_notify_next(struct control_ctx *c, const cJSON *cmd, cJSON *d
 	char thing[JOBS_THING_NAME_MAX + 1];
 	bool named;
 	if(testing_thing(c, cmd, thing)) return -1;
-	if(notify_resend_next(c->svc, thing, "", c->req->now, c->ob, &named) != 0) return control_fail_store(c);
+	if(notify_resend_next(c->svc, thing, "", c->now, c->ob, &named) != 0) return control_fail_store(c);
 	cJSON_AddBoolToObject(data, "sent", named);
 	return 0;
 }

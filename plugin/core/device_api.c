@@ -1,9 +1,9 @@
-/* The device API (spec sections 2-6): GetPendingJobExecutions,
- * StartNextPendingJobExecution, DescribeJobExecution and UpdateJobExecution.
+/* The device API: GetPendingJobExecutions, StartNextPendingJobExecution,
+ * DescribeJobExecution and UpdateJobExecution, typed (device.h).
  *
  * Each handler validates every field first (InvalidRequest), then works inside one
  * store transaction; notifications are appended during it and dropped again if it
- * rolls back, and the reply is appended last. */
+ * rolls back. The result is filled last. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,148 +11,161 @@
 #include "util/jsonfield.h"
 #include "core/notify.h"
 #include "core/shapes.h"
-#include "mqtt/topic.h"
+#include "core/txn.h"
 #include "util/utf8.h"
 #include "core/validate.h"
 #include "core/service_internal.h"
 
+static const char *const error_codes[DEVICE_ERROR_COUNT] = {
+	[DEVICE_OK] = "",
+	[DEVICE_INVALID_TOPIC] = "InvalidTopic",
+	[DEVICE_INVALID_JSON] = "InvalidJson",
+	[DEVICE_INVALID_REQUEST] = "InvalidRequest",
+	[DEVICE_RESOURCE_NOT_FOUND] = "ResourceNotFound",
+	[DEVICE_VERSION_MISMATCH] = "VersionMismatch",
+	[DEVICE_INVALID_STATE_TRANSITION] = "InvalidStateTransition",
+	[DEVICE_REQUEST_THROTTLED] = "RequestThrottled",
+	[DEVICE_INTERNAL_ERROR] = "InternalError",
+	[DEVICE_TERMINAL_STATE_REACHED] = "TerminalStateReached",
+};
+
+const char *device_error_code(enum device_error error)
+{
+	return (unsigned)error < DEVICE_ERROR_COUNT ? error_codes[error] : "InternalError";
+}
+
+bool device_error_parse(const char *code, enum device_error *out)
+{
+	for(int i = DEVICE_OK + 1; i < DEVICE_ERROR_COUNT; i++){
+		if(strcmp(error_codes[i], code) == 0){
+			*out = (enum device_error)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+const struct store_exec *device_result_execution(const struct device_result *r)
+{
+	return r->has_exec ? &r->exec : r->nrows ? &r->rows[0] : NULL;
+}
+
+void device_result_free(struct device_result *r)
+{
+	store_exec_array_free(r->rows, r->nrows);
+	if(r->has_exec) store_exec_free(&r->exec);
+	cJSON_Delete(r->body_);
+	memset(r, 0, sizeof(*r));
+}
+
+static const char *const op_names[] = {
+	[DEVICE_GET_PENDING] = "get-pending", [DEVICE_START_NEXT] = "start-next",
+	[DEVICE_DESCRIBE] = "describe", [DEVICE_UPDATE] = "update",
+};
+
 /* One request being answered. */
 struct device_ctx {
 	struct service *svc;
-	const struct jobs_request *req;
-	const struct jobs_topic *topic;
+	const struct device_request *req;
+	struct device_result *res;
 	struct outbox *ob;
 	const cJSON *body;          /* the request object */
-	const char *client_token;   /* into body; NULL when absent */
-	size_t outbox_mark;         /* where this request's messages start */
+	int64_t now;                /* epoch seconds */
+	size_t outbox_mark;         /* where this request's notifications start */
 };
 
-/* Ends the reply object `w` holds (begun by the caller, members added), with the
- * clientToken and the timestamp, and queues it on the request's topic + suffix. */
-static void send_reply(struct device_ctx *c, const char *suffix, struct jsonw *w)
-{
-	if(c->client_token) jsonw_key_string(w, "clientToken", c->client_token);
-	jsonw_key_int(w, "timestamp", c->req->now);
-	jsonw_object_end(w);
-	size_t len;
-	char *payload = jsonw_finish(w, &len);
-	if(!payload){
-		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: out of memory answering %s", c->req->topic);
-		return;
-	}
-	/* the request's topic, whatever its length, plus the suffix */
-	size_t tlen = strlen(c->req->topic) + strlen(suffix) + 2;
-	char *topic = malloc(tlen);
-	if(!topic){
-		free(payload);
-		return;
-	}
-	snprintf(topic, tlen, "%s/%s", c->req->topic, suffix);
-	outbox_add(c->ob, c->req->client_id, topic, payload, len, reply_qos(c->req->qos));
-	free(topic);
-}
-
-/* A reply begins as an open object that the handler fills. */
-static void reply_begin(struct jsonw *w)
-{
-	jsonw_init(w);
-	jsonw_object_begin(w);
-}
-
-static void accept(struct device_ctx *c, struct jsonw *w)
-{
-	send_reply(c, "accepted", w);
-}
-
-/* Rejects with `code`; `state` (may be NULL) adds executionState. */
-static void reject(struct device_ctx *c, const char *code, const char *message,
-		const struct store_exec *state)
+/* Rejects with `error`; `state` (may be NULL, taken over) adds executionState. */
+static void reject(struct device_ctx *c, enum device_error error, const char *message,
+		struct store_exec *state)
 {
 	/* a flood of throttled requests must not flood the log too */
-	SVC_LOG(c->svc, strcmp(code, "RequestThrottled") == 0 ? JOBS_LOG_DEBUG : JOBS_LOG_INFO,
-			"jobs: rejected %s from client %s: %s: %s",
-			c->req->topic, c->req->client_id ? c->req->client_id : "?", code, message);
-	struct jsonw w;
-	reply_begin(&w);
-	jsonw_key_string(&w, "code", code);
-	jsonw_key_string(&w, "message", message);
-	if(state){
-		jsonw_key(&w, "executionState");
-		shapes_write_state(&w, state);
-	}
-	send_reply(c, "rejected", &w);
+	SVC_LOG(c->svc, error == DEVICE_REQUEST_THROTTLED ? JOBS_LOG_DEBUG : JOBS_LOG_INFO,
+			"jobs: rejected %s of thing %s from client %s: %s: %s",
+			c->req->thing ? op_names[c->req->op] : "a request", c->req->thing ? c->req->thing : "?", c->req->requester ? c->req->requester : "?",
+			device_error_code(error), message);
+	struct device_result *r = c->res;
+	store_exec_array_free(r->rows, r->nrows);
+	r->rows = NULL;
+	r->nrows = 0;
+	if(r->has_exec && state != &r->exec) store_exec_free(&r->exec);
+	r->has_exec = state != NULL;
+	if(state && state != &r->exec) r->exec = *state;
+	r->state_in_error = state != NULL;
+	r->error = error;
+	snprintf(r->message, sizeof(r->message), "%s", message);
 }
 
 static void reject_invalid(struct device_ctx *c, const struct jf_error *err)
 {
-	reject(c, "InvalidRequest", err->msg, NULL);
+	reject(c, DEVICE_INVALID_REQUEST, err->msg, NULL);
+}
+
+static void reject_internal(struct device_ctx *c)
+{
+	reject(c, DEVICE_INTERNAL_ERROR, "internal storage error", NULL);
 }
 
 /* A store failure: nothing of this request may remain, in the store or the outbox. */
 static void fail_internal(struct device_ctx *c)
 {
-	notify_discard(c->svc);
-	SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s: %s", c->req->topic, store_errmsg(c->svc->store));
-	store_rollback(c->svc->store);
+	SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s of thing %s: %s", op_names[c->req->op],
+			c->req->thing, store_errmsg(c->svc->store));
+	txn_abort(c->svc);
 	outbox_truncate(c->ob, c->outbox_mark);
-	reject(c, "InternalError", "internal storage error", NULL);
+	reject_internal(c);
 }
 
 /* Emits the notifications of what the request changed, then commits. */
 static int commit(struct device_ctx *c)
 {
-	if(notify_emit(c->svc, c->req->now, c->ob) != 0){
-		fail_internal(c);
-		return -1;
-	}
-	if(store_commit(c->svc->store) != STORE_OK){
-		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: commit failed on %s: %s", c->req->topic, store_errmsg(c->svc->store));
+	if(txn_commit(c->svc, c->now, c->ob) != 0){
+		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: commit failed on %s of thing %s: %s", op_names[c->req->op],
+				c->req->thing, store_errmsg(c->svc->store));
 		outbox_truncate(c->ob, c->outbox_mark);
-		reject(c, "InternalError", "internal storage error", NULL);
+		reject_internal(c);
 		return -1;
 	}
 	return 0;
 }
 
-/* Looks up the job of the topic and the thing's execution of it. Rejects and
+/* Looks up the job of the request and the thing's execution of it. Rejects and
  * returns -1 when either is missing or the store fails (the request's savepoint, when
  * `in_savepoint`, is then rolled back). */
 static int load_execution(struct device_ctx *c, int64_t execution_number, bool with_document,
 		bool in_savepoint, struct store_exec *out)
 {
 	struct store *st = c->svc->store;
+	const struct device_request *req = c->req;
 	/* A namespaced job is seen only on its namespace's topics, and a plain one only
 	 * on plain topics. */
-	int rc = store_exec_find(st, c->topic->thing, c->topic->job_id, c->topic->namespace_id,
-			execution_number, with_document, out);
+	int rc = store_exec_find(st, req->thing, req->job_id, req->namespace_id, execution_number, with_document, out);
 	if(rc == STORE_OK) return 0;
 	if(rc == STORE_NOT_FOUND){
 		if(in_savepoint) store_rollback(st);
 		char msg[320];
 		if(execution_number > 0){
 			snprintf(msg, sizeof(msg), "execution number %lld of job %s for thing %s does not exist",
-					(long long)execution_number, c->topic->job_id, c->topic->thing);
+					(long long)execution_number, req->job_id, req->thing);
 		}else{
-			snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s",
-					c->topic->job_id, c->topic->thing);
+			snprintf(msg, sizeof(msg), "no execution of job %s found for thing %s", req->job_id, req->thing);
 		}
-		reject(c, "ResourceNotFound", msg, NULL);
+		reject(c, DEVICE_RESOURCE_NOT_FOUND, msg, NULL);
 	}else if(in_savepoint){
 		fail_internal(c);
 	}else{
-		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s: %s", c->req->topic, store_errmsg(st));
-		reject(c, "InternalError", "internal storage error", NULL);
+		SVC_LOG(c->svc, JOBS_LOG_ERR, "jobs: storage error on %s of thing %s: %s", op_names[req->op],
+				req->thing, store_errmsg(st));
+		reject_internal(c);
 	}
 	return -1;
 }
 
-/* The execution's timers (spec section 7): the in-progress timer starts when it
- * enters IN_PROGRESS and is then fixed; a step timer replaces the running one (-1
- * stops it) and never runs past the in-progress deadline; a terminal status stops
- * both. */
+/* The execution's timers: the in-progress timer starts when it enters IN_PROGRESS
+ * and is then fixed; a step timer replaces the running one (-1 stops it) and never
+ * runs past the in-progress deadline; a terminal status stops both. */
 static void set_timers(struct device_ctx *c, struct store_exec *e, int old_status, long long step)
 {
-	int64_t now_ms = request_ms(c->req);
+	int64_t now_ms = c->req->now_ms;
 	if(status_is_terminal(e->status)){
 		e->step_deadline_ms = e->progress_deadline_ms = 0;
 		return;
@@ -171,41 +184,26 @@ static void set_timers(struct device_ctx *c, struct store_exec *e, int old_statu
 	service_note_wake(c->svc, e->progress_deadline_ms);
 }
 
-/* "execution": JobExecution, with the time left while a timer runs. */
-static void write_execution(struct device_ctx *c, struct jsonw *w, const struct store_exec *e,
-		bool with_document)
+/* Start-next's and describe's accepted execution (already in the result), with the
+ * time left while a timer runs. */
+static void accept_execution(struct device_ctx *c, bool with_document)
 {
-	int64_t left;
-	bool timed = shapes_seconds_left(e, request_ms(c->req), c->svc->time_scale, &left);
-	jsonw_key(w, "execution");
-	shapes_write_execution(w, e, with_document, timed ? &left : NULL);
+	const struct store_exec *e = device_result_execution(c->res);
+	c->res->with_document = with_document;
+	c->res->timed = e && shapes_seconds_left(e, c->req->now_ms, c->svc->time_scale, &c->res->seconds_left);
 }
 
 /* ---- GetPendingJobExecutions ---- */
 
 static void handle_get_pending(struct device_ctx *c)
 {
-	struct store_exec *rows;
-	size_t n;
-	if(store_pending_summaries(c->svc->store, c->topic->thing, c->topic->namespace_id,
-				c->svc->max_pending, &rows, &n) != STORE_OK){
-		reject(c, "InternalError", "internal storage error", NULL);
-		return;
-	}
 	/* rows come IN_PROGRESS first, then QUEUED */
-	struct jsonw w;
-	reply_begin(&w);
-	size_t i = 0;
-	jsonw_key(&w, "inProgressJobs");
-	jsonw_array_begin(&w);
-	for(; i < n && rows[i].status == EXEC_IN_PROGRESS; i++) shapes_write_summary(&w, &rows[i]);
-	jsonw_array_end(&w);
-	jsonw_key(&w, "queuedJobs");
-	jsonw_array_begin(&w);
-	for(; i < n; i++) shapes_write_summary(&w, &rows[i]);
-	jsonw_array_end(&w);
-	store_exec_array_free(rows, n);
-	accept(c, &w);
+	if(store_pending_summaries(c->svc->store, c->req->thing, c->req->namespace_id,
+				c->svc->max_pending, &c->res->rows, &c->res->nrows) != STORE_OK){
+		c->res->rows = NULL;
+		c->res->nrows = 0;
+		reject_internal(c);
+	}
 }
 
 /* ---- StartNextPendingJobExecution ---- */
@@ -227,21 +225,21 @@ static void handle_start_next(struct device_ctx *c)
 	struct store *st = c->svc->store;
 	struct store_exec *rows = NULL;
 	size_t n = 0;
-	if(store_begin(st) != STORE_OK
-			|| store_pending(st, c->topic->thing, c->topic->namespace_id, 1, true, &rows, &n) != STORE_OK){
+	if(txn_begin(c->svc) != 0
+			|| store_pending(st, c->req->thing, c->req->namespace_id, 1, true, &rows, &n) != STORE_OK){
 		fail_internal(c);
 		free(details);
 		return;
 	}
 	if(n && rows[0].status == EXEC_QUEUED){
 		struct store_exec *e = &rows[0];
-		if(notify_touch(c->svc, c->topic->thing, c->topic->namespace_id, false) != 0){
+		if(notify_touch(c->svc, c->req->thing, c->req->namespace_id, false) != 0){
 			fail_internal(c);
 			goto done;
 		}
 		e->status = EXEC_IN_PROGRESS;
-		e->started_at = c->req->now;
-		e->last_updated_at = c->req->now;
+		e->started_at = c->now;
+		e->last_updated_at = c->now;
 		e->version++;
 		if(details){
 			free(e->status_details);
@@ -256,11 +254,11 @@ static void handle_start_next(struct device_ctx *c)
 		}
 	}
 	if(commit(c) != 0) goto done;
-
-	struct jsonw w;
-	reply_begin(&w);
-	if(n) write_execution(c, &w, &rows[0], true);
-	accept(c, &w);
+	c->res->rows = rows;
+	c->res->nrows = n;
+	rows = NULL;
+	n = 0;
+	accept_execution(c, true);
 done:
 	free(details);
 	store_exec_array_free(rows, n);
@@ -279,29 +277,21 @@ static void handle_describe(struct device_ctx *c)
 		return;
 	}
 
-	struct store_exec e;
-	if(strcmp(c->topic->job_id, JOBS_NEXT_ID) == 0){
-		struct store_exec *rows;
-		size_t n;
-		if(store_pending(c->svc->store, c->topic->thing, c->topic->namespace_id, 1, with_document,
-					&rows, &n) != STORE_OK){
-			reject(c, "InternalError", "internal storage error", NULL);
+	if(strcmp(c->req->job_id, DEVICE_NEXT_JOB) == 0){
+		if(store_pending(c->svc->store, c->req->thing, c->req->namespace_id, 1, with_document,
+					&c->res->rows, &c->res->nrows) != STORE_OK){
+			c->res->rows = NULL;
+			c->res->nrows = 0;
+			reject_internal(c);
 			return;
 		}
-		struct jsonw w;
-		reply_begin(&w);
-		if(n) write_execution(c, &w, &rows[0], with_document);
-		store_exec_array_free(rows, n);
-		accept(c, &w);
+		accept_execution(c, with_document);
 		return;
 	}
 	/* read only: no savepoint */
-	if(load_execution(c, number, with_document, false, &e) != 0) return;
-	struct jsonw w;
-	reply_begin(&w);
-	write_execution(c, &w, &e, with_document);
-	store_exec_free(&e);
-	accept(c, &w);
+	if(load_execution(c, number, with_document, false, &c->res->exec) != 0) return;
+	c->res->has_exec = true;
+	accept_execution(c, with_document);
 }
 
 /* ---- UpdateJobExecution ---- */
@@ -361,7 +351,7 @@ static void handle_update(struct device_ctx *c)
 	}
 	struct store *st = c->svc->store;
 	struct store_exec e;
-	if(store_begin(st) != STORE_OK){
+	if(txn_begin(c->svc) != 0){
 		fail_internal(c);
 		free(f.details);
 		return;
@@ -375,16 +365,18 @@ static void handle_update(struct device_ctx *c)
 		char msg[128];
 		snprintf(msg, sizeof(msg), "expectedVersion %lld does not match versionNumber %lld",
 				f.expected_version, (long long)e.version);
-		reject(c, "VersionMismatch", msg, &e);
-		goto done;
+		reject(c, DEVICE_VERSION_MISMATCH, msg, &e);
+		free(f.details);
+		return;
 	}
 	if(!status_device_may_move(e.status, (int)f.status)){
 		store_rollback(st);
 		char msg[128];
 		snprintf(msg, sizeof(msg), "cannot update an execution from %s to %s",
 				status_name(e.status), status_name((int)f.status));
-		reject(c, "InvalidStateTransition", msg, &e);
-		goto done;
+		reject(c, DEVICE_INVALID_STATE_TRANSITION, msg, &e);
+		free(f.details);
+		return;
 	}
 
 	int old_status = e.status;
@@ -395,8 +387,8 @@ static void handle_update(struct device_ctx *c)
 	}
 	e.status = (int)f.status;
 	e.version++;
-	e.last_updated_at = c->req->now;
-	if(e.status == EXEC_IN_PROGRESS && !e.started_at) e.started_at = c->req->now;
+	e.last_updated_at = c->now;
+	if(e.status == EXEC_IN_PROGRESS && !e.started_at) e.started_at = c->now;
 	if(f.details){
 		free(e.status_details);
 		e.status_details = f.details;
@@ -406,20 +398,17 @@ static void handle_update(struct device_ctx *c)
 	set_timers(c, &e, old_status, f.step_timeout);
 	/* A terminal status may bring a retry, an abort, the job's completion. */
 	if(store_exec_update(st, &e) != STORE_OK
-			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, request_ms(c->req)) != 0)){
+			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, c->req->now_ms) != 0)){
 		fail_internal(c);
 		goto done;
 	}
 	if(commit(c) != 0) goto done;
-
-	struct jsonw w;
-	reply_begin(&w);
-	if(f.include_state){
-		jsonw_key(&w, "executionState");
-		shapes_write_state(&w, &e);
-	}
-	if(f.include_document && e.document) jsonw_key_raw(&w, "jobDocument", e.document);
-	accept(c, &w);
+	c->res->exec = e;
+	c->res->has_exec = true;
+	c->res->include_state = f.include_state;
+	c->res->include_document = f.include_document;
+	free(f.details);
+	return;
 done:
 	free(f.details);
 	store_exec_free(&e);
@@ -427,76 +416,76 @@ done:
 
 /* ---- entry points ---- */
 
-/* The payload's clientToken, for a rejection that does not validate the request: the
- * parsed payload (caller deletes it), or NULL. */
-static cJSON *token_only(const struct jobs_request *req, struct device_ctx *c)
+/* The body's clientToken, for a rejection that does not validate the request. */
+static void token_only(struct device_ctx *c)
 {
-	cJSON *body = NULL;
-	if(req->payload_len && utf8_valid(req->payload, req->payload_len)
-			&& !utf8_json_has_escaped_nul(req->payload, req->payload_len)){
-		body = jf_parse_strict(req->payload, req->payload_len);
+	const struct device_request *req = c->req;
+	if(req->body_len && utf8_valid(req->body, req->body_len)
+			&& !utf8_json_has_escaped_nul(req->body, req->body_len)){
+		cJSON *body = jf_parse_strict(req->body, req->body_len);
 		const cJSON *token = cJSON_GetObjectItemCaseSensitive(body, "clientToken");
-		if(cJSON_IsString(token)) c->client_token = token->valuestring;
+		c->res->body_ = body;
+		if(cJSON_IsString(token)) c->res->client_token = token->valuestring;
 	}
-	return body;
 }
 
-void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob)
+static void ctx_init(struct device_ctx *c, struct service *svc, const struct device_request *req,
+		struct device_result *res, struct outbox *ob)
 {
-	struct device_ctx c = { .svc = svc, .req = req, .ob = ob, .outbox_mark = ob->count };
-	/* The clientToken is echoed here too when the payload carries one. */
-	cJSON *body = token_only(req, &c);
-	reject(&c, "InvalidTopic", "the topic maps to no jobs operation", NULL);
-	cJSON_Delete(body);
+	memset(res, 0, sizeof(*res));
+	*c = (struct device_ctx){ .svc = svc, .req = req, .res = res, .ob = ob, .now = req->now_ms / 1000,
+		.outbox_mark = ob->count };
+	res->timestamp = c->now;
 }
 
-void device_reject_fault(struct service *svc, const struct jobs_request *req,
-		const struct jobs_topic *topic, const char *code, struct outbox *ob)
+void device_refuse(struct service *svc, const struct device_request *req, enum device_error error,
+		const char *message, struct device_result *res)
 {
-	struct device_ctx c = { .svc = svc, .req = req, .topic = topic, .ob = ob, .outbox_mark = ob->count };
-	cJSON *body = token_only(req, &c);
+	struct outbox none = { 0 };
+	struct device_ctx c;
+	ctx_init(&c, svc, req, res, &none);
+	/* The clientToken is echoed here too when the body carries one. */
+	token_only(&c);
 	struct store_exec e;
-	bool named = topic->job_id[0] && strcmp(topic->job_id, JOBS_NEXT_ID) != 0;
-	bool state = strcmp(code, "VersionMismatch") == 0 && named
-		&& store_exec_find(svc->store, topic->thing, topic->job_id, topic->namespace_id, 0, false, &e) == STORE_OK;
-	reject(&c, code, "injected by the broker's test controls (setFaults)", state ? &e : NULL);
-	if(state) store_exec_free(&e);
-	cJSON_Delete(body);
+	bool named = req->thing && req->job_id && req->job_id[0] && strcmp(req->job_id, DEVICE_NEXT_JOB) != 0;
+	bool state = error == DEVICE_VERSION_MISMATCH && named
+		&& store_exec_find(svc->store, req->thing, req->job_id, req->namespace_id, 0, false, &e) == STORE_OK;
+	reject(&c, error, message, state ? &e : NULL);
 }
 
-void device_handle(struct service *svc, const struct jobs_request *req,
-		const struct jobs_topic *topic, struct outbox *ob)
+void device_handle(struct service *svc, const struct device_request *req, struct device_result *res,
+		struct outbox *ob)
 {
-	struct device_ctx c = { .svc = svc, .req = req, .topic = topic, .ob = ob, .outbox_mark = ob->count };
+	struct device_ctx c;
 	struct jf_error err;
+	ctx_init(&c, svc, req, res, ob);
 
-	if(req->payload_len && !utf8_valid(req->payload, req->payload_len)){
-		reject(&c, "InvalidJson", "payload is not valid UTF-8", NULL);
+	if(req->body_len && !utf8_valid(req->body, req->body_len)){
+		reject(&c, DEVICE_INVALID_JSON, "payload is not valid UTF-8", NULL);
 		return;
 	}
-	cJSON *body = req->payload_len ? jf_parse_strict(req->payload, req->payload_len)
-		: cJSON_CreateObject();
+	cJSON *body = req->body_len ? jf_parse_strict(req->body, req->body_len) : cJSON_CreateObject();
+	res->body_ = body;
 	if(!cJSON_IsObject(body)){
-		cJSON_Delete(body);
-		reject(&c, "InvalidJson", "payload is not a JSON object", NULL);
+		reject(&c, DEVICE_INVALID_JSON, "payload is not a JSON object", NULL);
 		return;
 	}
 	c.body = body;
-	if(req->payload_len && utf8_json_has_escaped_nul(req->payload, req->payload_len)){
+	if(req->body_len && utf8_json_has_escaped_nul(req->body, req->body_len)){
 		/* cJSON would cut the strings short at the NUL: refused, and no clientToken is
 		 * echoed, since a token cut short is worse than none. */
-		reject(&c, "InvalidRequest", "strings may not contain U+0000", NULL);
-	}else if(jf_string(body, "clientToken", &c.client_token, &err) == JF_BAD){
+		reject(&c, DEVICE_INVALID_REQUEST, "strings may not contain U+0000", NULL);
+	}else if(jf_string(body, "clientToken", &res->client_token, &err) == JF_BAD){
+		res->client_token = NULL;
 		reject_invalid(&c, &err);
-	}else if(svc->limiter && !ratelimit_allow(svc->limiter, topic->thing, request_ms(req))){
-		reject(&c, "RequestThrottled", "too many requests for this thing: retry later", NULL);
+	}else if(svc->limiter && !ratelimit_allow(svc->limiter, req->thing, req->now_ms)){
+		reject(&c, DEVICE_REQUEST_THROTTLED, "too many requests for this thing: retry later", NULL);
 	}else{
-		switch(topic->op){
-		case OP_GET_PENDING: handle_get_pending(&c); break;
-		case OP_START_NEXT: handle_start_next(&c); break;
-		case OP_DESCRIBE: handle_describe(&c); break;
-		case OP_UPDATE: handle_update(&c); break;
+		switch(req->op){
+		case DEVICE_GET_PENDING: handle_get_pending(&c); break;
+		case DEVICE_START_NEXT: handle_start_next(&c); break;
+		case DEVICE_DESCRIBE: handle_describe(&c); break;
+		case DEVICE_UPDATE: handle_update(&c); break;
 		}
 	}
-	cJSON_Delete(body);
 }

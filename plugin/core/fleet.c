@@ -103,7 +103,7 @@ int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_
 			rc = fleet_cancel_job(svc, &job, false, "ABORTED", comment, now_ms);
 		}
 	}
-	if(rc == 0) rc = service_job_refresh(svc, job.job_id, job.seq, now_ms / 1000);
+	if(rc == 0) rc = fleet_job_refresh(svc, job.job_id, job.seq, now_ms / 1000);
 	store_job_free(&job);
 	return rc;
 }
@@ -195,4 +195,23 @@ int fleet_thing_left(struct service *svc, const char *group, const char *thing, 
 	}
 	store_job_array_free(jobs, n);
 	return rc;
+}
+
+int fleet_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now)
+{
+	struct store_job job;
+	bool pending;
+	int64_t waiting = 0;
+	int rc = store_job_has_pending(svc->store, job_seq, &pending);
+	if(rc == STORE_OK && !pending) rc = store_rollout_count(svc->store, job_seq, &waiting);
+	if(rc != STORE_OK || pending || waiting) return rc == STORE_OK ? 0 : -1;
+	if(store_job_get_state(svc->store, job_id, &job) != STORE_OK) return -1;
+	if(job.status == JOB_IN_PROGRESS && job.target_selection == TARGET_SNAPSHOT){
+		job.status = JOB_COMPLETED;
+		job.completed_at = now;
+		job.last_updated_at = now;
+		rc = store_job_update(svc->store, &job);
+	}
+	store_job_free(&job);
+	return rc == STORE_OK ? 0 : -1;
 }

@@ -30,25 +30,24 @@ struct notify_plan notify_decide(bool set_changed, const struct next_id *before,
 	return plan;
 }
 
-static void topic_for(char *buf, size_t size, const char *thing, const char *namespace_id,
-		const char *what)
-{
-	if(namespace_id[0]){
-		snprintf(buf, size, "$aws/things/%s/jobs/%s-namespace-%s", thing, what, namespace_id);
-	}else{
-		snprintf(buf, size, "$aws/things/%s/jobs/%s", thing, what);
-	}
-}
+/* Whom a notification is for: every subscriber of the thing's notify (or notify-next)
+ * topic, which the adapter builds. */
+struct notice {
+	enum outbox_kind kind;
+	const char *thing;
+	const char *namespace_id;
+};
 
 /* Ends the message object `w` holds with the timestamp and queues it. */
-static int publish(struct outbox *ob, const char *topic, struct jsonw *w, int64_t now)
+static int publish(struct outbox *ob, const struct notice *to, struct jsonw *w, int64_t now)
 {
 	jsonw_key_int(w, "timestamp", now);
 	jsonw_object_end(w);
 	size_t len;
 	char *payload = jsonw_finish(w, &len);
 	if(!payload) return -1;
-	return outbox_add(ob, NULL, topic, payload, len, NOTIFY_QOS);
+	struct outbox_addr a = { .kind = to->kind, .thing = to->thing, .namespace_id = to->namespace_id, .qos = NOTIFY_QOS };
+	return outbox_add(ob, &a, payload, len);
 }
 
 int notify_next_id(struct service *svc, const char *thing, const char *namespace_id,
@@ -66,7 +65,7 @@ int notify_next_id(struct service *svc, const char *thing, const char *namespace
 
 /* {"jobs":{"IN_PROGRESS":[…],"QUEUED":[…]},"timestamp":N}, empty lists omitted;
  * rows come IN_PROGRESS first, then QUEUED. */
-static int jobs_changed(struct outbox *ob, const char *topic, const struct store_exec *rows,
+static int jobs_changed(struct outbox *ob, const struct notice *to, const struct store_exec *rows,
 		size_t n, int64_t now)
 {
 	struct jsonw w;
@@ -84,11 +83,11 @@ static int jobs_changed(struct outbox *ob, const char *topic, const struct store
 	}
 	if(n) jsonw_array_end(&w);
 	jsonw_object_end(&w);
-	return publish(ob, topic, &w, now);
+	return publish(ob, to, &w, now);
 }
 
 /* {"execution":{…},"timestamp":N}, or {"timestamp":N} when nothing is pending. */
-static int next_changed(struct outbox *ob, const char *topic, const struct store_exec *next, int64_t now)
+static int next_changed(struct outbox *ob, const struct notice *to, const struct store_exec *next, int64_t now)
 {
 	struct jsonw w;
 	jsonw_init(&w);
@@ -97,7 +96,7 @@ static int next_changed(struct outbox *ob, const char *topic, const struct store
 		jsonw_key(&w, "execution");
 		shapes_write_execution(&w, next, true, NULL);
 	}
-	return publish(ob, topic, &w, now);
+	return publish(ob, to, &w, now);
 }
 
 int notify_resend_next(struct service *svc, const char *thing, const char *namespace_id, int64_t now,
@@ -106,9 +105,8 @@ int notify_resend_next(struct service *svc, const char *thing, const char *names
 	struct store_exec *rows = NULL;
 	size_t n = 0;
 	if(store_pending(svc->store, thing, namespace_id, 1, true, &rows, &n) != STORE_OK) return -1;
-	char topic[256];
-	topic_for(topic, sizeof(topic), thing, namespace_id, "notify-next");
-	int rc = next_changed(ob, topic, n ? &rows[0] : NULL, now);
+	struct notice to = { OUTBOX_NOTIFY_NEXT, thing, namespace_id };
+	int rc = next_changed(ob, &to, n ? &rows[0] : NULL, now);
 	store_exec_array_free(rows, n);
 	*named = n > 0;
 	return rc;
@@ -131,21 +129,18 @@ int notify_thing(struct service *svc, const char *thing, const char *namespace_i
 		.execution_number = n ? rows[0].execution_number : 0,
 	};
 	struct notify_plan plan = notify_decide(set_changed, before, &after);
-	char topic[256];
-	if(plan.notify){
-		topic_for(topic, sizeof(topic), thing, namespace_id, "notify");
-		rc = jobs_changed(ob, topic, rows, n, now);
-	}
+	struct notice to = { OUTBOX_NOTIFY, thing, namespace_id };
+	if(plan.notify) rc = jobs_changed(ob, &to, rows, n, now);
 	if(rc == 0 && plan.notify_next){
-		topic_for(topic, sizeof(topic), thing, namespace_id, "notify-next");
+		to.kind = OUTBOX_NOTIFY_NEXT;
 		if(n && !rows[0].document){
 			/* its document, which the list left out */
 			struct store_exec next = { 0 };
 			rc = store_exec_get(svc->store, thing, rows[0].job_seq, rows[0].execution_number, true, &next)
-				== STORE_OK ? next_changed(ob, topic, &next, now) : -1;
+				== STORE_OK ? next_changed(ob, &to, &next, now) : -1;
 			store_exec_free(&next);
 		}else{
-			rc = next_changed(ob, topic, n ? &rows[0] : NULL, now);
+			rc = next_changed(ob, &to, n ? &rows[0] : NULL, now);
 		}
 	}
 	store_exec_array_free(rows, n);

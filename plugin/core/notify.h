@@ -1,4 +1,4 @@
-/* Device notifications (spec section 8): `notify` when a thing's set of pending
+/* Device notifications: `notify` when a thing's set of pending
  * executions changes, `notify-next` when the identity of its next execution does.
  * The decision is pure (notify_decide); notify_thing turns a decision into messages
  * appended to the outbox. */

@@ -4,44 +4,85 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 static void msg_free(struct outbox_msg *m)
 {
-	free(m->client_id);
-	free(m->topic);
+	free(m->strings);
 	free(m->payload);
 	free(m->correlation);
 }
 
-int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
-		char *payload, size_t payload_len, int qos)
+static size_t size_of(const char *s)
 {
-	if(ob->count == ob->cap){
-		size_t cap = ob->cap ? ob->cap * 2 : 8;
-		struct outbox_msg *msgs = realloc(ob->msgs, cap * sizeof(*msgs));
-		if(!msgs){
-			free(payload);
-			return -1;
-		}
-		ob->msgs = msgs;
-		ob->cap = cap;
-	}
-	struct outbox_msg m = {
-		.client_id = dup_or_null(client_id),
-		.topic = strdup(topic),
-		.payload = payload,
-		.payload_len = payload_len,
-		.qos = qos,
-	};
-	if(!m.topic || (client_id && !m.client_id)){
-		msg_free(&m);
+	return s ? strlen(s) + 1 : 0;
+}
+
+/* Copies s into the block at *at (advanced past it); NULL stays NULL. */
+static char *place(char **at, const char *s, size_t size)
+{
+	if(!s) return NULL;
+	char *dst = *at;
+	memcpy(dst, s, size);
+	*at += size;
+	return dst;
+}
+
+static int reserve(struct outbox *ob)
+{
+	if(ob->count < ob->cap) return 0;
+	size_t cap = ob->cap ? ob->cap * 2 : 8;
+	struct outbox_msg *msgs = realloc(ob->msgs, cap * sizeof(*msgs));
+	if(!msgs) return -1;
+	ob->msgs = msgs;
+	ob->cap = cap;
+	return 0;
+}
+
+int outbox_add(struct outbox *ob, const struct outbox_addr *a, char *payload, size_t payload_len)
+{
+	size_t sc = size_of(a->client_id), st = size_of(a->topic), sth = size_of(a->thing),
+		sn = size_of(a->namespace_id), sk = size_of(a->client_token);
+	size_t total = sc + st + sth + sn + sk;
+	char *block = total ? malloc(total) : NULL;
+	if(reserve(ob) != 0 || (total && !block)){
+		free(block);
+		free(payload);
 		return -1;
 	}
+	char *at = block;
+	struct outbox_msg m = {
+		.kind = a->kind,
+		.client_id = place(&at, a->client_id, sc),
+		.topic = place(&at, a->topic, st),
+		.thing = place(&at, a->thing, sth),
+		.namespace_id = place(&at, a->namespace_id, sn),
+		.client_token = place(&at, a->client_token, sk),
+		.strings = block,
+		.payload = payload,
+		.payload_len = payload_len,
+		.qos = a->qos,
+	};
 	ob->msgs[ob->count++] = m;
+	return 0;
+}
+
+int outbox_copy(struct outbox *ob, size_t i)
+{
+	const struct outbox_msg *m = &ob->msgs[i];
+	struct outbox_addr a = {
+		.kind = m->kind, .client_id = m->client_id, .topic = m->topic, .thing = m->thing,
+		.namespace_id = m->namespace_id, .client_token = m->client_token, .qos = m->qos,
+	};
+	char *payload = malloc(m->payload_len + 1);
+	if(!payload) return -1;
+	memcpy(payload, m->payload, m->payload_len);
+	payload[m->payload_len] = '\0';
+	if(outbox_add(ob, &a, payload, m->payload_len) != 0) return -1;
+	/* ob->msgs may have moved */
+	struct outbox_msg *src = &ob->msgs[i], *dst = &ob->msgs[ob->count - 1];
+	dst->not_before_ms = src->not_before_ms;
+	dst->withheld = src->withheld;
+	dst->fault = src->fault;
+	if(src->correlation && outbox_set_correlation(ob, src->correlation, src->correlation_len) != 0) return -1;
 	return 0;
 }
 
@@ -58,11 +99,33 @@ int outbox_set_correlation(struct outbox *ob, const void *data, size_t len)
 	return 0;
 }
 
+void outbox_set_payload(struct outbox *ob, size_t i, char *payload, size_t payload_len)
+{
+	free(ob->msgs[i].payload);
+	ob->msgs[i].payload = payload;
+	ob->msgs[i].payload_len = payload ? payload_len : 0;
+}
+
 void outbox_truncate(struct outbox *ob, size_t mark)
 {
 	while(ob->count > mark){
 		msg_free(&ob->msgs[--ob->count]);
 	}
+}
+
+static bool is_notification(const struct outbox_msg *m)
+{
+	return m->kind == OUTBOX_NOTIFY || m->kind == OUTBOX_NOTIFY_NEXT;
+}
+
+void outbox_drop_notifications(struct outbox *ob, size_t mark)
+{
+	size_t kept = mark;
+	for(size_t i = mark; i < ob->count; i++){
+		if(is_notification(&ob->msgs[i])) msg_free(&ob->msgs[i]);
+		else ob->msgs[kept++] = ob->msgs[i];
+	}
+	ob->count = kept;
 }
 
 void outbox_retain_later(struct outbox *ob, int64_t now_ms)

@@ -1,6 +1,9 @@
-/* The messages a service call wants published. The service appends; the adapter
- * publishes each entry after the service call returns (so after its commit) and then
- * clears the outbox. The outbox owns every string in it. */
+/* The messages a service call wants published. The service (notifications) and the
+ * adapters (replies, management responses) append; the adapter publishes each entry
+ * after the service call returns (so after its commit) and then clears the outbox.
+ *
+ * A message says what it is and whom it is for, not where it goes: the MQTT adapter
+ * builds its topic (mqtt/topic.c). The outbox owns every string in it. */
 #ifndef MOSQUITTO_JOBS_OUTBOX_H
 #define MOSQUITTO_JOBS_OUTBOX_H
 
@@ -8,9 +11,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum outbox_kind {
+	OUTBOX_ACCEPTED,     /* a device request's accepted reply */
+	OUTBOX_REJECTED,     /* a device request's rejected reply */
+	OUTBOX_RESPONSE,     /* a management request's response */
+	OUTBOX_NOTIFY,       /* JobExecutionsChanged for a thing */
+	OUTBOX_NOTIFY_NEXT,  /* NextJobExecutionChanged for a thing */
+};
+
+/* What a message is and whom it is for; the strings are copied. */
+struct outbox_addr {
+	enum outbox_kind kind;
+	const char *client_id;     /* replies and responses: the requester; NULL: every subscriber */
+	const char *topic;         /* replies: the request's topic; responses: the topic to answer on */
+	const char *thing;         /* notifications: the thing */
+	const char *namespace_id;  /* notifications: its namespace, "" for none */
+	const char *client_token;  /* replies: the request's clientToken; NULL when none */
+	int qos;
+};
+
 struct outbox_msg {
-	char *client_id;  /* deliver to this client only; NULL: to every subscriber */
-	char *topic;
+	enum outbox_kind kind;
+	char *client_id;     /* deliver to this client only; NULL: to every subscriber */
+	char *topic;         /* see outbox_addr; NULL for notifications */
+	char *thing;         /* notifications only, else NULL */
+	char *namespace_id;  /* notifications only, else NULL */
+	char *client_token;  /* replies only; NULL when none */
+	char *strings;       /* the one block the strings above live in */
 	char *payload;
 	size_t payload_len;
 	int qos;
@@ -29,15 +56,21 @@ struct outbox {
 };
 
 /* Appends a message. Takes ownership of `payload` (malloc'd) in every case, copies
- * the strings. Returns 0, or -1 when out of memory (payload is then freed). */
-int outbox_add(struct outbox *ob, const char *client_id, const char *topic,
-		char *payload, size_t payload_len, int qos);
+ * the strings of `a`. Returns 0, or -1 when out of memory (payload is then freed). */
+int outbox_add(struct outbox *ob, const struct outbox_addr *a, char *payload, size_t payload_len);
+/* Appends a copy of message i (payload, correlation and test-control marks too).
+ * Returns 0, or -1 when out of memory. */
+int outbox_copy(struct outbox *ob, size_t i);
 /* Gives the last message appended MQTT 5 correlation data (copied). Returns 0, or -1
  * when out of memory. */
 int outbox_set_correlation(struct outbox *ob, const void *data, size_t len);
+/* Replaces message i's payload (takes ownership of `payload`, malloc'd). */
+void outbox_set_payload(struct outbox *ob, size_t i, char *payload, size_t payload_len);
 /* Drops every message appended after `mark` (a previous ob->count): used when the
  * transaction that produced them rolled back. */
 void outbox_truncate(struct outbox *ob, size_t mark);
+/* Drops the notifications appended after `mark`, keeping the other messages in order. */
+void outbox_drop_notifications(struct outbox *ob, size_t mark);
 /* Frees every message whose not_before_ms is at most now_ms and keeps the others, in
  * order (the adapter has published the due ones). */
 void outbox_retain_later(struct outbox *ob, int64_t now_ms);

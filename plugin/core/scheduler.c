@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "core/notify.h"
+#include "core/txn.h"
 #include "core/service_internal.h"
 
 #define TICK_TIMEOUTS 64
@@ -138,7 +139,7 @@ static int wake_job(struct service *svc, struct store_job *job, int64_t now_ms)
 		p->wake_ms = p->end_ms;
 	}
 	if(store_job_update(svc->store, job) != STORE_OK) return -1;
-	return service_job_refresh(svc, job->job_id, job->seq, now_ms / 1000);
+	return fleet_job_refresh(svc, job->job_id, job->seq, now_ms / 1000);
 }
 
 static int wake_jobs(struct service *svc, int64_t now_ms, bool *more)
@@ -174,7 +175,7 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 
 	size_t mark = ob->count;
 	bool more = false;
-	int rc = store_begin(svc->store) == STORE_OK ? 0 : -1;
+	int rc = txn_begin(svc);
 	int64_t started = svc->clock ? svc->clock(svc->clock_ctx) : 0;
 	do{
 		more = false;
@@ -182,15 +183,13 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 		if(rc == 0) rc = wake_jobs(svc, now_ms, &more);
 	}while(rc == 0 && more && svc->clock && svc->clock(svc->clock_ctx) - started < TICK_BUDGET_MS
 			&& notify_touched(svc) < TICK_NOTIFY_MAX);
-	if(rc == 0) rc = notify_emit(svc, now_ms / 1000, ob);
-	if(rc == 0 && store_commit(svc->store) != STORE_OK){
+	if(rc == 0 && txn_commit(svc, now_ms / 1000, ob) != 0){
 		rc = -1;
 		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: storage error in the timer tick: %s", store_errmsg(svc->store));
 	}else if(rc != 0){
 		/* logged before the rollback, whose own message would replace the cause */
 		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: storage error in the timer tick: %s", store_errmsg(svc->store));
-		notify_discard(svc);
-		store_rollback(svc->store);
+		txn_abort(svc);
 	}
 
 	int64_t next = 0;

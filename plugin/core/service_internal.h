@@ -31,6 +31,9 @@ struct service {
 	size_t batch_mark;
 	uint64_t batch_seq;        /* batches opened so far; the open one's number */
 	uint64_t committed_seq;    /* the last batch that committed */
+	uint64_t batches_lost;     /* batches that did not commit, so far */
+	jobs_batch_failed_fn batch_failed;  /* NULL: none */
+	void *batch_failed_ctx;
 	/* Test controls: NULL unless plugin_opt_test_controls is on. */
 	struct testctl *testctl;
 	enum identity_source identity;  /* who disconnectThing disconnects */
@@ -60,17 +63,6 @@ static inline void service_note_wake(struct service *svc, int64_t ms)
 
 #define SVC_LOG(svc, level, ...) do{ if((svc)->log) (svc)->log((svc)->log_ctx, (level), __VA_ARGS__); }while(0)
 
-/* Reply QoS: AWS answers at most at QoS 1. */
-static inline int reply_qos(int request_qos)
-{
-	return request_qos > 1 ? 1 : request_qos;
-}
-
-/* Moves a job to COMPLETED when it is a snapshot job in progress with no pending
- * execution left and nothing waiting in its rollout queue. Returns 0, or -1 on a
- * store error. */
-int service_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now);
-
 /* Service-side changes (fleet.c). Each returns 0, or -1 on a store error (the
  * caller rolls back and drops what was appended to the outbox). Times: epoch ms. */
 /* Queues a new execution of the job for the thing (the next execution number) unless
@@ -95,26 +87,21 @@ int fleet_delete_execution(struct service *svc, const struct store_exec *e);
 /* A thing joined or left a group: continuous jobs targeting the group follow. */
 int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms);
 int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms);
+/* Moves a job to COMPLETED when it is a snapshot job in progress with no pending
+ * execution left and nothing waiting in its rollout queue. */
+int fleet_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, int64_t now);
 
-/* Request time in ms (requests from tests may carry only seconds). */
-static inline int64_t request_ms(const struct jobs_request *req)
-{
-	return req->now_ms ? req->now_ms : req->now * 1000;
-}
+/* Device API (device_api.c). */
+void device_handle(struct service *svc, const struct device_request *req, struct device_result *res,
+		struct outbox *ob);
+/* Refuses the request with `error` and `message` without running it; a
+ * VersionMismatch carries the executionState of the execution the request names,
+ * when there is one. */
+void device_refuse(struct service *svc, const struct device_request *req, enum device_error error,
+		const char *message, struct device_result *res);
 
-/* Device API (device_api.c): the request's topic has been parsed. */
-struct jobs_topic;
-void device_handle(struct service *svc, const struct jobs_request *req,
-		const struct jobs_topic *topic, struct outbox *ob);
-/* Appends a rejection with `code` on `<topic>/rejected` without running the request
- * (a test-control fault); VersionMismatch carries the executionState of the
- * execution the topic names, when there is one. */
-void device_reject_fault(struct service *svc, const struct jobs_request *req,
-		const struct jobs_topic *topic, const char *code, struct outbox *ob);
-/* Appends an InvalidTopic rejection on `<topic>/rejected`. */
-void device_reject_topic(struct service *svc, const struct jobs_request *req, struct outbox *ob);
-
-/* Management API (control_api.c). */
-void control_handle(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+/* Management API (control_api.c): runs one command in its own transaction. */
+void control_run(struct service *svc, const struct control_request *req, const cJSON *cmd,
+		struct control_result *out, struct outbox *ob);
 
 #endif

@@ -40,6 +40,13 @@ void shapes_write_execution(struct jsonw *w, const struct store_exec *e, bool wi
 		const int64_t *seconds_left)
 {
 	jsonw_object_begin(w);
+	shapes_write_execution_members(w, e, with_document, seconds_left);
+	jsonw_object_end(w);
+}
+
+void shapes_write_execution_members(struct jsonw *w, const struct store_exec *e, bool with_document,
+		const int64_t *seconds_left)
+{
 	jsonw_key_string(w, "jobId", e->job_id);
 	jsonw_key_string(w, "status", status_name(e->status));
 	write_details(w, e);
@@ -49,7 +56,20 @@ void shapes_write_execution(struct jsonw *w, const struct store_exec *e, bool wi
 	/* Stored JSON was validated and serialised by us: spliced in as it is. */
 	if(with_document && e->document) jsonw_key_raw(w, "jobDocument", e->document);
 	if(seconds_left) jsonw_key_int(w, "approximateSecondsBeforeTimedOut", *seconds_left);
-	jsonw_object_end(w);
+}
+
+void shapes_write_pending(struct jsonw *w, const struct store_exec *rows, size_t n)
+{
+	/* rows come IN_PROGRESS first, then QUEUED */
+	size_t i = 0;
+	jsonw_key(w, "inProgressJobs");
+	jsonw_array_begin(w);
+	for(; i < n && rows[i].status == EXEC_IN_PROGRESS; i++) shapes_write_summary(w, &rows[i]);
+	jsonw_array_end(w);
+	jsonw_key(w, "queuedJobs");
+	jsonw_array_begin(w);
+	for(; i < n; i++) shapes_write_summary(w, &rows[i]);
+	jsonw_array_end(w);
 }
 
 void shapes_write_state(struct jsonw *w, const struct store_exec *e)

@@ -1,6 +1,6 @@
-/* JSON shapes built from store rows: the device API's (spec section 3), written with
- * a JSON writer (jsonw.h) since they go out on every request, and small helpers for
- * the cJSON trees of the management API. */
+/* JSON shapes built from store rows: the device API's (the MQTT and the HTTP
+ * adapters' renderers share them), written with a JSON writer (jsonw.h) since they go
+ * out on every request, and small helpers for the cJSON trees of the management API. */
 #ifndef MOSQUITTO_JOBS_SHAPES_H
 #define MOSQUITTO_JOBS_SHAPES_H
 
@@ -17,6 +17,12 @@ void shapes_write_summary(struct jsonw *w, const struct store_exec *e);
 /* JobExecution, as one value; jobDocument (an object) only when with_document and
  * e->document; approximateSecondsBeforeTimedOut when seconds_left is not NULL. */
 void shapes_write_execution(struct jsonw *w, const struct store_exec *e, bool with_document,
+		const int64_t *seconds_left);
+/* GetPendingJobExecutions' members: inProgressJobs and queuedJobs, summaries of rows
+ * (IN_PROGRESS ones first, then QUEUED). */
+void shapes_write_pending(struct jsonw *w, const struct store_exec *rows, size_t n);
+/* The same members without the enclosing object, for a renderer that adds its own. */
+void shapes_write_execution_members(struct jsonw *w, const struct store_exec *e, bool with_document,
 		const int64_t *seconds_left);
 /* JobExecutionState: status, statusDetails?, versionNumber. Written as one value. */
 void shapes_write_state(struct jsonw *w, const struct store_exec *e);

@@ -296,15 +296,3 @@ bool testctl_transcript_each(const struct testctl *tc, const char *thing, uint64
 	*dropped = t->dropped;
 	return true;
 }
-
-bool testctl_topic_thing(const char *topic, char *buf, size_t size)
-{
-	static const char prefix[] = "$aws/things/";
-	if(strncmp(topic, prefix, sizeof(prefix) - 1) != 0) return false;
-	const char *thing = topic + sizeof(prefix) - 1;
-	size_t n = strcspn(thing, "/");
-	if(n == 0 || n >= size || strncmp(thing + n, "/jobs/", 6) != 0) return false;
-	memcpy(buf, thing, n);
-	buf[n] = '\0';
-	return true;
-}

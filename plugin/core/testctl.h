@@ -1,7 +1,7 @@
 /* Test controls (plugin_opt_test_controls on): the state the conformance commands
  * set up, in bounded memory. Per-thing fault lists, the job-time offset, and
  * per-thing transcripts. Pure data: knows nothing of the store, the outbox or
- * Mosquitto; the service consults it (with testctl_apply.c) and the management
+ * Mosquitto; the MQTT adapter consults it (mqtt/testctl_apply.c) and the management
  * commands fill it (control_testing.c).
  *
  * Ownership: the testctl owns every string it keeps; callers' strings are copied. */
@@ -83,9 +83,5 @@ struct testctl_entry {
  * thing is not recorded. */
 bool testctl_transcript_each(const struct testctl *tc, const char *thing, uint64_t since,
 		void (*fn)(void *ctx, const struct testctl_entry *e), void *ctx, uint64_t *dropped);
-
-/* The thing of a topic under $aws/things/<thing>/jobs/, copied into buf (size
- * bytes); false for any other topic or a name that does not fit. */
-bool testctl_topic_thing(const char *topic, char *buf, size_t size);
 
 #endif

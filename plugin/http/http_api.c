@@ -1,11 +1,11 @@
 /* AWS-compatible HTTP API: routes, request mapping and response shapes.
  *
- * Data plane (iot-jobs-data): each route becomes the MQTT device request it stands for
- * (the same service code answers), and the reply is reshaped as AWS's HTTP model has
- * it: jobDocument as a string, thingName in the execution, no timestamp or
+ * Data plane (iot-jobs-data): each route becomes the typed device request it stands
+ * for (service_device, as MQTT requests), and the result is rendered as AWS's HTTP
+ * model has it: jobDocument as a string, thingName in the execution, no timestamp or
  * clientToken, errors as status + {"message"} + x-amzn-ErrorType.
- * Control plane (iot): each route becomes one management command; the command's data
- * is the response body, its "<Exception>: <message>" error the error. */
+ * Control plane (iot): each route becomes one management command (service_control);
+ * the command's data is the response body, its exception the error. */
 #include "http/http_api.h"
 
 #include <stdbool.h>
@@ -15,12 +15,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/shapes.h"
 #include "util/jsonfield.h"
+#include "util/jsonw.h"
 #include "util/names.h"
 #include "core/service.h"
 
 #define MAX_SEGMENTS 8
-#define THINGS_PREFIX "$aws/things/"
 #define MAX_PARAMS 16
 
 struct parsed {
@@ -182,24 +183,27 @@ static void add_params(cJSON *obj, const struct parsed *p)
 
 /* ---- who may do what ---- */
 
+/* What a request acts on: nothing yet (whether it acts as anyone at all), one
+ * thing's jobs (the data plane), or the management API (the control plane). */
+enum target { TARGET_NONE, TARGET_THING, TARGET_CONTROL };
+
 /* The one place where a request is refused for who it comes from (the server refuses
- * bad signatures): true when allowed, else the 403 is in out. Without a topic, only
- * whether the request acts as anyone at all; with one, what the identity may do there
- * over MQTT (access_decide), where deferring to the broker's ACL is a refusal: HTTP
- * requests cannot be put to it. */
-static bool authorize(const struct access_config *access, const struct http_request *req, const char *topic,
-		struct http_response *out)
+ * bad signatures): true when allowed, else the 403 is in out. The identity may do what
+ * it may do over MQTT (access.h), where deferring to the broker's ACL is a refusal:
+ * HTTP requests cannot be put to it. */
+static bool authorize(const struct access_config *access, const struct http_request *req, enum target target,
+		const char *thing, struct http_response *out)
 {
 	char why[512];
 	const char *id = req->identity;
-	bool control = topic && strcmp(topic, JOBS_CONTROL_TOPIC) == 0;
+	bool control = target == TARGET_CONTROL;
 	if(!id){
 		snprintf(why, sizeof(why), "unsigned requests act as the identity plugin_opt_http_unsigned_identity names, "
 				"and it is not set");
-	}else if(!topic){
+	}else if(target == TARGET_NONE){
 		return true;
 	}else{
-		switch(access_decide(access, id, topic, ACCESS_WRITE)){
+		switch(control ? access_decide_control(access, id) : access_decide_thing(access, id, thing)){
 		case ACCESS_ALLOW:
 			return true;
 		case ACCESS_DENY:
@@ -207,9 +211,8 @@ static bool authorize(const struct access_config *access, const struct http_requ
 				snprintf(why, sizeof(why), "'%s' is not an operator (plugin_opt_operators): the iot control plane "
 						"is for operators only", id);
 			}else{
-				const char *thing = topic + strlen(THINGS_PREFIX);
-				snprintf(why, sizeof(why), "'%s' may not act as thing '%.*s': an identity acts as its own thing "
-						"and those plugin_opt_grant_%s names", id, (int)strcspn(thing, "/"), thing, id);
+				snprintf(why, sizeof(why), "'%s' may not act as thing '%s': an identity acts as its own thing "
+						"and those plugin_opt_grant_%s names", id, thing, id);
 			}
 			break;
 		case ACCESS_DEFER:
@@ -225,100 +228,104 @@ static bool authorize(const struct access_config *access, const struct http_requ
 
 /* ---- data plane ---- */
 
-struct device_error {
-	const char *code;
+struct device_status {
 	int status;
 	const char *type;
 };
 
-static const struct device_error device_errors[] = {
-	{ "InvalidTopic", 400, "InvalidRequestException" },
-	{ "InvalidJson", 400, "InvalidRequestException" },
-	{ "InvalidRequest", 400, "InvalidRequestException" },
-	{ "ResourceNotFound", 404, "ResourceNotFoundException" },
+static const struct device_status device_statuses[DEVICE_ERROR_COUNT] = {
+	[DEVICE_INVALID_TOPIC] = { 400, "InvalidRequestException" },
+	[DEVICE_INVALID_JSON] = { 400, "InvalidRequestException" },
+	[DEVICE_INVALID_REQUEST] = { 400, "InvalidRequestException" },
+	[DEVICE_RESOURCE_NOT_FOUND] = { 404, "ResourceNotFoundException" },
 	/* the data plane's model has no version conflict error: botocore would not know it */
-	{ "VersionMismatch", 409, "InvalidStateTransitionException" },
-	{ "InvalidStateTransition", 409, "InvalidStateTransitionException" },
-	{ "TerminalStateReached", 410, "TerminalStateException" },
-	{ "RequestThrottled", 429, "ThrottlingException" },
-	{ "InternalError", 503, "ServiceUnavailableException" },
+	[DEVICE_VERSION_MISMATCH] = { 409, "InvalidStateTransitionException" },
+	[DEVICE_INVALID_STATE_TRANSITION] = { 409, "InvalidStateTransitionException" },
+	[DEVICE_REQUEST_THROTTLED] = { 429, "ThrottlingException" },
+	[DEVICE_INTERNAL_ERROR] = { 503, "ServiceUnavailableException" },
 };
 
-/* obj's jobDocument, an object in MQTT replies, becomes the JSON string HTTP wants. */
-static void document_as_string(cJSON *obj)
+/* JobExecution as the HTTP model has it: jobDocument as a string, and thingName. */
+static void write_execution(struct jsonw *w, const struct store_exec *e, const struct device_result *r)
 {
-	cJSON *doc = cJSON_DetachItemFromObjectCaseSensitive(obj, "jobDocument");
-	if(!doc) return;
-	char *text = jf_print_exact(doc);
-	if(text) cJSON_AddStringToObject(obj, "jobDocument", text);
-	free(text);
-	cJSON_Delete(doc);
+	jsonw_object_begin(w);
+	shapes_write_execution_members(w, e, false, r->timed ? &r->seconds_left : NULL);
+	if(r->with_document && e->document) jsonw_key_string(w, "jobDocument", e->document);
+	jsonw_key_string(w, "thingName", e->thing);
+	jsonw_object_end(w);
 }
 
-/* jobDocument becomes a string; the execution gains thingName. */
-static void reshape_execution(cJSON *exec, const char *thing)
+/* The body of an accepted device request. */
+static char *render(enum device_op op, const struct device_result *r)
 {
-	if(!cJSON_IsObject(exec)) return;
-	document_as_string(exec);
-	cJSON_AddStringToObject(exec, "thingName", thing);
-}
-
-/* Runs the device request on `topic` ($aws/things/<thing>/jobs/...) and shapes its reply. */
-static void device_route(struct service *svc, const char *thing, const char *topic, cJSON *payload,
-		int64_t now_ms, struct outbox *ob, struct http_response *out)
-{
-	char *text = cJSON_PrintUnformatted(payload);
-	char *reply = NULL;
-	bool accepted = false;
-	int rc = text ? service_device_call(svc, topic, text, strlen(text), now_ms, ob, &reply, &accepted) : -1;
-	free(text);
-	cJSON *root = rc == 0 ? cJSON_Parse(reply) : NULL;
-	free(reply);
-	if(!root){
-		http_api_error(out, 503, "ServiceUnavailableException", "no reply");
-		return;
-	}
-	if(!accepted){
-		const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "code"));
-		const char *message = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "message"));
-		const struct device_error *e = &device_errors[0];
-		for(size_t i = 0; code && i < sizeof(device_errors) / sizeof(*device_errors); i++){
-			if(strcmp(device_errors[i].code, code) == 0) e = &device_errors[i];
+	const struct store_exec *e = device_result_execution(r);
+	struct jsonw w;
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	switch(op){
+	case DEVICE_GET_PENDING:
+		shapes_write_pending(&w, r->rows, r->nrows);
+		break;
+	case DEVICE_START_NEXT:
+	case DEVICE_DESCRIBE:
+		if(e){
+			jsonw_key(&w, "execution");
+			write_execution(&w, e, r);
 		}
-		http_api_error(out, e->status, e->type, message ? message : "error");
-		cJSON_Delete(root);
-		return;
+		break;
+	case DEVICE_UPDATE:
+		if(e && r->include_state){
+			jsonw_key(&w, "executionState");
+			shapes_write_state(&w, e);
+		}
+		if(e && r->include_document && e->document) jsonw_key_string(&w, "jobDocument", e->document);
+		break;
 	}
-	cJSON_DeleteItemFromObjectCaseSensitive(root, "timestamp");
-	cJSON_DeleteItemFromObjectCaseSensitive(root, "clientToken");
-	reshape_execution(cJSON_GetObjectItemCaseSensitive(root, "execution"), thing);
-	document_as_string(root);
-	ok(out, root);
+	jsonw_object_end(&w);
+	return jsonw_finish(&w, NULL);
 }
 
-/* Whether the request is a data-plane route; if so, the device request it stands for
- * goes to rest: "get", "start-next", "<jobId>/get" or "<jobId>/update" (the topic after
- * $aws/things/<thing>/jobs/). */
-static bool data_match(const struct http_request *req, const struct parsed *p, char *rest, size_t size)
+/* Runs the device request and renders its result. */
+static void device_route(struct service *svc, const struct device_request *dr, struct outbox *ob,
+		struct http_response *out)
+{
+	struct device_result r;
+	service_device(svc, dr, &r, ob);
+	if(r.error != DEVICE_OK){
+		const struct device_status *st = &device_statuses[r.error];
+		if(!st->status) st = &device_statuses[DEVICE_INVALID_REQUEST];
+		http_api_error(out, st->status, st->type, r.message);
+	}else{
+		out->status = 200;
+		out->error_type[0] = '\0';
+		out->body = render(dr->op, &r);
+		if(!out->body) http_api_error(out, 500, "InternalFailureException", "out of memory");
+	}
+	device_result_free(&r);
+}
+
+/* Whether the request is a data-plane route; if so, *op is the device operation it
+ * stands for. */
+static bool data_match(const struct http_request *req, const struct parsed *p, enum device_op *op)
 {
 	static const char *const pending[] = { "things", "*", "jobs" };
 	static const char *const one[] = { "things", "*", "jobs", "*" };
 	bool is_get = strcmp(req->method, "GET") == 0;
 	if(route(p, pending, 3)){
-		if(is_get) snprintf(rest, size, "get");
+		*op = DEVICE_GET_PENDING;
 		return is_get;
 	}
 	if(!route(p, one, 4)) return false;
 	const char *job = p->segments[3];
-	if(strcmp(job, "$next") == 0 && strcmp(req->method, "PUT") == 0) snprintf(rest, size, "start-next");
-	else if(is_get) snprintf(rest, size, "%.64s/get", job);
-	else if(strcmp(req->method, "POST") == 0) snprintf(rest, size, "%.64s/update", job);
+	if(strcmp(job, DEVICE_NEXT_JOB) == 0 && strcmp(req->method, "PUT") == 0) *op = DEVICE_START_NEXT;
+	else if(is_get) *op = DEVICE_DESCRIBE;
+	else if(strcmp(req->method, "POST") == 0) *op = DEVICE_UPDATE;
 	else return false;
 	return true;
 }
 
 static void data_call(struct service *svc, const struct access_config *access, const struct http_request *req,
-		const struct parsed *p, const char *rest, int64_t now_ms, struct outbox *ob, struct http_response *out)
+		const struct parsed *p, enum device_op op, int64_t now_ms, struct outbox *ob, struct http_response *out)
 {
 	const char *thing = p->segments[1];
 	const char *job = p->nsegments == 4 ? p->segments[3] : NULL;
@@ -328,21 +335,29 @@ static void data_call(struct service *svc, const struct access_config *access, c
 		return;
 	}
 	/* $next: describe (GET) and start-next (PUT), not update (POST) */
-	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, "$next") == 0 && strcmp(req->method, "POST") != 0)){
+	if(job && !names_job_id_valid(job, strlen(job)) && !(strcmp(job, DEVICE_NEXT_JOB) == 0 && strcmp(req->method, "POST") != 0)){
 		http_api_error(out, 400, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
 		return;
 	}
-	char topic[512];
-	snprintf(topic, sizeof(topic), THINGS_PREFIX "%s/jobs/%s", thing, rest);
-	if(!authorize(access, req, topic, out)) return;
+	if(!authorize(access, req, TARGET_THING, thing, out)) return;
 	cJSON *payload = !job || is_get ? cJSON_CreateObject() : body_object(req);
 	if(!payload){
 		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
 		return;
 	}
 	if(job && is_get) add_params(payload, p);
-	device_route(svc, thing, topic, payload, now_ms, ob, out);
+	char *text = cJSON_PrintUnformatted(payload);
 	cJSON_Delete(payload);
+	if(!text){
+		http_api_error(out, 503, "ServiceUnavailableException", "out of memory");
+		return;
+	}
+	struct device_request dr = {
+		.thing = thing, .op = op, .job_id = op == DEVICE_START_NEXT || op == DEVICE_GET_PENDING ? "" : job,
+		.body = text, .body_len = strlen(text), .now_ms = now_ms, .requester = req->who ? req->who : req->identity,
+	};
+	device_route(svc, &dr, ob, out);
+	free(text);
 }
 
 /* ---- control plane ---- */
@@ -398,7 +413,7 @@ static void control_call(struct service *svc, const struct access_config *access
 		const struct control_route *r, const struct parsed *p, int64_t now_ms, struct outbox *ob,
 		struct http_response *out)
 {
-	if(!authorize(access, req, JOBS_CONTROL_TOPIC, out)) return;
+	if(!authorize(access, req, TARGET_CONTROL, NULL, out)) return;
 	cJSON *cmd = r->with_body ? body_object(req) : cJSON_CreateObject();
 	if(!cmd){
 		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
@@ -420,38 +435,24 @@ static void control_call(struct service *svc, const struct access_config *access
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(cmd, "command");
 	cJSON_AddStringToObject(cmd, "command", r->command);
-	cJSON *root = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(root, "commands");
-	cJSON_AddItemToArray(list, cmd);
-	char *text = jf_print_exact(root);
-	cJSON_Delete(root);
 	/* the audit line's user: IDENTITY/ACCESS_KEY (neither holds '/'), or IDENTITY unsigned */
 	char who[512];
 	snprintf(who, sizeof(who), "%s%s%s", req->identity, req->who ? "/" : "", req->who ? req->who : "");
-	char *response = NULL;
-	int rc = text ? service_control_call(svc, who, text, strlen(text), now_ms, ob, &response) : -1;
-	free(text);
-	cJSON *resp = rc == 0 ? cJSON_Parse(response) : NULL;
-	free(response);
-	cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(resp, "responses"), 0);
-	const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(entry, "error"));
-	cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(entry, "data");
-	if(data){
-		ok(out, data);
-	}else if(error){
-		const char *colon = strstr(error, ": ");
-		size_t tlen = colon ? (size_t)(colon - error) : strlen(error);
-		char type[64];
-		snprintf(type, sizeof(type), "%.*s", (int)(tlen < sizeof(type) ? tlen : sizeof(type) - 1), error);
+	struct control_request creq = { .client_id = "http", .username = who, .now_ms = now_ms };
+	struct control_result res;
+	service_control(svc, &creq, cmd, &res, ob);
+	cJSON_Delete(cmd);
+	if(res.data){
+		ok(out, res.data);
+		res.data = NULL;
+	}else{
 		int status = 400;
 		for(size_t i = 0; i < sizeof(control_errors) / sizeof(*control_errors); i++){
-			if(strcmp(control_errors[i].type, type) == 0) status = control_errors[i].status;
+			if(strcmp(control_errors[i].type, res.exception) == 0) status = control_errors[i].status;
 		}
-		http_api_error(out, status, type, colon ? colon + 2 : error);
-	}else{
-		http_api_error(out, 500, "InternalFailureException", "no response");
+		http_api_error(out, status, res.exception, res.message);
 	}
-	cJSON_Delete(resp);
+	control_result_free(&res);
 }
 
 static const struct control_route *control_match(const struct http_request *req, const struct parsed *p)
@@ -473,15 +474,15 @@ void http_api_handle(struct service *svc, const struct access_config *access, co
 		http_api_error(out, 400, "InvalidRequestException", "malformed path or query");
 		return;
 	}
-	if(!authorize(access, req, NULL, out)){
+	if(!authorize(access, req, TARGET_NONE, NULL, out)){
 		parsed_free(&p);
 		return;
 	}
 	static const char *const plane_names[] = {
 		[HTTP_PLANE_DATA] = "iot-jobs-data", [HTTP_PLANE_CONTROL] = "iot", [HTTP_PLANE_UNSIGNED] = "iot or iot-jobs-data",
 	};
-	char rest[128];
-	bool data = req->plane != HTTP_PLANE_CONTROL && data_match(req, &p, rest, sizeof(rest));
+	enum device_op op;
+	bool data = req->plane != HTTP_PLANE_CONTROL && data_match(req, &p, &op);
 	const struct control_route *control = req->plane != HTTP_PLANE_DATA ? control_match(req, &p) : NULL;
 	if(data && control){
 		char msg[400];
@@ -490,7 +491,7 @@ void http_api_handle(struct service *svc, const struct access_config *access, co
 				req->method, req->path);
 		http_api_error(out, 400, "InvalidRequestException", msg);
 	}else if(data){
-		data_call(svc, access, req, &p, rest, now_ms, ob, out);
+		data_call(svc, access, req, &p, op, now_ms, ob, out);
 	}else if(control){
 		control_call(svc, access, req, control, &p, now_ms, ob, out);
 	}else{

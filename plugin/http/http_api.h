@@ -1,6 +1,6 @@
 /* The AWS-compatible HTTP API (docs/http-api.md): maps a REST request of the
- * `iot-jobs-data` (device) or `iot` (control plane) service onto the same service
- * calls the MQTT side uses, and their replies onto AWS's HTTP shapes, status codes
+ * `iot-jobs-data` (device) or `iot` (control plane) service onto the same typed service
+ * calls the MQTT side uses, and their results onto AWS's HTTP shapes, status codes
  * and x-amzn-ErrorType. Pure: no sockets, no threads; the HTTP server hands requests
  * over on the broker's thread. */
 #ifndef MOSQUITTO_JOBS_HTTP_API_H
@@ -38,8 +38,8 @@ struct http_response {
 };
 
 /* Handles one request at now_ms; device notifications are appended to ob. The request
- * may do what its identity may do over MQTT (access_decide on the topic it stands for:
- * $CONTROL/jobs/v1 for the control plane, $aws/things/T/jobs/... for the data plane);
+ * may do what its identity may do over MQTT (access_decide_control for the control
+ * plane, access_decide_thing on the path's thing for the data plane);
  * where MQTT would leave the decision to the broker's ACL (ACCESS_DEFER), HTTP, which
  * cannot ask the broker, refuses. Refusals: 403 AccessDeniedException. */
 void http_api_handle(struct service *svc, const struct access_config *access, const struct http_request *req,

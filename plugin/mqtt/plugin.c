@@ -1,8 +1,8 @@
 /* Mosquitto adapter: the only file that knows Mosquitto.
  *
- * Loads the options, creates the jobs service, and turns MESSAGE events on
- * $aws/things/... and CONTROL events on $CONTROL/jobs/v1 into service calls, then
- * publishes what the service put in the outbox. Jobs requests always return
+ * Loads the options, creates the jobs service, and hands MESSAGE events on the
+ * things' topics and CONTROL events on $CONTROL/jobs/v1 to the MQTT request path
+ * (mqtt_jobs.c), then publishes what it put in the outbox. Jobs requests always return
  * MOSQ_ERR_SUCCESS: anything else would fail the device's publish or disconnect it. */
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
@@ -24,6 +24,8 @@
 #include "util/loglimit.h"
 #include "core/service.h"
 #include "mqtt/mqtt5_props.h"
+#include "mqtt/mqtt_jobs.h"
+#include "mqtt/topic.h"
 
 #define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
 
@@ -92,21 +94,33 @@ static void flush_outbox(struct plugin *p)
 	for(size_t i = 0; i < p->outbox.count; i++){
 		const struct outbox_msg *m = &p->outbox.msgs[i];
 		if(m->not_before_ms > now) continue;
-		service_sent(p->svc, m, now);
-		if(m->withheld) continue;
+		char buf[512];
+		char *topic = buf;
+		size_t need = topic_build(m, buf, sizeof(buf));
+		if(need >= sizeof(buf)){
+			/* a reply to a request on a long topic */
+			if(!(topic = malloc(need + 1))) continue;
+			topic_build(m, topic, need + 1);
+		}
+		mqtt_jobs_sent(p->svc, m, topic, now);
+		if(m->withheld){
+			if(topic != buf) free(topic);
+			continue;
+		}
 		mosquitto_property *props = NULL;
 		if(m->correlation && mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA,
 					m->correlation, (uint16_t)m->correlation_len) != MOSQ_ERR_SUCCESS){
 			mosquitto_property_free_all(&props);
 			props = NULL;
 		}
-		int rc = mosquitto_broker_publish_copy(m->client_id, m->topic, (int)m->payload_len,
+		int rc = mosquitto_broker_publish_copy(m->client_id, topic, (int)m->payload_len,
 				m->payload, m->qos, false, props);
 		if(rc != MOSQ_ERR_SUCCESS) mosquitto_property_free_all(&props);
 		if(rc != MOSQ_ERR_SUCCESS){
 			mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s",
-					m->topic, publish_error_text(rc));
+					topic, publish_error_text(rc));
 		}
+		if(topic != buf) free(topic);
 	}
 	outbox_retain_later(&p->outbox, now);
 }
@@ -180,7 +194,7 @@ static const char *refusal_reason(const struct plugin *p, const char *identity, 
 	if(strncmp(topic, "$share/", 7) == 0 && strchr(topic + 7, '/')) topic = strchr(topic + 7, '/') + 1;
 	snprintf(thing, thing_size, "-");
 	if(strncmp(topic, "$CONTROL/", 9) == 0) return "not an operator of the management API (plugin_opt_operators)";
-	const char *t = strncmp(topic, "$aws/things/", 12) == 0 ? topic + 12 : NULL;
+	const char *t = topic_things_rest(topic);
 	if(t) snprintf(thing, thing_size, "%.*s", (int)strcspn(t, "/"), t);
 	else snprintf(thing, thing_size, "*");
 	if(!access_identity_valid(identity)){
@@ -270,11 +284,11 @@ static int on_message(int event, void *event_data, void *userdata)
 	(void)event;
 	struct plugin *p = userdata;
 	struct mosquitto_evt_message *ev = event_data;
-	if(strncmp(ev->topic, "$aws/things/", 12) != 0) return MOSQ_ERR_SUCCESS;
+	if(!topic_things_rest(ev->topic)) return MOSQ_ERR_SUCCESS;
 
 	struct jobs_request req;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
-	if(service_handle_device(p->svc, &req, &p->outbox) && !p->ticking) flush_outbox(p);
+	if(mqtt_jobs_device(p->svc, &req, &p->outbox) && !p->ticking) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -342,7 +356,7 @@ static int on_control(int event, void *event_data, void *userdata)
 			req.correlation_len = correlation_len;
 		}
 	}
-	service_handle_control(p->svc, &req, &p->outbox);
+	mqtt_jobs_control(p->svc, &req, &p->outbox);
 	if(!p->ticking) flush_outbox(p);
 	free(response_topic);
 	return MOSQ_ERR_SUCCESS;
@@ -397,6 +411,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	}
 	service_set_clock(p->svc, monotonic_ms, NULL);
 	service_set_kicker(p->svc, kick, NULL);
+	service_set_batch_failed(p->svc, mqtt_jobs_fail_batch, NULL);
 	const struct jobs_config *cfg = &p->cfg;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
 			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);

@@ -1,6 +1,8 @@
-/* Device topic parser: explicit lengths, a table of API level names, no allocation. */
+/* Device topic parser (explicit lengths, a table of API level names, no allocation)
+ * and the topics of outgoing messages. */
 #include "mqtt/topic.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define PREFIX "$aws/things/"
@@ -79,8 +81,8 @@ enum topic_kind topic_parse(const char *topic, struct jobs_topic *out)
 	copy_level(out->thing, &thing);
 
 	if(n == 1){
-		if(level_is(&lv[0], "get")) out->op = OP_GET_PENDING;
-		else if(level_is(&lv[0], "start-next")) out->op = OP_START_NEXT;
+		if(level_is(&lv[0], "get")) out->op = DEVICE_GET_PENDING;
+		else if(level_is(&lv[0], "start-next")) out->op = DEVICE_START_NEXT;
 		else return TOPIC_INVALID;
 		return TOPIC_REQUEST;
 	}
@@ -95,11 +97,55 @@ enum topic_kind topic_parse(const char *topic, struct jobs_topic *out)
 		return TOPIC_INVALID;
 	}
 
-	if(level_is(action, "get")) out->op = OP_DESCRIBE;
-	else if(level_is(action, "update")) out->op = OP_UPDATE;
+	if(level_is(action, "get")) out->op = DEVICE_DESCRIBE;
+	else if(level_is(action, "update")) out->op = DEVICE_UPDATE;
 	else return TOPIC_INVALID;
 
-	if(!job_level_ok(&lv[0], out->op == OP_DESCRIBE)) return TOPIC_INVALID;
+	if(!job_level_ok(&lv[0], out->op == DEVICE_DESCRIBE)) return TOPIC_INVALID;
 	copy_level(out->job_id, &lv[0]);
 	return TOPIC_REQUEST;
+}
+
+const char *topic_things_rest(const char *topic)
+{
+	size_t plen = strlen(PREFIX);
+	return strncmp(topic, PREFIX, plen) == 0 ? topic + plen : NULL;
+}
+
+bool topic_thing(const char *topic, char *buf, size_t size)
+{
+	const char *thing = topic_things_rest(topic);
+	if(!thing) return false;
+	size_t n = strcspn(thing, "/");
+	if(n == 0 || n >= size || strncmp(thing + n, "/jobs/", 6) != 0) return false;
+	memcpy(buf, thing, n);
+	buf[n] = '\0';
+	return true;
+}
+
+size_t topic_build(const struct outbox_msg *m, char *buf, size_t size)
+{
+	int n = 0;
+	switch(m->kind){
+	case OUTBOX_ACCEPTED:
+		n = snprintf(buf, size, "%s/accepted", m->topic);
+		break;
+	case OUTBOX_REJECTED:
+		n = snprintf(buf, size, "%s/rejected", m->topic);
+		break;
+	case OUTBOX_RESPONSE:
+		n = snprintf(buf, size, "%s", m->topic);
+		break;
+	case OUTBOX_NOTIFY:
+	case OUTBOX_NOTIFY_NEXT: {
+		const char *what = m->kind == OUTBOX_NOTIFY ? "notify" : "notify-next";
+		if(m->namespace_id && m->namespace_id[0]){
+			n = snprintf(buf, size, PREFIX "%s/jobs/%s-namespace-%s", m->thing, what, m->namespace_id);
+		}else{
+			n = snprintf(buf, size, PREFIX "%s/jobs/%s", m->thing, what);
+		}
+		break;
+	}
+	}
+	return n > 0 ? (size_t)n : 0;
 }

@@ -1,10 +1,20 @@
-/* Parsing of device topics under $aws/things/{thing}/jobs/ (spec section 1).
- * Parses by level count, never by substring, so a job named `get` is legal.
- * No allocation: the result is copied into caller-owned fixed buffers. */
+/* The MQTT topics of the jobs API, the one place that knows them: parsing device
+ * topics under the things prefix (by level count, never by substring, so a job named
+ * `get` is legal; no allocation: the result is copied into caller-owned fixed
+ * buffers), and building the topic of each outbox message. */
 #ifndef MOSQUITTO_JOBS_TOPIC_H
 #define MOSQUITTO_JOBS_TOPIC_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/device.h"
+#include "core/outbox.h"
 #include "util/names.h"
+
+/* The management API's request topic and response topic. */
+#define JOBS_CONTROL_TOPIC "$CONTROL/jobs/v1"
+#define JOBS_CONTROL_RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
 
 enum topic_kind {
 	TOPIC_NOT_JOBS = 0, /* not under $aws/things/{thing}/jobs: not ours */
@@ -13,15 +23,8 @@ enum topic_kind {
 	TOPIC_REQUEST,      /* a device request; `op` and the names are filled in */
 };
 
-enum jobs_op {
-	OP_GET_PENDING = 0,
-	OP_START_NEXT,
-	OP_DESCRIBE,
-	OP_UPDATE,
-};
-
 struct jobs_topic {
-	enum jobs_op op;
+	enum device_op op;
 	char thing[JOBS_THING_NAME_MAX + 1];
 	char job_id[JOBS_JOB_ID_MAX + 1];      /* "" for get/start-next; may be "$next" for describe */
 	char namespace_id[JOBS_NAMESPACE_MAX + 1]; /* "" when the topic has no namespace level */
@@ -31,6 +34,20 @@ struct jobs_topic {
 enum topic_kind topic_parse(const char *topic, struct jobs_topic *out);
 
 /* The literal job id that asks for the next pending execution. */
-#define JOBS_NEXT_ID "$next"
+#define JOBS_NEXT_ID DEVICE_NEXT_JOB
+
+/* What follows the things prefix ("$aws/things/") in `topic`; NULL when the topic is
+ * not under it. */
+const char *topic_things_rest(const char *topic);
+
+/* The thing of a topic under $aws/things/<thing>/jobs/, copied into buf (size
+ * bytes); false for any other topic or a name that does not fit. */
+bool topic_thing(const char *topic, char *buf, size_t size);
+
+/* The topic m goes out on, into buf as snprintf does (the length it needs, without
+ * the NUL, is returned; a longer one is cut): a reply on its request's topic plus
+ * /accepted or /rejected, a management response on its topic, a notification on its
+ * thing's notify or notify-next topic (with -namespace-<id> for a namespace). */
+size_t topic_build(const struct outbox_msg *m, char *buf, size_t size);
 
 #endif

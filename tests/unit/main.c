@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "suites.h"
+#include "mqtt/topic.h"
 
 void add_suite(const char *name, const struct test_entry *tests, size_t count)
 {
@@ -92,4 +93,13 @@ int main(void)
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
+}
+
+const char *msg_topic(const struct outbox_msg *m)
+{
+	static char bufs[8][1024];
+	static unsigned next;
+	char *buf = bufs[next++ % 8];
+	topic_build(m, buf, sizeof(bufs[0]));
+	return buf;
 }

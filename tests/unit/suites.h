@@ -26,6 +26,11 @@ void remove_db_files(const char *path);
  * and returns buf. Aborts the run when the directory cannot be made. */
 char *test_file_path(char *buf, size_t size, const char *name);
 
+/* The MQTT topic an outbox message goes out on (mqtt/topic.c's topic_build), in one
+ * of a few static buffers used in turn, so a few can be compared at once. */
+struct outbox_msg;
+const char *msg_topic(const struct outbox_msg *m);
+
 /* Adds a suite with the given tests; aborts the run when the registry fails. */
 struct test_entry {
 	const char *name;

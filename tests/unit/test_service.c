@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "core/service.h"
+#include "mqtt/mqtt_jobs.h"
 #include "suites.h"
 
 #define NOW 1700000000
@@ -49,7 +50,7 @@ static bool device_at(int64_t now_ms, const char *topic, const char *payload, in
 	outbox_truncate(&ob, 0);
 	struct jobs_request req = { .client_id = "dev", .topic = topic, .payload = payload,
 		.payload_len = payload ? strlen(payload) : 0, .qos = qos, .now = now_ms / 1000, .now_ms = now_ms };
-	return service_handle_device(svc, &req, &ob);
+	return mqtt_jobs_device(svc, &req, &ob);
 }
 
 static bool device(const char *topic, const char *payload, int qos)
@@ -64,7 +65,7 @@ static void control(const char *payload)
 	outbox_truncate(&ob, 0);
 	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .payload = payload,
 		.payload_len = strlen(payload), .qos = 1, .now = NOW };
-	service_handle_control(svc, &req, &ob);
+	mqtt_jobs_control(svc, &req, &ob);
 	service_tick(svc, (int64_t)NOW * 1000, &ob);
 }
 
@@ -72,7 +73,7 @@ static void control(const char *payload)
 static int find(const char *topic)
 {
 	for(size_t i = 0; i < ob.count; i++){
-		if(strcmp(ob.msgs[i].topic, topic) == 0) return (int)i;
+		if(strcmp(msg_topic(&ob.msgs[i]), topic) == 0) return (int)i;
 	}
 	return -1;
 }
@@ -80,7 +81,7 @@ static int find(const char *topic)
 static int count_topic(const char *topic)
 {
 	int n = 0;
-	for(size_t i = 0; i < ob.count; i++) n += strcmp(ob.msgs[i].topic, topic) == 0;
+	for(size_t i = 0; i < ob.count; i++) n += strcmp(msg_topic(&ob.msgs[i]), topic) == 0;
 	return n;
 }
 
@@ -874,7 +875,7 @@ static void test_large_group_fans_out_over_ticks(void)
 		"\"targets\":[\"arn:aws:iot:us-east-1:000000000000:thinggroup/big\"]}]}";
 	req.payload = create;
 	req.payload_len = strlen(create);
-	service_handle_control(svc, &req, &ob);
+	mqtt_jobs_control(svc, &req, &ob);
 	CU_ASSERT_EQUAL(ob.count, 1); /* the response only: the group is reached by the ticks */
 	int notified = 0, ticks = 0;
 	while(ticks < 20){
@@ -882,7 +883,7 @@ static void test_large_group_fans_out_over_ticks(void)
 		service_tick(svc, (int64_t)NOW * 1000, &ob);
 		if(ob.count == 0) break;
 		int n = 0;
-		for(size_t i = 0; i < ob.count; i++) n += strstr(ob.msgs[i].topic, "/notify-next") != NULL;
+		for(size_t i = 0; i < ob.count; i++) n += strstr(msg_topic(&ob.msgs[i]), "/notify-next") != NULL;
 		CU_ASSERT_TRUE(n <= 64); /* one batch per tick without a clock */
 		notified += n;
 		ticks++;

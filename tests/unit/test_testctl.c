@@ -8,6 +8,8 @@
 
 #include "core/service.h"
 #include "core/testctl.h"
+#include "mqtt/mqtt_jobs.h"
+#include "mqtt/topic.h"
 #include "suites.h"
 
 #define NOW_MS 1700000000000LL
@@ -31,11 +33,11 @@ static void test_names(void)
 	CU_ASSERT_TRUE(testctl_code_valid("TerminalStateReached"));
 	CU_ASSERT_FALSE(testctl_code_valid("InvalidRequest"));
 	char thing[16];
-	CU_ASSERT_TRUE(testctl_topic_thing("$aws/things/t1/jobs/get/accepted", thing, sizeof(thing)));
+	CU_ASSERT_TRUE(topic_thing("$aws/things/t1/jobs/get/accepted", thing, sizeof(thing)));
 	CU_ASSERT_STRING_EQUAL(thing, "t1");
-	CU_ASSERT_FALSE(testctl_topic_thing("$aws/things/t1/shadow/get", thing, sizeof(thing)));
-	CU_ASSERT_FALSE(testctl_topic_thing("$aws/things//jobs/get", thing, sizeof(thing)));
-	CU_ASSERT_FALSE(testctl_topic_thing("$aws/things/a-name-far-too-long/jobs/get", thing, sizeof(thing)));
+	CU_ASSERT_FALSE(topic_thing("$aws/things/t1/shadow/get", thing, sizeof(thing)));
+	CU_ASSERT_FALSE(topic_thing("$aws/things//jobs/get", thing, sizeof(thing)));
+	CU_ASSERT_FALSE(topic_thing("$aws/things/a-name-far-too-long/jobs/get", thing, sizeof(thing)));
 }
 
 static void test_faults_used_up(void)
@@ -190,10 +192,10 @@ static char *command(const char *cmd, int64_t now_ms)
 	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .payload = payload,
 		.payload_len = strlen(payload), .qos = 1, .now = now_ms / 1000, .now_ms = now_ms };
 	size_t mark = ob.count;
-	service_handle_control(svc, &req, &ob);
+	mqtt_jobs_control(svc, &req, &ob);
 	char *out = NULL;
 	for(size_t i = mark; i < ob.count; i++){
-		if(strcmp(ob.msgs[i].topic, JOBS_CONTROL_RESPONSE_TOPIC) != 0) continue;
+		if(strcmp(msg_topic(&ob.msgs[i]), JOBS_CONTROL_RESPONSE_TOPIC) != 0) continue;
 		cJSON *root = cJSON_Parse(ob.msgs[i].payload);
 		cJSON *entry = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "responses"), 0);
 		cJSON *data = cJSON_GetObjectItem(entry, "data");
@@ -217,13 +219,13 @@ static void device(const char *topic, const char *payload, int64_t now_ms)
 	struct jobs_request req = { .client_id = "dev", .topic = topic, .payload = payload,
 		.payload_len = strlen(payload), .qos = 1, .now = now_ms / 1000, .now_ms = now_ms };
 	outbox_truncate(&ob, 0);
-	service_handle_device(svc, &req, &ob);
+	mqtt_jobs_device(svc, &req, &ob);
 }
 
 static const struct outbox_msg *reply(const char *topic, int nth)
 {
 	for(size_t i = 0; i < ob.count; i++){
-		if(strcmp(ob.msgs[i].topic, topic) == 0 && nth-- == 0) return &ob.msgs[i];
+		if(strcmp(msg_topic(&ob.msgs[i]), topic) == 0 && nth-- == 0) return &ob.msgs[i];
 	}
 	return NULL;
 }
@@ -266,8 +268,8 @@ static void test_service_actions(void)
 	CU_ASSERT_PTR_NOT_NULL(reply("$aws/things/t1/jobs/notify", 0)); /* the change happened */
 	CU_ASSERT_FALSE(reply("$aws/things/t1/jobs/notify", 0)->withheld);
 
-	/* the transcript: service_sent records what the adapter publishes */
-	service_sent(svc, m, NOW_MS + 5);
+	/* the transcript: mqtt_jobs_sent records what the adapter publishes */
+	mqtt_jobs_sent(svc, m, msg_topic(m), NOW_MS + 5);
 	outbox_truncate(&ob, 0);
 	char *t = command("{\"command\":\"getTranscript\",\"thingName\":\"t1\",\"since\":3}", NOW_MS);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(t);

@@ -14,6 +14,7 @@
 
 #include "core/service.h"
 #include "core/validate.h"
+#include "mqtt/mqtt_jobs.h"
 #include "suites.h"
 
 /* 2023-11-14T22:00:00Z: a whole minute, so schedule strings without seconds are exact. */
@@ -95,7 +96,7 @@ static void send_device(struct outbox *o, const char *thing, const char *levels,
 	outbox_truncate(o, 0);
 	struct jobs_request req = { .client_id = "dev", .topic = topic, .payload = payload,
 		.payload_len = payload ? strlen(payload) : 0, .qos = 1, .now = clock_ms / 1000, .now_ms = clock_ms };
-	CU_ASSERT_TRUE(service_handle_device(svc, &req, o));
+	CU_ASSERT_TRUE(mqtt_jobs_device(svc, &req, o));
 }
 
 /* A device request whose replies and notifications stay in `ob`. */
@@ -122,11 +123,11 @@ static cJSON *vcontrol(struct outbox *o, const char *fmt, va_list ap)
 	outbox_truncate(o, 0);
 	struct jobs_request req = { .client_id = "op", .topic = JOBS_CONTROL_TOPIC, .payload = payload,
 		.payload_len = strlen(payload), .qos = 1, .now = clock_ms / 1000, .now_ms = clock_ms };
-	service_handle_control(svc, &req, o);
+	mqtt_jobs_control(svc, &req, o);
 	free(payload);
 	cJSON *resp = NULL;
 	for(size_t i = 0; i < o->count; i++){
-		if(strcmp(o->msgs[i].topic, JOBS_CONTROL_RESPONSE_TOPIC) == 0){
+		if(strcmp(msg_topic(&o->msgs[i]), JOBS_CONTROL_RESPONSE_TOPIC) == 0){
 			cJSON *r = cJSON_ParseWithLength(o->msgs[i].payload, o->msgs[i].payload_len);
 			resp = cJSON_DetachItemFromArray(cJSON_GetObjectItem(r, "responses"), 0);
 			cJSON_Delete(r);
@@ -198,7 +199,7 @@ static bool ends_with(const char *s, const char *suffix)
 static int count_suffix(const char *suffix)
 {
 	int n = 0;
-	for(size_t i = 0; i < ob.count; i++) n += ends_with(ob.msgs[i].topic, suffix);
+	for(size_t i = 0; i < ob.count; i++) n += ends_with(msg_topic(&ob.msgs[i]), suffix);
 	return n;
 }
 
@@ -208,7 +209,7 @@ static int find_topic(const char *thing, const char *levels)
 	char topic[256];
 	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/%s", thing, levels);
 	for(size_t i = ob.count; i-- > 0;){
-		if(strcmp(ob.msgs[i].topic, topic) == 0) return (int)i;
+		if(strcmp(msg_topic(&ob.msgs[i]), topic) == 0) return (int)i;
 	}
 	return -1;
 }
@@ -218,7 +219,7 @@ static int count_topic(const char *thing, const char *levels)
 	char topic[256];
 	int n = 0;
 	snprintf(topic, sizeof(topic), "$aws/things/%s/jobs/%s", thing, levels);
-	for(size_t i = 0; i < ob.count; i++) n += strcmp(ob.msgs[i].topic, topic) == 0;
+	for(size_t i = 0; i < ob.count; i++) n += strcmp(msg_topic(&ob.msgs[i]), topic) == 0;
 	return n;
 }
 
@@ -265,7 +266,7 @@ static struct exec_view describe(const char *thing, const char *job)
 	snprintf(reply, sizeof(reply), "$aws/things/%s/jobs/%s/get/accepted", thing, job);
 	struct exec_view v = { .approx = -1 };
 	for(size_t i = 0; i < qob.count; i++){
-		if(strcmp(qob.msgs[i].topic, reply) == 0){
+		if(strcmp(msg_topic(&qob.msgs[i]), reply) == 0){
 			cJSON *b = cJSON_ParseWithLength(qob.msgs[i].payload, qob.msgs[i].payload_len);
 			v = view_of(cJSON_GetObjectItem(b, "execution"));
 			cJSON_Delete(b);
@@ -282,7 +283,7 @@ static int pending(const char *thing)
 	snprintf(reply, sizeof(reply), "$aws/things/%s/jobs/get/accepted", thing);
 	int n = -1;
 	for(size_t i = 0; i < qob.count; i++){
-		if(strcmp(qob.msgs[i].topic, reply) == 0){
+		if(strcmp(msg_topic(&qob.msgs[i]), reply) == 0){
 			cJSON *b = cJSON_ParseWithLength(qob.msgs[i].payload, qob.msgs[i].payload_len);
 			n = cJSON_GetArraySize(cJSON_GetObjectItem(b, "inProgressJobs"))
 				+ cJSON_GetArraySize(cJSON_GetObjectItem(b, "queuedJobs"));
@@ -1227,7 +1228,7 @@ static void test_schedule_start(void)
 	ASSERT_STR(job_status("s"), "SCHEDULED");
 	ASSERT_INT(pending("t1"), 0);
 	send_device(&qob, "t1", "s/get", "");
-	CU_ASSERT(qob.count == 1 && strstr(qob.msgs[0].topic, "/rejected") != NULL);
+	CU_ASSERT(qob.count == 1 && strstr(msg_topic(&qob.msgs[0]), "/rejected") != NULL);
 	dev("t1", "start-next", "");
 	cJSON *b = msg("t1", "start-next/accepted");
 	CU_ASSERT_PTR_NULL(cJSON_GetObjectItem(b, "execution"));

@@ -7,7 +7,7 @@
 struct topic_case {
 	const char *topic;
 	enum topic_kind kind;
-	enum jobs_op op;
+	enum device_op op;
 	const char *thing;
 	const char *job_id;
 	const char *ns;
@@ -15,20 +15,20 @@ struct topic_case {
 
 #define T "$aws/things/"
 static const struct topic_case cases[] = {
-	{ T "dev1/jobs/get", TOPIC_REQUEST, OP_GET_PENDING, "dev1", "", "" },
-	{ T "dev1/jobs/start-next", TOPIC_REQUEST, OP_START_NEXT, "dev1", "", "" },
-	{ T "dev1/jobs/job-1/get", TOPIC_REQUEST, OP_DESCRIBE, "dev1", "job-1", "" },
-	{ T "dev1/jobs/$next/get", TOPIC_REQUEST, OP_DESCRIBE, "dev1", "$next", "" },
-	{ T "dev1/jobs/job_1/update", TOPIC_REQUEST, OP_UPDATE, "dev1", "job_1", "" },
+	{ T "dev1/jobs/get", TOPIC_REQUEST, DEVICE_GET_PENDING, "dev1", "", "" },
+	{ T "dev1/jobs/start-next", TOPIC_REQUEST, DEVICE_START_NEXT, "dev1", "", "" },
+	{ T "dev1/jobs/job-1/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "dev1", "job-1", "" },
+	{ T "dev1/jobs/$next/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "dev1", "$next", "" },
+	{ T "dev1/jobs/job_1/update", TOPIC_REQUEST, DEVICE_UPDATE, "dev1", "job_1", "" },
 	/* jobs named like API words parse by level count */
-	{ T "dev1/jobs/get/get", TOPIC_REQUEST, OP_DESCRIBE, "dev1", "get", "" },
-	{ T "dev1/jobs/notify/update", TOPIC_REQUEST, OP_UPDATE, "dev1", "notify", "" },
-	{ T "dev1/jobs/start-next/get", TOPIC_REQUEST, OP_DESCRIBE, "dev1", "start-next", "" },
-	{ T "a:b_c-D9/jobs/get", TOPIC_REQUEST, OP_GET_PENDING, "a:b_c-D9", "", "" },
+	{ T "dev1/jobs/get/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "dev1", "get", "" },
+	{ T "dev1/jobs/notify/update", TOPIC_REQUEST, DEVICE_UPDATE, "dev1", "notify", "" },
+	{ T "dev1/jobs/start-next/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "dev1", "start-next", "" },
+	{ T "a:b_c-D9/jobs/get", TOPIC_REQUEST, DEVICE_GET_PENDING, "a:b_c-D9", "", "" },
 	/* Greengrass namespaces */
-	{ T "gg/jobs/$next/namespace-aws-gg-deployment/get", TOPIC_REQUEST, OP_DESCRIBE, "gg", "$next", "aws-gg-deployment" },
-	{ T "gg/jobs/j1/namespace-aws-gg-deployment/get", TOPIC_REQUEST, OP_DESCRIBE, "gg", "j1", "aws-gg-deployment" },
-	{ T "gg/jobs/j1/namespace-aws-gg-deployment/update", TOPIC_REQUEST, OP_UPDATE, "gg", "j1", "aws-gg-deployment" },
+	{ T "gg/jobs/$next/namespace-aws-gg-deployment/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "gg", "$next", "aws-gg-deployment" },
+	{ T "gg/jobs/j1/namespace-aws-gg-deployment/get", TOPIC_REQUEST, DEVICE_DESCRIBE, "gg", "j1", "aws-gg-deployment" },
+	{ T "gg/jobs/j1/namespace-aws-gg-deployment/update", TOPIC_REQUEST, DEVICE_UPDATE, "gg", "j1", "aws-gg-deployment" },
 	/* reply and notification topics are not requests */
 	{ T "dev1/jobs/get/accepted", TOPIC_IGNORED, 0, NULL, NULL, NULL },
 	{ T "dev1/jobs/start-next/rejected", TOPIC_IGNORED, 0, NULL, NULL, NULL },

@@ -1,0 +1,25 @@
+/* begin -> notify -> commit, or rollback. */
+#include "core/txn.h"
+
+#include "core/notify.h"
+#include "core/service_internal.h"
+
+int txn_begin(struct service *svc)
+{
+	return store_begin(svc->store) == STORE_OK ? 0 : -1;
+}
+
+int txn_commit(struct service *svc, int64_t now, struct outbox *ob)
+{
+	if(notify_emit(svc, now, ob) != 0){
+		txn_abort(svc);
+		return -1;
+	}
+	return store_commit(svc->store) == STORE_OK ? 0 : -1;
+}
+
+void txn_abort(struct service *svc)
+{
+	notify_discard(svc);
+	store_rollback(svc->store);
+}
