@@ -7,6 +7,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "mqtt/mqtt_jobs.h"
+#include "mqtt/topic.h"
 #include "util/utf8.h"
 
 __attribute__((format(printf, 3, 4)))
@@ -81,7 +83,7 @@ void fuzz_seed(struct service *svc, const char *json, int64_t now_ms)
 	struct jobs_request req = { .client_id = "seed", .topic = JOBS_CONTROL_TOPIC,
 		.payload = json, .payload_len = strlen(json), .qos = 1,
 		.now = now_ms / 1000, .now_ms = now_ms };
-	service_handle_control(svc, &req, &ob);
+	mqtt_jobs_control(svc, &req, &ob);
 	bool ok = ob.count > 0;
 	for(size_t i = 0; i < ob.count && ok; i++){
 		if(strstr(ob.msgs[i].payload, "\"error\"")){
@@ -100,14 +102,24 @@ void fuzz_seed_device(struct service *svc, const char *topic, const char *payloa
 	struct jobs_request req = { .client_id = "dev", .topic = topic,
 		.payload = payload, .payload_len = strlen(payload), .qos = 1,
 		.now = now_ms / 1000, .now_ms = now_ms };
-	service_handle_device(svc, &req, &ob);
+	mqtt_jobs_device(svc, &req, &ob);
 	outbox_clear(&ob);
 }
 
-static void violation(const struct outbox_msg *m, const char *what)
+/* The topic m goes out on (malloc'd), as the adapter builds it. */
+static char *topic_of(const struct outbox_msg *m)
+{
+	size_t need = topic_build(m, NULL, 0);
+	char *topic = malloc(need + 1);
+	if(!topic) abort();
+	topic_build(m, topic, need + 1);
+	return topic;
+}
+
+static void violation(const struct outbox_msg *m, const char *topic, const char *what)
 {
 	fprintf(stderr, "fuzz: outbox invariant broken: %s\n  topic: %s\n  payload (%zu bytes): %.*s\n",
-			what, m->topic ? m->topic : "(null)", m->payload_len,
+			what, topic, m->payload_len,
 			m->payload ? (int)(m->payload_len > 4096 ? 4096 : m->payload_len) : 6,
 			m->payload ? m->payload : "(null)");
 	abort();
@@ -119,18 +131,19 @@ void fuzz_check_outbox(const struct outbox *ob, bool device_only, bool topic_utf
 	if(show < 0) show = getenv("FUZZ_SHOW") != NULL;
 	for(size_t i = 0; i < ob->count; i++){
 		const struct outbox_msg *m = &ob->msgs[i];
-		if(show) fprintf(stderr, "  -> %s %.*s\n", m->topic ? m->topic : "(null)",
-				m->payload ? (int)m->payload_len : 0, m->payload ? m->payload : "");
-		if(!m->topic || !*m->topic) violation(m, "no topic");
-		if(topic_utf8 && !utf8_valid(m->topic, strlen(m->topic))) violation(m, "topic is not UTF-8");
-		if(device_only && strncmp(m->topic, "$aws/things/", 12) != 0) violation(m, "reply outside $aws/things/");
-		if(!m->payload) violation(m, "no payload");
-		if(memchr(m->payload, '\0', m->payload_len)) violation(m, "NUL inside the payload");
-		if(!utf8_valid(m->payload, m->payload_len)) violation(m, "payload is not UTF-8");
+		char *topic = topic_of(m);
+		if(show) fprintf(stderr, "  -> %s %.*s\n", topic, m->payload ? (int)m->payload_len : 0, m->payload ? m->payload : "");
+		if(!*topic) violation(m, topic, "no topic");
+		if(topic_utf8 && !utf8_valid(topic, strlen(topic))) violation(m, topic, "topic is not UTF-8");
+		if(device_only && !topic_things_rest(topic)) violation(m, topic, "reply outside $aws/things/");
+		if(!m->payload) violation(m, topic, "no payload");
+		if(memchr(m->payload, '\0', m->payload_len)) violation(m, topic, "NUL inside the payload");
+		if(!utf8_valid(m->payload, m->payload_len)) violation(m, topic, "payload is not UTF-8");
 		cJSON *j = cJSON_ParseWithLength(m->payload, m->payload_len);
-		if(!cJSON_IsObject(j)) violation(m, "payload is not a JSON object");
+		if(!cJSON_IsObject(j)) violation(m, topic, "payload is not a JSON object");
 		cJSON_Delete(j);
-		if(m->qos < 0 || m->qos > 1) violation(m, "reply QoS outside 0-1");
+		if(m->qos < 0 || m->qos > 1) violation(m, topic, "reply QoS outside 0-1");
+		free(topic);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* Device requests (service_handle_device) against one long-lived service over an
+/* Device requests (mqtt_jobs_device) against one long-lived service over an
  * in-memory store, seeded with jobs of every kind (plain, timers + retries + abort,
  * continuous through a group, rollout + schedule, namespaced) for a few things.
  *
@@ -10,7 +10,8 @@
  *                 schedules fire as the clock advances
  *   mode & 1    : 0: group commit, as the plugin runs once ticking (the requests,
  *                 then service_flush, then service_tick); 1: each request commits
- *   mode & 2    : through service_device_call (the HTTP API's way in)
+ *   mode & 2    : through service_device, typed (the HTTP API's way in), for a
+ *                 topic that parses as a request
  *   mode >> 2 & 3: request QoS (3: 0);  mode >> 4 & 3: the request is sent 1-4 times
  *                 (in one batch, under group commit)
  *   body        : the payload (after the first line, for a raw topic)
@@ -28,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
+#include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
 #include "util/utf8.h"
 
@@ -176,25 +178,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct outbox ob = { 0 };
 	service_set_group_commit(svc, group);
 	for(int i = 0; i < times; i++){
-		if(front_end){
-			char *reply = NULL;
-			bool accepted = false;
-			if(service_device_call(svc, t, copy, payload_len, clock_ms, &ob, &reply, &accepted) == 0){
-				struct outbox one = { 0 };
-				/* Check the reply as if it had been published. */
-				if(!reply || outbox_add(&one, "http", "$aws/things/http/jobs/reply", reply,
-							strlen(reply), 0) != 0){
-					fprintf(stderr, "fuzz_device: service_device_call returned 0 and no reply\n");
-					abort();
-				}
-				fuzz_check_outbox(&one, true, true);
-				outbox_clear(&one);
+		struct jobs_topic jt;
+		if(front_end && topic_parse(t, &jt) == TOPIC_REQUEST){
+			struct device_request dr = { .thing = jt.thing, .namespace_id = jt.namespace_id, .op = jt.op,
+				.job_id = jt.job_id, .body = copy, .body_len = payload_len, .now_ms = clock_ms, .requester = "http" };
+			struct device_result r;
+			service_device(svc, &dr, &r, &ob);
+			/* Check the result as if it had been rendered. */
+			const char *code = device_error_code(r.error);
+			if((r.error != DEVICE_OK && (!*code || !*r.message)) || !utf8_valid(r.message, strlen(r.message))
+					|| (r.client_token && !utf8_valid(r.client_token, strlen(r.client_token)))){
+				fprintf(stderr, "fuzz_device: service_device gave a bad result: %d %s: %s\n", (int)r.error, code,
+						r.message);
+				abort();
 			}
-		}else{
+			device_result_free(&r);
+		}else if(!front_end){
 			struct jobs_request req = { .client_id = "dev", .topic = t,
 				.payload = copy, .payload_len = payload_len, .qos = qos,
 				.now = clock_ms / 1000, .now_ms = clock_ms };
-			service_handle_device(svc, &req, &ob);
+			mqtt_jobs_device(svc, &req, &ob);
 		}
 	}
 	service_flush(svc, clock_ms, &ob);

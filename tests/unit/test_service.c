@@ -154,7 +154,7 @@ static void test_get_pending_shapes(void)
 	CU_ASSERT_TRUE(device(P "/get", "{\"clientToken\":\"tok\"}", 2));
 	CU_ASSERT_EQUAL(ob.msgs[0].qos, 1); /* min(request QoS, 1) */
 	b = body(P "/get/accepted");
-	CU_ASSERT_STRING_EQUAL(str(b, "clientToken"), "tok");
+	CU_ASSERT_TRUE(str(b, "clientToken") && strcmp(str(b, "clientToken"), "tok") == 0);
 	cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(b, "queuedJobs"), 0);
 	CU_ASSERT_STRING_EQUAL(str(s, "jobId"), "j1");
 	CU_ASSERT_EQUAL(num(s, "versionNumber"), 1);
@@ -834,6 +834,137 @@ static void test_group_commit(void)
 	remove_db_files(path);
 }
 
+/* One request of a pass under group commit, the outbox kept as it is. */
+static void pass_request(const char *topic, const char *payload)
+{
+	struct jobs_request req = { .client_id = strcmp(topic, JOBS_CONTROL_TOPIC) == 0 ? "op" : "dev", .topic = topic,
+		.payload = payload, .payload_len = strlen(payload), .qos = 1, .now = NOW, .now_ms = (int64_t)NOW * 1000 };
+	if(strcmp(topic, JOBS_CONTROL_TOPIC) == 0) mqtt_jobs_control(svc, &req, &ob);
+	else mqtt_jobs_device(svc, &req, &ob);
+}
+
+/* A storage failure that rolls a pass's batch back (a full disk) takes the pass's
+ * earlier requests with it: their accepted replies become InternalError rejections
+ * (with their clientToken), management responses one error, and their
+ * notifications go. */
+static void test_rolled_back_pass_fails_its_replies(void)
+{
+	char path[4200];
+	test_file_path(path, sizeof(path), "rolled.db");
+	remove_db_files(path);
+	static const struct jobs_option opts[] = { { "db_max_mb", "1" } };
+	setup_with(opts, 1, 10, path);
+	create_job("j0", "[\"t1\"]");
+	create_job("j1", "[\"t1\"]");
+	service_set_group_commit(svc, true);
+	static char cmd[40000];
+	char fill[30001];
+	memset(fill, 'x', 30000);
+	fill[30000] = '\0';
+	bool full = false;
+	for(int i = 0; i < 100 && !full; i++){
+		snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"big%d\","
+				"\"targets\":[\"t9\"],\"document\":{\"d\":\"%s\"}}]}", i, fill);
+		outbox_truncate(&ob, 0);
+		pass_request(JOBS_CONTROL_TOPIC, cmd);
+		full = !service_flush(svc, (int64_t)NOW * 1000, &ob) || strstr(ob.msgs[0].payload, "\"error\"") != NULL;
+	}
+	CU_ASSERT_TRUE_FATAL(full);
+	cJSON *b;
+
+	/* one pass: an update and a command that fit, then a job that does not */
+	outbox_truncate(&ob, 0);
+	pass_request(P "/j1/update", "{\"status\":\"IN_PROGRESS\",\"clientToken\":\"tok\"}");
+	CU_ASSERT_NOT_EQUAL(find(P "/j1/update/accepted"), -1);
+	pass_request(JOBS_CONTROL_TOPIC, "{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"j0\"}]}");
+	CU_ASSERT_NOT_EQUAL(find(P "/notify"), -1);
+	b = body(JOBS_CONTROL_RESPONSE_TOPIC);
+	CU_ASSERT_PTR_NOT_NULL(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "responses"), 0), "data"));
+	cJSON_Delete(b);
+	snprintf(cmd, sizeof(cmd), "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"last\","
+			"\"targets\":[\"t9\"],\"document\":{\"d\":\"%s\"}}]}", fill);
+	pass_request(JOBS_CONTROL_TOPIC, cmd);
+	service_flush(svc, (int64_t)NOW * 1000, &ob);
+
+	CU_ASSERT_EQUAL(find(P "/j1/update/accepted"), -1);
+	b = body(P "/j1/update/rejected");
+	CU_ASSERT_STRING_EQUAL(str(b, "code"), "InternalError");
+	CU_ASSERT_TRUE(str(b, "clientToken") && strcmp(str(b, "clientToken"), "tok") == 0);
+	cJSON_Delete(b);
+	CU_ASSERT_EQUAL(find(P "/notify-next"), -1);
+	CU_ASSERT_EQUAL(find(P "/notify"), -1);
+	CU_ASSERT_EQUAL(count_topic(JOBS_CONTROL_RESPONSE_TOPIC), 2);
+	for(size_t i = 0; i < ob.count; i++){
+		if(strcmp(msg_topic(&ob.msgs[i]), JOBS_CONTROL_RESPONSE_TOPIC) != 0) continue;
+		CU_ASSERT_EQUAL(ob.msgs[i].payload_len, strlen("{\"responses\":[{\"error\":\"InternalFailureException: internal storage error\"}]}"));
+		CU_ASSERT_EQUAL(memcmp(ob.msgs[i].payload, "{\"responses\":[{\"error\":\"InternalFailureException: internal storage error\"}]}",
+					ob.msgs[i].payload_len), 0);
+	}
+	/* and it is gone: the execution is still QUEUED, the job not canceled */
+	service_set_group_commit(svc, false);
+	device(P "/j1/get", "", 1);
+	b = body(P "/j1/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "QUEUED");
+	cJSON_Delete(b);
+	device(P "/j0/get", "", 1);
+	b = body(P "/j0/get/accepted");
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(b, "execution"), "status"), "QUEUED");
+	cJSON_Delete(b);
+	teardown();
+	remove_db_files(path);
+}
+
+/* The typed entry points the HTTP API uses: data, not JSON; the exception and its
+ * message apart. */
+static void test_typed_entry_points(void)
+{
+	setup(10);
+	create_job("j1", "[\"t1\"]");
+	outbox_truncate(&ob, 0);
+	struct device_request dr = { .thing = "t1", .op = DEVICE_GET_PENDING, .body = "{\"clientToken\":\"c\"}",
+		.body_len = strlen("{\"clientToken\":\"c\"}"), .now_ms = (int64_t)NOW * 1000, .requester = "unit" };
+	struct device_result r;
+	service_device(svc, &dr, &r, &ob);
+	CU_ASSERT_EQUAL(r.error, DEVICE_OK);
+	CU_ASSERT_EQUAL_FATAL(r.nrows, 1);
+	CU_ASSERT_STRING_EQUAL(r.rows[0].job_id, "j1");
+	CU_ASSERT_STRING_EQUAL(r.client_token, "c");
+	CU_ASSERT_EQUAL(r.timestamp, NOW);
+	device_result_free(&r);
+
+	dr = (struct device_request){ .thing = "t1", .op = DEVICE_UPDATE, .job_id = "j1",
+		.body = "{\"status\":\"IN_PROGRESS\",\"expectedVersion\":7}", .now_ms = (int64_t)NOW * 1000 };
+	dr.body_len = strlen(dr.body);
+	service_device(svc, &dr, &r, &ob);
+	CU_ASSERT_EQUAL(r.error, DEVICE_VERSION_MISMATCH);
+	CU_ASSERT_STRING_EQUAL(device_error_code(r.error), "VersionMismatch");
+	CU_ASSERT_TRUE(r.state_in_error);
+	CU_ASSERT_EQUAL(r.exec.status, EXEC_QUEUED);
+	CU_ASSERT_PTR_NULL(r.client_token);
+	device_result_free(&r);
+	CU_ASSERT_EQUAL(ob.count, 0);  /* nothing changed: no notification */
+	enum device_error e;
+	CU_ASSERT_TRUE(device_error_parse("RequestThrottled", &e) && e == DEVICE_REQUEST_THROTTLED);
+	CU_ASSERT_FALSE(device_error_parse("Bogus", &e));
+
+	cJSON *cmd = cJSON_Parse("{\"command\":\"describeJob\",\"jobId\":\"nope\"}");
+	struct control_request cr = { .client_id = "unit", .now_ms = (int64_t)NOW * 1000 };
+	struct control_result cres;
+	service_control(svc, &cr, cmd, &cres, &ob);
+	CU_ASSERT_PTR_NULL(cres.data);
+	CU_ASSERT_STRING_EQUAL(cres.exception, "ResourceNotFoundException");
+	CU_ASSERT_STRING_EQUAL(cres.message, "job nope does not exist");
+	control_result_free(&cres);
+	cJSON_Delete(cmd);
+	cmd = cJSON_Parse("{\"command\":\"describeJob\",\"jobId\":\"j1\"}");
+	service_control(svc, &cr, cmd, &cres, &ob);
+	CU_ASSERT_PTR_NULL(cres.exception);
+	CU_ASSERT_STRING_EQUAL(str(cJSON_GetObjectItem(cres.data, "job"), "jobId"), "j1");
+	control_result_free(&cres);
+	cJSON_Delete(cmd);
+	teardown();
+}
+
 /* A retry is one change for the device: the execution leaves, its retry arrives. */
 static void test_retry_notifies_once(void)
 {
@@ -918,6 +1049,8 @@ void add_service_tests(void)
 		{ "group commit", test_group_commit },
 		{ "a retry notifies once", test_retry_notifies_once },
 		{ "a large group fans out over ticks", test_large_group_fans_out_over_ticks },
+		{ "a rolled-back pass fails its replies", test_rolled_back_pass_fails_its_replies },
+		{ "typed entry points", test_typed_entry_points },
 	};
 	ADD_SUITE("service", tests);
 }

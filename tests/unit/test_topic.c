@@ -121,11 +121,43 @@ static void test_name_limits(void)
 	CU_ASSERT_EQUAL(topic_parse(topic, &t), TOPIC_INVALID);
 }
 
+/* The topic of each kind of outbox message. */
+static void test_build(void)
+{
+	char buf[64];
+	struct outbox_msg m = { .kind = OUTBOX_ACCEPTED, .topic = T "d/jobs/j/update" };
+	CU_ASSERT_EQUAL(topic_build(&m, buf, sizeof(buf)), strlen(T "d/jobs/j/update/accepted"));
+	CU_ASSERT_STRING_EQUAL(buf, T "d/jobs/j/update/accepted");
+	m.kind = OUTBOX_REJECTED;
+	topic_build(&m, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, T "d/jobs/j/update/rejected");
+	m = (struct outbox_msg){ .kind = OUTBOX_RESPONSE, .topic = JOBS_CONTROL_RESPONSE_TOPIC };
+	topic_build(&m, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, JOBS_CONTROL_RESPONSE_TOPIC);
+	m = (struct outbox_msg){ .kind = OUTBOX_NOTIFY, .thing = "d", .namespace_id = "" };
+	topic_build(&m, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, T "d/jobs/notify");
+	m.kind = OUTBOX_NOTIFY_NEXT;
+	m.namespace_id = "ns";
+	topic_build(&m, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, T "d/jobs/notify-next-namespace-ns");
+	/* too long for the buffer: cut, and the length it needs returned */
+	char small[8];
+	CU_ASSERT_EQUAL(topic_build(&m, small, sizeof(small)), strlen(T "d/jobs/notify-next-namespace-ns"));
+	CU_ASSERT_EQUAL(strlen(small), sizeof(small) - 1);
+	/* the thing of a jobs topic */
+	char thing[16];
+	CU_ASSERT_TRUE(topic_thing(T "t1/jobs/get/accepted", thing, sizeof(thing)));
+	CU_ASSERT_STRING_EQUAL(thing, "t1");
+	CU_ASSERT_PTR_NULL(topic_things_rest("$aws/thing/t1/jobs/get"));
+}
+
 void add_topic_tests(void)
 {
 	static const struct test_entry tests[] = {
 		{ "topic table", test_table },
 		{ "name length limits", test_name_limits },
+		{ "topics of outgoing messages", test_build },
 	};
 	ADD_SUITE("topic", tests);
 }
