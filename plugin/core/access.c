@@ -104,11 +104,6 @@ static enum access_result decide_thing(const struct access_config *cfg, const ch
 	return holds(cfg, identity, thing, len) ? ACCESS_ALLOW : ACCESS_DENY;
 }
 
-static enum access_result decide_control(const struct access_config *cfg, const char *identity)
-{
-	if(cfg->control_by_broker) return ACCESS_DEFER;
-	return access_is_operator(cfg, identity) ? ACCESS_ALLOW : ACCESS_DENY;
-}
 
 enum access_result access_decide_thing(const struct access_config *cfg, const char *identity, const char *thing)
 {
@@ -118,7 +113,8 @@ enum access_result access_decide_thing(const struct access_config *cfg, const ch
 
 enum access_result access_decide_control(const struct access_config *cfg, const char *identity)
 {
-	return decide_control(cfg, identity);
+	if(cfg->control_by_broker) return ACCESS_DEFER;
+	return access_is_operator(cfg, identity) ? ACCESS_ALLOW : ACCESS_DENY;
 }
 
 enum access_result access_decide(const struct access_config *cfg, const char *identity,
@@ -135,7 +131,7 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 
 	if(strncmp(topic, CONTROL_PREFIX, strlen(CONTROL_PREFIX)) == 0
 			|| (filter && strncmp(topic, "$CONTROL/", 9) == 0 && (topic[9] == '#' || topic[9] == '+'))){
-		return decide_control(cfg, identity);
+		return access_decide_control(cfg, identity);
 	}
 	if(!cfg->isolation) return other;
 

@@ -136,8 +136,8 @@ static int load_execution(struct device_ctx *c, int64_t execution_number, bool w
 {
 	struct store *st = c->svc->store;
 	const struct device_request *req = c->req;
-	/* A namespaced job is seen only on its namespace's topics, and a plain one only
-	 * on plain topics. */
+	/* A namespaced job is seen only by requests in its namespace, and a plain one
+	 * only by requests in none. */
 	int rc = store_exec_find(st, req->thing, req->job_id, req->namespace_id, execution_number, with_document, out);
 	if(rc == STORE_OK) return 0;
 	if(rc == STORE_NOT_FOUND){

@@ -233,6 +233,8 @@ struct device_status {
 	const char *type;
 };
 
+/* Keyed by the error; one a request over HTTP cannot get (test controls' faults act
+ * on MQTT only) has no row and would answer as InvalidRequest. */
 static const struct device_status device_statuses[DEVICE_ERROR_COUNT] = {
 	[DEVICE_INVALID_TOPIC] = { 400, "InvalidRequestException" },
 	[DEVICE_INVALID_JSON] = { 400, "InvalidRequestException" },

@@ -75,7 +75,8 @@ static char *end_reply(struct jsonw *w, const char *client_token, int64_t timest
 	return jsonw_finish(w, len);
 }
 
-/* Appends the reply to the request on req->topic; returns 0, or -1 when out of memory. */
+/* Appends the reply to the request on req->topic (`op` shapes an accepted reply);
+ * returns 0, or -1 when out of memory. */
 static int reply(const struct jobs_request *req, enum device_op op, const struct device_result *r, struct outbox *ob)
 {
 	struct jsonw w;

@@ -524,8 +524,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON *body = cJSON_ParseWithLength(payload, len);
 		const cJSON *cmd;
 		const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "commands");
+		if(!cJSON_IsArray(list)) list = NULL;
 		struct control_request creq = { .client_id = "http", .username = "http-user", .now_ms = current_clock_ms };
-		cJSON_ArrayForEach(cmd, cJSON_IsArray(list) ? list : NULL){
+		cJSON_ArrayForEach(cmd, list){
 			struct control_result res;
 			service_control(svc, &creq, cmd, &res, &ob);
 			/* data, or an exception with a message: one of them */

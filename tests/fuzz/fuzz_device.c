@@ -91,7 +91,7 @@ static bool step_ok(const cJSON *v)
 static bool known_finding(const char *topic, const char *payload, size_t len)
 {
 	struct jobs_topic t;
-	if(topic_parse(topic, &t) != TOPIC_REQUEST || t.op != OP_START_NEXT || !len) return false;
+	if(topic_parse(topic, &t) != TOPIC_REQUEST || t.op != DEVICE_START_NEXT || !len) return false;
 	cJSON *body = cJSON_ParseWithLength(payload, len);
 	const cJSON *details = cJSON_GetObjectItemCaseSensitive(body, "statusDetails");
 	const cJSON *step = cJSON_GetObjectItemCaseSensitive(body, "stepTimeoutInMinutes");

@@ -48,16 +48,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(prefix, sizeof(prefix), "$aws/things/%s/jobs/", out.thing);
 		if(strncmp(topic, prefix, strlen(prefix)) != 0) fail(topic, "thing name differs from the topic's");
 		switch(out.op){
-		case OP_GET_PENDING:
-		case OP_START_NEXT:
+		case DEVICE_GET_PENDING:
+		case DEVICE_START_NEXT:
 			if(jl || nl) fail(topic, "get/start-next with a job id or namespace");
 			break;
-		case OP_DESCRIBE:
+		case DEVICE_DESCRIBE:
 			if(!(strcmp(out.job_id, JOBS_NEXT_ID) == 0 || names_job_id_valid(out.job_id, jl))){
 				fail(topic, "describe with an invalid job id");
 			}
 			break;
-		case OP_UPDATE:
+		case DEVICE_UPDATE:
 			if(!names_job_id_valid(out.job_id, jl)) fail(topic, "update with an invalid job id");
 			break;
 		default:
