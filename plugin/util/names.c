@@ -1,6 +1,8 @@
 /* Character-class checks for thing names, job ids, namespaces and details keys. */
 #include "util/names.h"
 
+#include <string.h>
+
 static bool is_word(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
@@ -34,4 +36,9 @@ bool names_namespace_valid(const char *s, size_t len)
 bool names_details_key_valid(const char *s, size_t len)
 {
 	return all_match(s, len, JOBS_DETAILS_KEY_MAX, true);
+}
+
+bool names_identity_valid(const char *identity)
+{
+	return identity && *identity && !strpbrk(identity, "+#/");
 }
