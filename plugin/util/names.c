@@ -1,6 +1,7 @@
 /* Character-class checks for thing names, job ids, namespaces and details keys. */
 #include "util/names.h"
 
+#include <assert.h>
 #include <string.h>
 
 static bool is_word(char c)
@@ -11,6 +12,7 @@ static bool is_word(char c)
 
 static bool all_match(const char *s, size_t len, size_t max, bool allow_colon)
 {
+	assert(s || len == 0);
 	if(len == 0 || len > max) return false;
 	for(size_t i = 0; i < len; i++){
 		if(!is_word(s[i]) && !(allow_colon && s[i] == ':')) return false;
