@@ -20,9 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "fuzz_common.h"
-#include "mqtt/topic.h"
 #include "util/utf8.h"
 
 #define G1_ARN "arn:aws:iot:us-east-1:000000000000:thinggroup/g1"
