@@ -1,5 +1,5 @@
 /* AWS Signature Version 4 verification and the key store behind it (see
- * include/mosquitto_jobs/sigv4.h for the rules and formats).
+ * http/sigv4.h for the rules and formats).
  *
  * Layout: a small growable buffer; the key store and credentials-file parser; date
  * parsing and formatting (pure arithmetic, no timegm); the canonical request (URI,
