@@ -1,7 +1,7 @@
-/* AWS Signature Version 4 verification and the key store behind it (see
- * http/sigv4.h for the rules and formats).
+/* AWS Signature Version 4 verification and the key store behind it (see sigv4.h
+ * for the rules and formats).
  *
- * Layout: a small growable buffer; the key store and credentials-file parser; date
+ * Layout: the key store and credentials-file parser; date
  * parsing and formatting (pure arithmetic, no timegm); the canonical request (URI,
  * query, headers, payload hash) built exactly as botocore builds it; the Authorization
  * header parser; sigv4_verify(), which runs the checks in the order AWS reports them.

@@ -1,4 +1,4 @@
-/* Name rules of the wire contract (spec section 1 and 9). Pure predicates over
+/* Name rules of the wire contract (docs/protocol.md). Pure predicates over
  * explicit lengths, so topic levels can be checked without copying them. */
 #ifndef MOSQUITTO_JOBS_NAMES_H
 #define MOSQUITTO_JOBS_NAMES_H
