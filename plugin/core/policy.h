@@ -1,4 +1,4 @@
-/* createJob's time and fleet policies (spec section 11): parsed and checked into a
+/* createJob's time and fleet policies (docs/policies.md): parsed and checked into a
  * struct job_policy, with AWS's ranges. Pure: no store, no clock beyond `now_ms`. */
 #ifndef MOSQUITTO_JOBS_POLICY_H
 #define MOSQUITTO_JOBS_POLICY_H

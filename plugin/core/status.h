@@ -1,4 +1,4 @@
-/* Job execution states and the device transition table (spec section 6).
+/* Job execution states and the device transition table (docs/protocol.md, UpdateJobExecution).
  * The numeric values are stored in the database: never renumber them. The two
  * pending states come first so that "IN_PROGRESS before QUEUED" is a plain sort. */
 #ifndef MOSQUITTO_JOBS_STATUS_H

@@ -1,5 +1,5 @@
 /* Validation of the structured request fields shared by the device and management
- * APIs (spec section 9 limits). Each returns JF_OK with a malloc'd canonical JSON
+ * APIs (the limits in docs/protocol.md). Each returns JF_OK with a malloc'd canonical JSON
  * text in *text (caller frees), or JF_BAD with the reason in err. */
 #ifndef MOSQUITTO_JOBS_VALIDATE_H
 #define MOSQUITTO_JOBS_VALIDATE_H

@@ -1,4 +1,4 @@
-/* Name rules of the wire contract (spec section 1 and 9). Pure predicates over
+/* Name rules of the wire contract (docs/protocol.md). Pure predicates over
  * explicit lengths, so topic levels can be checked without copying them. */
 #ifndef MOSQUITTO_JOBS_NAMES_H
 #define MOSQUITTO_JOBS_NAMES_H
@@ -19,5 +19,10 @@ bool names_job_id_valid(const char *s, size_t len);
 bool names_namespace_valid(const char *s, size_t len);
 /* statusDetails key: [a-zA-Z0-9:_-]{1,128} */
 bool names_details_key_valid(const char *s, size_t len);
+
+/* An identity (a client id, username or certificate CN the access rules name):
+ * present, not empty, and free of '+', '#' and '/', so it cannot be taken for a
+ * wildcard or a topic level. */
+bool names_identity_valid(const char *identity);
 
 #endif

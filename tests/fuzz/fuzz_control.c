@@ -32,6 +32,7 @@
 
 #include "fuzz_common.h"
 #include "mqtt/mqtt_jobs.h"
+#include "util/jsonfield.h"
 #include "util/utf8.h"
 
 #define N(a) (sizeof(a) / sizeof(*(a)))
@@ -521,7 +522,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct outbox ob = { 0 };
 	service_set_group_commit(svc, !(mode & 0x10));
 	if(mode & 0x20){
-		cJSON *body = cJSON_ParseWithLength(payload, len);
+		/* what the HTTP API would hand over: UTF-8 JSON */
+		cJSON *body = utf8_valid(payload, len) && !utf8_json_has_escaped_nul(payload, len)
+			? jf_parse_strict(payload, len) : NULL;
 		const cJSON *cmd;
 		const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "commands");
 		if(!cJSON_IsArray(list)) list = NULL;

@@ -22,7 +22,7 @@ static void test_names_round_trip(void)
 	CU_ASSERT_STRING_EQUAL(status_name(EXEC_STATUS_COUNT), "UNKNOWN");
 }
 
-/* Every (from, to) pair against the spec's table. */
+/* Every (from, to) pair against the table of docs/protocol.md. */
 static void test_device_transitions(void)
 {
 	for(int from = 0; from < EXEC_STATUS_COUNT; from++){

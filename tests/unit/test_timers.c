@@ -1,4 +1,4 @@
-/* Time and fleet policies (spec sections 7 and 11), with the service driven directly
+/* Time and fleet policies (docs/policies.md), with the service driven directly
  * and time passed as a parameter: in-progress and step timers, retries, rollouts,
  * aborts, schedules, plugin_opt_time_scale, and the tick (free when nothing is due,
  * bounded when much is). Days pass in microseconds: every request carries the

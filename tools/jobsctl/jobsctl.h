@@ -1,5 +1,5 @@
 /* jobsctl: the operator CLI of mosquitto-jobs. Sends one management command to the
- * jobs plugin on $CONTROL/jobs/v1 and prints the reply (spec section 10).
+ * jobs plugin on $CONTROL/jobs/v1 and prints the reply (docs/management.md).
  *
  * main.c       connection, requests and replies
  * options.c    global flags: defaults file, then the command line
