@@ -4,17 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite_store.h"
 #include "store/store.h"
 #include "suites.h"
 
 static char db_path[4200];
+
+/* The store of an SQLite database at path, as the configuration would name it. */
+static int open_path(const char *path, struct store **s, char *err, size_t errlen)
+{
+	struct jobs_config cfg = { .db_path = (char *)path, .synchronous = JOBS_SYNC_NORMAL };
+	return store_open(&cfg, s, err, errlen);
+}
 
 static struct store *open_temp(void)
 {
 	test_file_path(db_path, sizeof(db_path), "store.db");
 	struct store *s = NULL;
 	char err[512];
-	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_OK);
+	CU_ASSERT_EQUAL(open_path(db_path, &s, err, sizeof(err)), STORE_OK);
 	return s;
 }
 
@@ -68,7 +76,7 @@ static void test_schema_and_reopen(void)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), JOBS_SQLITE_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
 	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
@@ -78,7 +86,7 @@ static void test_schema_and_reopen(void)
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
 	char err[512] = "";
-	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_EQUAL(open_path(db_path, &s, err, sizeof(err)), STORE_ERROR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "schema version 99"));
 	remove_temp();
 }
@@ -87,7 +95,7 @@ static void test_unusable_path(void)
 {
 	struct store *s = NULL;
 	char err[512] = "";
-	CU_ASSERT_EQUAL(store_open("/nonexistent-dir/jobs.db", JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_EQUAL(open_path("/nonexistent-dir/jobs.db", &s, err, sizeof(err)), STORE_ERROR);
 	CU_ASSERT_PTR_NULL(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/jobs.db"));
 }
@@ -368,11 +376,11 @@ static void test_wal_checkpointed_and_rewound(void)
 	remove_temp();
 	struct store *s = open_temp();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	store_set_catch_up_wait(s, 60000);
+	sqlite_store_set_catch_up_wait(s, 60000);
 	char wal[4300];
 	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	struct store_wal_stats before, after;
-	store_wal_stats(s, &before);
+	struct sqlite_wal_stats before, after;
+	sqlite_store_wal_stats(s, &before);
 	CU_ASSERT_EQUAL_FATAL(before.rewind_frames, 4096);
 
 	/* short transactions that keep the WAL short never wait */
@@ -383,7 +391,7 @@ static void test_wal_checkpointed_and_rewound(void)
 		add_job(s, id, 1);
 		CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
 	}
-	store_wal_stats(s, &after);
+	sqlite_store_wal_stats(s, &after);
 	CU_ASSERT(after.wal_frames > 0 && after.wal_frames <= after.rewind_frames);
 	CU_ASSERT_EQUAL(after.catch_ups, 0);
 
@@ -391,10 +399,10 @@ static void test_wal_checkpointed_and_rewound(void)
 	bool expect_restart = false;
 	long bytes_before_catch_up = 0, db_after_catch_up = 0;
 	for(int batch = 0; batch < 800; batch++){
-		store_wal_stats(s, &before);
+		sqlite_store_wal_stats(s, &before);
 		long generation = wal_generation(wal);
 		commit_jobs(s, batch, 20);
-		store_wal_stats(s, &after);
+		sqlite_store_wal_stats(s, &after);
 		if(after.wal_frames <= after.rewind_frames){
 			CU_ASSERT_EQUAL(after.catch_ups, before.catch_ups);
 		}else{
@@ -417,7 +425,7 @@ static void test_wal_checkpointed_and_rewound(void)
 			}
 		}
 	}
-	store_wal_stats(s, &after);
+	sqlite_store_wal_stats(s, &after);
 	/* 32 MB went past the 16 MB mark */
 	CU_ASSERT(past_mark > 0);
 	CU_ASSERT(after.catch_ups > 0);
