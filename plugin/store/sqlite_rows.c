@@ -110,6 +110,21 @@ static int fetch_one(sqlite3_stmt *st, sqlite_read_fn read, void *out)
 	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
 }
 
+/* Every row into a malloc'd array of `size`-byte items, given to the caller through
+ * out_array (the address of a pointer to the items' type) and count on success. */
+static int fetch_all(sqlite3_stmt *st, size_t size, sqlite_read_fn read, sqlite_free_fn free_items,
+		void *out_array, size_t *count)
+{
+	assert(out_array && count);
+	struct sqlite_rows rows = { .size = size };
+	int rc = sqlite_fetch_rows(st, &rows, read, free_items);
+	if(rc == STORE_OK){
+		memcpy(out_array, &rows.items, sizeof(rows.items));
+		*count = rows.count;
+	}
+	return rc;
+}
+
 /* ---- executions ---- */
 
 /* The columns every form selects: which execution, and its status. */
@@ -169,26 +184,12 @@ int sqlite_fetch_exec(sqlite3_stmt *st, struct store_exec *out)
 
 int sqlite_fetch_execs(sqlite3_stmt *st, struct store_exec **out, size_t *count)
 {
-	assert(out && count);
-	struct sqlite_rows rows = { .size = sizeof(**out) };
-	int rc = sqlite_fetch_rows(st, &rows, read_exec, free_execs);
-	if(rc == STORE_OK){
-		*out = rows.items;
-		*count = rows.count;
-	}
-	return rc;
+	return fetch_all(st, sizeof(**out), read_exec, free_execs, out, count);
 }
 
 int sqlite_fetch_summaries(sqlite3_stmt *st, struct store_exec **out, size_t *count)
 {
-	assert(out && count);
-	struct sqlite_rows rows = { .size = sizeof(**out) };
-	int rc = sqlite_fetch_rows(st, &rows, read_summary, free_execs);
-	if(rc == STORE_OK){
-		*out = rows.items;
-		*count = rows.count;
-	}
-	return rc;
+	return fetch_all(st, sizeof(**out), read_summary, free_execs, out, count);
 }
 
 /* ---- jobs ---- */
@@ -245,14 +246,7 @@ int sqlite_fetch_job(sqlite3_stmt *st, struct store_job *out)
 
 int sqlite_fetch_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
 {
-	assert(out && count);
-	struct sqlite_rows rows = { .size = sizeof(**out) };
-	int rc = sqlite_fetch_rows(st, &rows, read_job, free_jobs);
-	if(rc == STORE_OK){
-		*out = rows.items;
-		*count = rows.count;
-	}
-	return rc;
+	return fetch_all(st, sizeof(**out), read_job, free_jobs, out, count);
 }
 
 /* ---- groups and names ---- */
@@ -278,14 +272,7 @@ int sqlite_fetch_group(sqlite3_stmt *st, struct store_group *out)
 
 int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *count)
 {
-	assert(out && count);
-	struct sqlite_rows rows = { .size = sizeof(**out) };
-	int rc = sqlite_fetch_rows(st, &rows, read_group, free_groups);
-	if(rc == STORE_OK){
-		*out = rows.items;
-		*count = rows.count;
-	}
-	return rc;
+	return fetch_all(st, sizeof(**out), read_group, free_groups, out, count);
 }
 
 static void read_name(sqlite3_stmt *st, void *item)
