@@ -162,6 +162,39 @@ static void test_rollback(void)
 	remove_temp();
 }
 
+/* A batch around request transactions: a request rolled back inside it goes alone,
+ * and SQLite finishes the batch's commit at once (never STORE_PENDING: nothing is left
+ * for store_batch_poll). */
+static void test_batch_finishes_at_once(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(store_batch_poll(s), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(s), STORE_OK);
+	CU_ASSERT(store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "batched", 1);
+	CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "undone", 1);
+	store_rollback(s);
+	CU_ASSERT(store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_batch_commit(s), STORE_OK);
+	CU_ASSERT(!store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_batch_poll(s), STORE_NOT_FOUND);
+	store_close(s);
+
+	s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	struct store_job job;
+	CU_ASSERT_EQUAL(store_job_get(s, "batched", &job), STORE_OK);
+	store_job_free(&job);
+	CU_ASSERT_EQUAL(store_job_get(s, "undone", &job), STORE_NOT_FOUND);
+	store_close(s);
+	remove_temp();
+}
+
 /* Runs PRAGMA integrity_check on the store's file: "ok" when every index matches its
  * table. */
 static void assert_integrity(void)
@@ -450,6 +483,7 @@ void add_store_tests(void)
 		{ "unusable path refused", test_unusable_path },
 		{ "pending order", test_pending_order },
 		{ "savepoint rollback", test_rollback },
+		{ "a batch of request transactions, finished at once", test_batch_finishes_at_once },
 		{ "find by job id, and updates that keep or move index keys", test_find_and_update },
 		{ "per-job counts follow inserts, status changes and deletes", test_job_counts_follow_changes },
 		{ "WAL: a commit past the rewind mark waits for a checkpoint, and the WAL starts over", test_wal_checkpointed_and_rewound },
