@@ -1,23 +1,61 @@
-/* Plugin option parsing and defaults. */
+/* Plugin options: the table of every option, the loop that parses them from it, and
+ * the parsers of the options that are no plain value. */
 #include "config/config.h"
 
+#include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int set_string(char **dst, const char *value)
+#include "util/names.h"
+
+/* ---- checks of text values ---- */
+
+static bool all_digits(const char *s, size_t len)
 {
-	char *copy = strdup(value);
-	if(!copy) return -1;
-	free(*dst);
-	*dst = copy;
-	return 0;
+	if(strlen(s) != len) return false;
+	for(size_t i = 0; i < len; i++){
+		if(s[i] < '0' || s[i] > '9') return false;
+	}
+	return true;
 }
+
+static bool account_id_ok(const char *s)
+{
+	return all_digits(s, 12);
+}
+
+static bool region_ok(const char *s)
+{
+	if(*s == '\0' || strlen(s) > 32) return false;
+	for(; *s; s++){
+		if(!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
+	}
+	return true;
+}
+
+static bool identity_ok(const char *s)
+{
+	return names_identity_valid(s);
+}
+
+/* ---- the parsers of the options that are no plain value ---- */
 
 static int oom(char *err, size_t errlen)
 {
 	snprintf(err, errlen, "out of memory");
 	return -1;
+}
+
+static int set_string(char **dst, const char *value)
+{
+	assert(dst && value);
+	char *copy = strdup(value);
+	if(!copy) return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
 }
 
 static bool parse_int(const char *s, long min, long max, int *out)
@@ -30,155 +68,308 @@ static bool parse_int(const char *s, long min, long max, int *out)
 	return true;
 }
 
-static bool all_digits(const char *s, size_t len)
+/* ADDRESS:PORT, [IPv6]:PORT, or PORT alone for 127.0.0.1 */
+static int parse_http_listen(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {
-	if(strlen(s) != len) return false;
-	for(size_t i = 0; i < len; i++){
-		if(s[i] < '0' || s[i] > '9') return false;
+	(void)key;
+	const char *colon = strrchr(value, ':');
+	char address[256];
+	const char *port = colon ? colon + 1 : value;
+	if(!colon) snprintf(address, sizeof(address), "127.0.0.1");
+	else if(value[0] == '[' && colon > value + 1 && colon[-1] == ']') snprintf(address, sizeof(address), "%.*s", (int)(colon - value - 2), value + 1);
+	else snprintf(address, sizeof(address), "%.*s", (int)(colon - value), value);
+	if(!parse_int(port, 1, 65535, &cfg->http_port) || !address[0]){
+		snprintf(err, errlen, "plugin_opt_http_listen must be ADDRESS:PORT, [IPv6]:PORT or PORT, not '%s'", value);
+		return -1;
 	}
-	return true;
+	return set_string(&cfg->http_address, address) ? oom(err, errlen) : 0;
 }
 
-static bool region_ok(const char *s)
+static void free_list(char **list)
 {
-	if(*s == '\0' || strlen(s) > 32) return false;
-	for(; *s; s++){
-		if(!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-')) return false;
-	}
-	return true;
+	for(char **p = list; p && *p; p++) free(*p);
+	free(list);
 }
 
-static int apply(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+/* Splits a space- or comma-separated list into a NULL-terminated array. */
+static char **split(const char *value, size_t *count)
 {
-	if(strcmp(key, "db_path") == 0){
-		if(*value == '\0'){
-			snprintf(err, errlen, "plugin_opt_db_path must not be empty");
+	char *copy = strdup(value);
+	if(!copy) return NULL;
+	size_t n = 0, cap = 4;
+	char **list = calloc(cap + 1, sizeof(*list));
+	char *save = NULL;
+	for(char *tok = strtok_r(copy, " ,\t", &save); list && tok; tok = strtok_r(NULL, " ,\t", &save)){
+		if(n == cap){
+			char **grown = realloc(list, (cap * 2 + 1) * sizeof(*list));
+			if(!grown){
+				free_list(list);
+				list = NULL;
+				break;
+			}
+			list = grown;
+			cap *= 2;
+		}
+		list[n] = strdup(tok);
+		list[++n] = NULL;
+	}
+	free(copy);
+	if(count) *count = n;
+	return list;
+}
+
+static int parse_operators(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	(void)key;
+	size_t n;
+	char **list = split(value, &n);
+	if(!list || n == 0){
+		free_list(list);
+		snprintf(err, errlen, "plugin_opt_operators needs identities, or *");
+		return -1;
+	}
+	bool any = false;
+	for(size_t i = 0; i < n; i++){
+		if(strcmp(list[i], "*") == 0) any = true;
+		else if(!names_identity_valid(list[i])){
+			snprintf(err, errlen, "plugin_opt_operators: identity '%s' may not hold '+', '#' or '/'", list[i]);
+			free_list(list);
 			return -1;
 		}
-		return set_string(&cfg->db_path, value) ? oom(err, errlen) : 0;
 	}
-	if(strcmp(key, "synchronous") == 0){
-		if(strcmp(value, "normal") == 0) cfg->synchronous = JOBS_SYNC_NORMAL;
-		else if(strcmp(value, "full") == 0) cfg->synchronous = JOBS_SYNC_FULL;
-		else{
-			snprintf(err, errlen, "plugin_opt_synchronous must be 'normal' or 'full', not '%s'", value);
+	/* a later line replaces an earlier one whole, its * included */
+	free_list(cfg->access.operators);
+	cfg->access.operators = list;
+	cfg->access.any_operator = any;
+	return 0;
+}
+
+static int parse_grant(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	struct access_config *ac = &cfg->access;
+	const char *identity = key + strlen("grant_");
+	size_t n;
+	if(!names_identity_valid(identity)){
+		snprintf(err, errlen, "plugin_opt_%s: an identity may not be empty or hold '+', '#' or '/'", key);
+		return -1;
+	}
+	char **things = split(value, &n);
+	if(!things || n == 0){
+		free_list(things);
+		snprintf(err, errlen, "plugin_opt_%s needs thing names, or *", key);
+		return -1;
+	}
+	bool all = false;
+	for(size_t i = 0; i < n; i++){
+		if(strcmp(things[i], "*") == 0) all = true;
+		else if(!names_thing_valid(things[i], strlen(things[i]))){
+			snprintf(err, errlen, "plugin_opt_%s: '%s' is not a thing name", key, things[i]);
+			free_list(things);
 			return -1;
 		}
-		return 0;
 	}
-	if(strcmp(key, "max_pending") == 0){
-		if(!parse_int(value, 1, JOBS_MAX_PENDING_LIMIT, &cfg->max_pending)){
-			snprintf(err, errlen, "plugin_opt_max_pending must be a whole number from 1 to %d, not '%s'",
-					JOBS_MAX_PENDING_LIMIT, value);
+	struct access_grant *grown = realloc(ac->grants, (ac->grant_count + 1) * sizeof(*grown));
+	char *id = strdup(identity);
+	if(!grown || !id){
+		free(id);
+		if(grown) ac->grants = grown;
+		free_list(things);
+		return oom(err, errlen);
+	}
+	ac->grants = grown;
+	ac->grants[ac->grant_count++] = (struct access_grant){ .identity = id, .things = all ? NULL : things, .all = all };
+	if(all) free_list(things);
+	return 0;
+}
+
+/* ---- the table ---- */
+
+#define FIELD(f) .offset = offsetof(struct jobs_config, f)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+static const char *const sync_choices[] = { "normal", "full", NULL };
+static const char *const identity_choices[] = { "clientid", "username", "cert_cn", NULL };
+static const char *const on_off[] = { "on", "off", NULL };
+static const char *const allow_defer[] = { "allow", "defer", NULL };
+static const char *const broker_operators[] = { "broker", "operators", NULL };
+
+static const struct config_option options[] = {
+	{ .name = "db_path", .type = CONFIG_TEXT, FIELD(db_path), .nonempty = true,
+		.def = JOBS_DEFAULT_DB_PATH, .values = "a file path",
+		.def_note = "in Mosquitto's working directory (`/` for a service started by systemd, so always set it there)" },
+	{ .name = "synchronous", .type = CONFIG_CHOICE, FIELD(synchronous), .choices = sync_choices, .def = "normal" },
+	{ .name = "max_pending", .type = CONFIG_INT, FIELD(max_pending), .min = 1, .max = JOBS_MAX_PENDING_LIMIT, .def = "10" },
+	{ .name = "time_scale", .type = CONFIG_NUMBER, FIELD(time_scale), .min = 0.001, .max = 100000, .def = "1" },
+	{ .name = "db_max_mb", .type = CONFIG_INT, FIELD(db_max_mb), .min = 0, .max = 1000000, .def = "0",
+		.def_note = "(no cap)" },
+	{ .name = "rate_limit", .type = CONFIG_INT, FIELD(rate_limit), .min = 0, .max = 1000000, .def = "0",
+		.def_note = "(none)" },
+	{ .name = "test_controls", .type = CONFIG_SWITCH, FIELD(test_controls), .choices = on_off, .def = "off" },
+	{ .name = "identity", .type = CONFIG_CHOICE, FIELD(access.identity), .choices = identity_choices,
+		.rule = "clientid, username or cert_cn", .def = "clientid" },
+	{ .name = "isolation", .type = CONFIG_SWITCH, FIELD(access.isolation), .choices = on_off, .def = "on" },
+	{ .name = "grant_<identity>", .type = CONFIG_PARSER, .parse = parse_grant, .values = "thing names, or `*`" },
+	{ .name = "operators", .type = CONFIG_PARSER, .parse = parse_operators, .values = "identities, or `*`",
+		.def_note = "nobody" },
+	{ .name = "control_access", .type = CONFIG_SWITCH, FIELD(access.control_by_broker), .choices = broker_operators,
+		.def = "operators" },
+	{ .name = "other_topics", .type = CONFIG_SWITCH, FIELD(access.allow_other_topics), .choices = allow_defer,
+		.def = "defer" },
+	{ .name = "region", .type = CONFIG_TEXT, FIELD(region), .valid = region_ok,
+		.rule = "lower-case letters, digits and '-'", .def = "us-east-1", .values = "lower-case letters, digits, `-`" },
+	{ .name = "account_id", .type = CONFIG_TEXT, FIELD(account_id), .valid = account_id_ok, .rule = "12 digits",
+		.def = "000000000000", .values = "12 digits" },
+	{ .name = "http_listen", .type = CONFIG_PARSER, .parse = parse_http_listen,
+		.values = "`ADDRESS:PORT`, `[IPv6]:PORT`, or `PORT` (on 127.0.0.1)", .def_note = "no HTTP" },
+	{ .name = "http_keys_file", .type = CONFIG_TEXT, FIELD(http_keys_file), .values = "a file path",
+		.def_note = "loopback clients only, unsigned" },
+	{ .name = "http_unsigned_identity", .type = CONFIG_TEXT, FIELD(http_unsigned_identity), .valid = identity_ok,
+		.rule = "an identity (an operator or a thing), not empty and without '+', '#' or '/'",
+		.values = "an identity", .def_note = "unsigned requests may do nothing" },
+	{ .name = "http_tls_cert", .type = CONFIG_TEXT, FIELD(http_tls_cert), .values = "a PEM file path",
+		.def_note = "plain HTTP" },
+	{ .name = "http_tls_key", .type = CONFIG_TEXT, FIELD(http_tls_key), .values = "a PEM file path",
+		.def_note = "plain HTTP" },
+	{ .name = "http_request_timeout", .type = CONFIG_INT, FIELD(http_request_timeout), .min = 1, .max = 3600,
+		.def = "10", .unit = "seconds" },
+	{ .name = "http_max_connections", .type = CONFIG_INT, FIELD(http_max_connections), .min = 1, .max = 1000000,
+		.def = "1000" },
+	{ .name = "http_max_connections_per_address", .type = CONFIG_INT, FIELD(http_max_connections_per_address),
+		.min = 1, .max = 1000000, .def = "128" },
+};
+
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+
+const struct config_option *config_options(size_t *count)
+{
+	assert(count);
+	*count = OPTION_COUNT;
+	return options;
+}
+
+/* The row for key: its name, or its family's name up to '<'. */
+static const struct config_option *option_of(const char *key)
+{
+	for(size_t i = 0; i < OPTION_COUNT; i++){
+		const char *family = strchr(options[i].name, '<');
+		if(family ? strncmp(key, options[i].name, (size_t)(family - options[i].name)) == 0
+				: strcmp(key, options[i].name) == 0) return &options[i];
+	}
+	return NULL;
+}
+
+/* What a refused value must be: "'a' or 'b'", "a whole number from 1 to 100"... */
+static void rule_of(const struct config_option *opt, char *out, size_t len)
+{
+	if(opt->rule){
+		snprintf(out, len, "%s", opt->rule);
+		return;
+	}
+	switch(opt->type){
+	case CONFIG_INT:
+		snprintf(out, len, "a whole number from %ld to %ld", (long)opt->min, (long)opt->max);
+		return;
+	case CONFIG_NUMBER:
+		snprintf(out, len, "a number from %g to %g", opt->min, opt->max);
+		return;
+	case CONFIG_CHOICE:
+	case CONFIG_SWITCH:
+		assert(opt->choices[0] && opt->choices[1] && !opt->choices[2]);  /* more need a rule */
+		snprintf(out, len, "'%s' or '%s'", opt->choices[0], opt->choices[1]);
+		return;
+	case CONFIG_TEXT:
+	case CONFIG_PARSER:
+		break;
+	}
+	snprintf(out, len, "something else");
+}
+
+static int refuse(const struct config_option *opt, const char *value, char *err, size_t errlen)
+{
+	char rule[160];
+	rule_of(opt, rule, sizeof(rule));
+	snprintf(err, errlen, "plugin_opt_%s must be %s, not '%s'", opt->name, rule, value);
+	return -1;
+}
+
+/* Sets the option of one row from its value. */
+static int apply(struct jobs_config *cfg, const struct config_option *opt, const char *key, const char *value,
+		char *err, size_t errlen)
+{
+	char *field = (char *)cfg + opt->offset;
+	switch(opt->type){
+	case CONFIG_TEXT:
+		if(opt->nonempty && *value == '\0'){
+			snprintf(err, errlen, "plugin_opt_%s must not be empty", opt->name);
 			return -1;
 		}
-		return 0;
-	}
-	if(strcmp(key, "region") == 0){
-		if(!region_ok(value)){
-			snprintf(err, errlen, "plugin_opt_region must be lower-case letters, digits and '-', not '%s'", value);
-			return -1;
-		}
-		return set_string(&cfg->region, value) ? oom(err, errlen) : 0;
-	}
-	if(strcmp(key, "account_id") == 0){
-		if(!all_digits(value, 12)){
-			snprintf(err, errlen, "plugin_opt_account_id must be 12 digits, not '%s'", value);
-			return -1;
-		}
-		return set_string(&cfg->account_id, value) ? oom(err, errlen) : 0;
-	}
-	if(strcmp(key, "db_max_mb") == 0 || strcmp(key, "rate_limit") == 0){
-		int *dst = key[0] == 'd' ? &cfg->db_max_mb : &cfg->rate_limit;
-		if(!parse_int(value, 0, 1000000, dst)){
-			snprintf(err, errlen, "plugin_opt_%s must be a whole number from 0 to 1000000, not '%s'", key, value);
-			return -1;
-		}
-		return 0;
-	}
-	if(strcmp(key, "http_listen") == 0){
-		/* ADDRESS:PORT, [IPv6]:PORT, or PORT alone for 127.0.0.1 */
-		const char *colon = strrchr(value, ':');
-		char address[256];
-		const char *port = colon ? colon + 1 : value;
-		if(!colon) snprintf(address, sizeof(address), "127.0.0.1");
-		else if(value[0] == '[' && colon > value + 1 && colon[-1] == ']') snprintf(address, sizeof(address), "%.*s", (int)(colon - value - 2), value + 1);
-		else snprintf(address, sizeof(address), "%.*s", (int)(colon - value), value);
-		if(!parse_int(port, 1, 65535, &cfg->http_port) || !address[0]){
-			snprintf(err, errlen, "plugin_opt_http_listen must be ADDRESS:PORT, [IPv6]:PORT or PORT, not '%s'", value);
-			return -1;
-		}
-		return set_string(&cfg->http_address, address) ? oom(err, errlen) : 0;
-	}
-	if(strcmp(key, "http_max_connections") == 0 || strcmp(key, "http_max_connections_per_address") == 0
-			|| strcmp(key, "http_request_timeout") == 0){
-		bool timeout = strcmp(key, "http_request_timeout") == 0;
-		int *dst = timeout ? &cfg->http_request_timeout
-			: strcmp(key, "http_max_connections") == 0 ? &cfg->http_max_connections
-			: &cfg->http_max_connections_per_address;
-		long max = timeout ? 3600 : 1000000;
-		if(!parse_int(value, 1, max, dst)){
-			snprintf(err, errlen, "plugin_opt_%s must be a whole number from 1 to %ld, not '%s'", key, max, value);
-			return -1;
-		}
-		return 0;
-	}
-	if(strcmp(key, "http_keys_file") == 0) return set_string(&cfg->http_keys_file, value) ? oom(err, errlen) : 0;
-	if(strcmp(key, "http_unsigned_identity") == 0){
-		if(!access_identity_valid(value)){
-			snprintf(err, errlen, "plugin_opt_http_unsigned_identity must be an identity (an operator or a thing), "
-					"not empty and without '+', '#' or '/', not '%s'", value);
-			return -1;
-		}
-		return set_string(&cfg->http_unsigned_identity, value) ? oom(err, errlen) : 0;
-	}
-	if(strcmp(key, "http_tls_cert") == 0) return set_string(&cfg->http_tls_cert, value) ? oom(err, errlen) : 0;
-	if(strcmp(key, "http_tls_key") == 0) return set_string(&cfg->http_tls_key, value) ? oom(err, errlen) : 0;
-	if(strcmp(key, "time_scale") == 0){
+		if(opt->valid && !opt->valid(value)) return refuse(opt, value, err, errlen);
+		return set_string((char **)(void *)field, value) ? oom(err, errlen) : 0;
+	case CONFIG_INT:
+		return parse_int(value, (long)opt->min, (long)opt->max, (int *)(void *)field) ? 0
+			: refuse(opt, value, err, errlen);
+	case CONFIG_NUMBER:{
 		char *end;
 		double v = strtod(value, &end);
-		if(*value == '\0' || *end != '\0' || !(v >= 0.001 && v <= 100000)){
-			snprintf(err, errlen, "plugin_opt_time_scale must be a number from 0.001 to 100000, not '%s'", value);
-			return -1;
-		}
-		cfg->time_scale = v;
+		if(*value == '\0' || *end != '\0' || !(v >= opt->min && v <= opt->max)) return refuse(opt, value, err, errlen);
+		*(double *)(void *)field = v;
 		return 0;
 	}
-	if(strcmp(key, "test_controls") == 0){
-		if(strcmp(value, "on") != 0 && strcmp(value, "off") != 0){
-			snprintf(err, errlen, "plugin_opt_test_controls must be 'on' or 'off', not '%s'", value);
-			return -1;
+	case CONFIG_CHOICE:
+	case CONFIG_SWITCH:
+		for(size_t i = 0; opt->choices[i]; i++){
+			if(strcmp(value, opt->choices[i]) != 0) continue;
+			if(opt->type == CONFIG_SWITCH) *(bool *)(void *)field = i == 0;
+			else{
+				/* every enum of the table is int-sized, counting from 0 */
+				int index = (int)i;
+				memcpy(field, &index, sizeof(index));
+			}
+			return 0;
 		}
-		cfg->test_controls = strcmp(value, "on") == 0;
-		return 0;
+		return refuse(opt, value, err, errlen);
+	case CONFIG_PARSER:
+		return opt->parse(cfg, key, value, err, errlen);
 	}
-	int rc = access_option(&cfg->access, key, value, err, errlen);
-	if(rc != 0) return rc < 0 ? -1 : 0;
-	snprintf(err, errlen, "unknown option plugin_opt_%s", key);
-	return -1;
+	return refuse(opt, value, err, errlen);
+}
+
+_Static_assert(sizeof(enum jobs_sync) == sizeof(int) && sizeof(enum identity_source) == sizeof(int),
+		"CONFIG_CHOICE stores an int");
+
+int config_set(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	assert(cfg && err && errlen > 0);
+	if(!key || !value){
+		snprintf(err, errlen, "option without a key or value");
+		return -1;
+	}
+	const struct config_option *opt = option_of(key);
+	if(!opt){
+		snprintf(err, errlen, "unknown option plugin_opt_%s", key);
+		return -1;
+	}
+	return apply(cfg, opt, key, value, err, errlen);
 }
 
 int config_parse(const struct jobs_option *opts, size_t count, struct jobs_config *cfg,
 		char *err, size_t errlen)
 {
+	assert(cfg && err && errlen > 0 && (opts || count == 0));
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->synchronous = JOBS_SYNC_NORMAL;
-	cfg->max_pending = JOBS_DEFAULT_MAX_PENDING;
-	cfg->http_max_connections = JOBS_DEFAULT_HTTP_MAX_CONNECTIONS;
-	cfg->http_max_connections_per_address = JOBS_DEFAULT_HTTP_MAX_PER_ADDRESS;
-	cfg->http_request_timeout = JOBS_DEFAULT_HTTP_REQUEST_TIMEOUT;
-	cfg->time_scale = 1.0;
-	cfg->access.isolation = true;
-	if(set_string(&cfg->db_path, JOBS_DEFAULT_DB_PATH)
-			|| set_string(&cfg->region, "us-east-1")
-			|| set_string(&cfg->account_id, "000000000000")){
-		snprintf(err, errlen, "out of memory");
-		config_free(cfg);
-		return -1;
+	for(size_t i = 0; i < OPTION_COUNT; i++){
+		if(!options[i].def) continue;
+		int rc = apply(cfg, &options[i], options[i].name, options[i].def, err, errlen);
+		/* the table's defaults are values it takes: only memory can fail */
+		assert(rc == 0 || strcmp(err, "out of memory") == 0);
+		if(rc){
+			config_free(cfg);
+			return -1;
+		}
 	}
 	for(size_t i = 0; i < count; i++){
-		if(!opts[i].key || !opts[i].value || apply(cfg, opts[i].key, opts[i].value, err, errlen)){
-			if(!opts[i].key || !opts[i].value) snprintf(err, errlen, "option without a key or value");
+		if(config_set(cfg, opts[i].key, opts[i].value, err, errlen)){
 			config_free(cfg);
 			return -1;
 		}
@@ -201,8 +392,19 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 	return 0;
 }
 
+static void access_config_free(struct access_config *ac)
+{
+	free_list(ac->operators);
+	for(size_t i = 0; i < ac->grant_count; i++){
+		free(ac->grants[i].identity);
+		free_list(ac->grants[i].things);
+	}
+	free(ac->grants);
+}
+
 void config_free(struct jobs_config *cfg)
 {
+	assert(cfg);
 	free(cfg->db_path);
 	free(cfg->region);
 	free(cfg->account_id);
@@ -213,4 +415,30 @@ void config_free(struct jobs_config *cfg)
 	free(cfg->http_tls_cert);
 	free(cfg->http_tls_key);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- the document's columns ---- */
+
+int config_option_doc(const struct config_option *opt, char *values, size_t values_len, char *def, size_t def_len)
+{
+	assert(opt && values && def);
+	int n;
+	if(opt->values) n = snprintf(values, values_len, "%s", opt->values);
+	else if(opt->type == CONFIG_INT){
+		n = snprintf(values, values_len, "%ld to %ld%s%s", (long)opt->min, (long)opt->max,
+				opt->unit ? " " : "", opt->unit ? opt->unit : "");
+	}else if(opt->type == CONFIG_CHOICE || opt->type == CONFIG_SWITCH){
+		n = 0;
+		for(size_t i = 0; opt->choices[i] && n >= 0 && (size_t)n < values_len; i++){
+			n += snprintf(values + n, values_len - (size_t)n, "%s`%s`", i ? ", " : "", opt->choices[i]);
+		}
+	}else{
+		char rule[160];
+		rule_of(opt, rule, sizeof(rule));
+		n = snprintf(values, values_len, "%s", rule);
+	}
+	if(n < 0 || (size_t)n >= values_len) return -1;
+	if(opt->def) n = snprintf(def, def_len, "`%s`%s%s", opt->def, opt->def_note ? " " : "", opt->def_note ? opt->def_note : "");
+	else n = snprintf(def, def_len, "none%s%s", opt->def_note ? ": " : "", opt->def_note ? opt->def_note : "");
+	return n < 0 || (size_t)n >= def_len ? -1 : 0;
 }

@@ -1,19 +1,10 @@
 /* Jobs-topic access rules: thing isolation, grants, operators. */
 #include "core/access.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "util/names.h"
 
 #define THINGS_PREFIX "$aws/things/"
 #define CONTROL_PREFIX "$CONTROL/jobs/"
-
-bool access_identity_valid(const char *identity)
-{
-	return identity && *identity && !strpbrk(identity, "+#/");
-}
 
 static bool in_list(char *const *list, const char *name, size_t len)
 {
@@ -128,139 +119,4 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 	}
 	if(!access_identity_valid(identity)) return ACCESS_DENY;
 	return holds(cfg, identity, thing, len) ? ACCESS_ALLOW : ACCESS_DENY;
-}
-
-/* ---- options ---- */
-
-static void free_list(char **list)
-{
-	for(char **p = list; p && *p; p++) free(*p);
-	free(list);
-}
-
-/* Splits a space- or comma-separated list into a NULL-terminated array. */
-static char **split(const char *value, size_t *count)
-{
-	char *copy = strdup(value);
-	if(!copy) return NULL;
-	size_t n = 0, cap = 4;
-	char **list = calloc(cap + 1, sizeof(*list));
-	char *save = NULL;
-	for(char *tok = strtok_r(copy, " ,\t", &save); list && tok; tok = strtok_r(NULL, " ,\t", &save)){
-		if(n == cap){
-			char **grown = realloc(list, (cap * 2 + 1) * sizeof(*list));
-			if(!grown){
-				free_list(list);
-				list = NULL;
-				break;
-			}
-			list = grown;
-			cap *= 2;
-		}
-		list[n] = strdup(tok);
-		list[++n] = NULL;
-	}
-	free(copy);
-	if(count) *count = n;
-	return list;
-}
-
-static int on_off(const char *key, const char *value, bool *out, const char *on, const char *off,
-		char *err, size_t errlen)
-{
-	if(strcmp(value, on) == 0) *out = true;
-	else if(strcmp(value, off) == 0) *out = false;
-	else{
-		snprintf(err, errlen, "plugin_opt_%s must be '%s' or '%s', not '%s'", key, on, off, value);
-		return -1;
-	}
-	return 1;
-}
-
-int access_option(struct access_config *cfg, const char *key, const char *value, char *err, size_t errlen)
-{
-	if(strcmp(key, "identity") == 0){
-		if(strcmp(value, "clientid") == 0) cfg->identity = IDENTITY_CLIENTID;
-		else if(strcmp(value, "username") == 0) cfg->identity = IDENTITY_USERNAME;
-		else if(strcmp(value, "cert_cn") == 0) cfg->identity = IDENTITY_CERT_CN;
-		else{
-			snprintf(err, errlen, "plugin_opt_identity must be clientid, username or cert_cn, not '%s'", value);
-			return -1;
-		}
-		return 1;
-	}
-	if(strcmp(key, "isolation") == 0) return on_off(key, value, &cfg->isolation, "on", "off", err, errlen);
-	if(strcmp(key, "other_topics") == 0) return on_off(key, value, &cfg->allow_other_topics, "allow", "defer", err, errlen);
-	if(strcmp(key, "control_access") == 0) return on_off(key, value, &cfg->control_by_broker, "broker", "operators", err, errlen);
-	if(strcmp(key, "operators") == 0){
-		size_t n;
-		char **list = split(value, &n);
-		if(!list || n == 0){
-			free_list(list);
-			snprintf(err, errlen, "plugin_opt_operators needs identities, or *");
-			return -1;
-		}
-		bool any = false;
-		for(size_t i = 0; i < n; i++){
-			if(strcmp(list[i], "*") == 0) any = true;
-			else if(!access_identity_valid(list[i])){
-				snprintf(err, errlen, "plugin_opt_operators: identity '%s' may not hold '+', '#' or '/'", list[i]);
-				free_list(list);
-				return -1;
-			}
-		}
-		/* a later line replaces an earlier one whole, its * included */
-		free_list(cfg->operators);
-		cfg->operators = list;
-		cfg->any_operator = any;
-		return 1;
-	}
-	if(strncmp(key, "grant_", 6) == 0){
-		const char *identity = key + 6;
-		size_t n;
-		if(!access_identity_valid(identity)){
-			snprintf(err, errlen, "plugin_opt_%s: an identity may not be empty or hold '+', '#' or '/'", key);
-			return -1;
-		}
-		char **things = split(value, &n);
-		if(!things || n == 0){
-			free_list(things);
-			snprintf(err, errlen, "plugin_opt_%s needs thing names, or *", key);
-			return -1;
-		}
-		bool all = false;
-		for(size_t i = 0; i < n; i++){
-			if(strcmp(things[i], "*") == 0) all = true;
-			else if(!names_thing_valid(things[i], strlen(things[i]))){
-				snprintf(err, errlen, "plugin_opt_%s: '%s' is not a thing name", key, things[i]);
-				free_list(things);
-				return -1;
-			}
-		}
-		struct access_grant *grown = realloc(cfg->grants, (cfg->grant_count + 1) * sizeof(*grown));
-		char *id = strdup(identity);
-		if(!grown || !id){
-			free(id);
-			if(grown) cfg->grants = grown;
-			free_list(things);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		cfg->grants = grown;
-		cfg->grants[cfg->grant_count++] = (struct access_grant){ .identity = id, .things = all ? NULL : things, .all = all };
-		if(all) free_list(things);
-		return 1;
-	}
-	return 0;
-}
-
-void access_config_free(struct access_config *cfg)
-{
-	free_list(cfg->operators);
-	for(size_t i = 0; i < cfg->grant_count; i++){
-		free(cfg->grants[i].identity);
-		free_list(cfg->grants[i].things);
-	}
-	free(cfg->grants);
-	memset(cfg, 0, sizeof(*cfg));
 }

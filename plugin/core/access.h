@@ -18,30 +18,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "config/config.h"   /* struct access_config: the options, parsed there */
+#include "util/names.h"
+
 enum access_kind { ACCESS_READ, ACCESS_WRITE, ACCESS_SUBSCRIBE };
 enum access_result { ACCESS_DEFER = 0, ACCESS_ALLOW, ACCESS_DENY };
-enum identity_source { IDENTITY_CLIENTID = 0, IDENTITY_USERNAME, IDENTITY_CERT_CN };
 
-/* One plugin_opt_grant_<identity> line. */
-struct access_grant {
-	char *identity;
-	char **things;      /* NULL-terminated; NULL when all */
-	bool all;
-};
-
-struct access_config {
-	enum identity_source identity;
-	bool isolation;            /* the jobs namespace rules apply (default on) */
-	bool allow_other_topics;   /* allow, rather than defer, everything else */
-	bool control_by_broker;    /* $CONTROL/jobs: the broker's ACL decides */
-	bool any_operator;         /* plugin_opt_operators * */
-	char **operators;          /* NULL-terminated; may be NULL */
-	struct access_grant *grants;
-	size_t grant_count;
-};
-
-/* Whether an identity may be used at all: present, and free of '+', '#' and '/'. */
-bool access_identity_valid(const char *identity);
+/* Whether an identity may be used at all: present, and free of '+', '#' and '/'
+ * (names_identity_valid, the rule the options are parsed with). */
+static inline bool access_identity_valid(const char *identity)
+{
+	return names_identity_valid(identity);
+}
 
 /* The decision for `identity` (NULL when the client has none) on `topic` (a topic, or a
  * filter for ACCESS_SUBSCRIBE). */
@@ -51,10 +39,5 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 /* Whether the identity is an operator of the management API under the plugin's own
  * rule (ignores control_by_broker). */
 bool access_is_operator(const struct access_config *cfg, const char *identity);
-
-/* Option parsing, for config.c: returns 1 when `key` is an access option (0 when not
- * ours, -1 with err filled on a bad value). */
-int access_option(struct access_config *cfg, const char *key, const char *value, char *err, size_t errlen);
-void access_config_free(struct access_config *cfg);
 
 #endif

@@ -8,6 +8,7 @@
 #include "core/shapes.h"
 #include "core/status.h"
 #include "core/service_internal.h"
+#include "util/hash.h"
 
 /* Notifications go out at QoS 1; subscribers get min(their QoS, 1). */
 #define NOTIFY_QOS 1
@@ -183,11 +184,7 @@ void notify_scope_destroy(struct notify_scope *scope)
 
 static size_t key_hash(const char *thing, const char *ns)
 {
-	size_t h = 14695981039346656037u;
-	for(const char *p = thing; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
-	h = (h ^ '/') * 1099511628211u;
-	for(const char *p = ns; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
-	return h;
+	return (size_t)hash_fnv1a64(hash_fnv1a64(hash_fnv1a64(HASH_FNV1A64_INIT, thing), "/"), ns);
 }
 
 static size_t *find_slot(struct notify_scope *sc, const char *thing, const char *ns)

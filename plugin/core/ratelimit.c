@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "util/hash.h"
+
 #define SLOTS 4096
 
 /* A slot is one bucket, whatever thing hashes to it: things that collide share it,
@@ -12,29 +14,6 @@ struct ratelimit {
 	struct token_bucket slots[SLOTS];
 };
 
-static uint32_t hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for(; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
-bool token_bucket_take(struct token_bucket *b, double per_second, double burst, int64_t now_ms)
-{
-	if(!b->started){
-		b->started = true;
-		b->tokens = burst;
-		b->last_ms = now_ms;
-	}
-	if(now_ms > b->last_ms){
-		b->tokens += (double)(now_ms - b->last_ms) * per_second / 1000.0;
-		if(b->tokens > burst) b->tokens = burst;
-		b->last_ms = now_ms;
-	}
-	if(b->tokens < 1.0) return false;
-	b->tokens -= 1.0;
-	return true;
-}
 
 struct ratelimit *ratelimit_create(int per_second)
 {
@@ -51,5 +30,5 @@ void ratelimit_destroy(struct ratelimit *rl)
 
 bool ratelimit_allow(struct ratelimit *rl, const char *thing, int64_t now_ms)
 {
-	return token_bucket_take(&rl->slots[hash(thing) % SLOTS], rl->per_second, rl->per_second, now_ms);
+	return token_bucket_take(&rl->slots[hash_fnv1a32(HASH_FNV1A32_INIT, thing) % SLOTS], rl->per_second, rl->per_second, now_ms);
 }

@@ -9,16 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* One token bucket; zeroed, it starts full at its first take. */
-struct token_bucket {
-	bool started;
-	double tokens;
-	int64_t last_ms;
-};
-
-/* Takes one token at now_ms from a bucket that gains per_second tokens a second and
- * holds at most burst; false when it is empty. */
-bool token_bucket_take(struct token_bucket *b, double per_second, double burst, int64_t now_ms);
+#include "util/token_bucket.h"
 
 struct ratelimit;
 

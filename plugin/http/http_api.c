@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "util/hex.h"
 #include "util/jsonfield.h"
 #include "util/names.h"
 #include "core/service.h"
@@ -52,14 +53,6 @@ static void ok(struct http_response *out, cJSON *root)
 
 /* ---- parsing ---- */
 
-static int hex(char c)
-{
-	if(c >= '0' && c <= '9') return c - '0';
-	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if(c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..len) into a new string ('+' stays '+': AWS encodes spaces as
  * %20). NULL on a malformed escape or an encoded NUL. */
 static char *decode(const char *s, size_t len)
@@ -69,8 +62,8 @@ static char *decode(const char *s, size_t len)
 	size_t j = 0;
 	for(size_t i = 0; i < len; i++){
 		if(s[i] == '%'){
-			int hi = i + 2 < len ? hex(s[i + 1]) : -1;
-			int lo = i + 2 < len ? hex(s[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_digit(s[i + 2]) : -1;
 			if(hi < 0 || lo < 0 || (hi == 0 && lo == 0)){
 				free(out);
 				return NULL;

@@ -12,6 +12,7 @@
  * sigv4_canonical_request(), whose result the caller frees. */
 #include "http/sigv4.h"
 #include "core/access.h"
+#include "util/hex.h"
 #include "util/strbuf.h"
 
 #include <stdarg.h>
@@ -74,14 +75,6 @@ static bool is_unreserved(unsigned char c)
 		|| c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-static int hex_value(char c)
-{
-	if(c >= '0' && c <= '9') return c - '0';
-	if(c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if(c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 static void to_hex(const unsigned char *in, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -115,7 +108,7 @@ static size_t decode(const char *s, size_t n, char *out)
 	size_t o = 0;
 	for(size_t i = 0; i < n; i++){
 		int hi, lo;
-		if(s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 && (lo = hex_value(s[i + 2])) >= 0){
+		if(s[i] == '%' && i + 2 < n && (hi = hex_digit(s[i + 1])) >= 0 && (lo = hex_digit(s[i + 2])) >= 0){
 			out[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		}else{
@@ -998,7 +991,7 @@ static bool is_hex64(const char *s)
 {
 	if(strlen(s) != SHA256_HEX_LEN) return false;
 	for(const char *p = s; *p; p++){
-		if(hex_value(*p) < 0) return false;
+		if(hex_digit(*p) < 0) return false;
 	}
 	return true;
 }

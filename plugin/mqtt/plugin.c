@@ -356,44 +356,58 @@ PLUGIN_ENTRY int mosquitto_plugin_version(int supported_version_count, const int
 	return -1;
 }
 
+/* Undoes what init did, as far as it got (everything it had not set up is still
+ * zero), and frees p: init's one failure path and cleanup's. */
+static void teardown(struct plugin *p)
+{
+	if(p->id){
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
+	}
+	http_server_stop(p->http);
+	service_destroy(p->svc);
+	config_free(&p->cfg);
+	outbox_clear(&p->outbox);
+	free(p);
+}
+
 PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
 		struct mosquitto_opt *options, int option_count)
 {
 	char err[1200];
+	int rc = MOSQ_ERR_NOMEM;
 	struct plugin *p = calloc(1, sizeof(*p));
 	struct jobs_option *opts = calloc(option_count > 0 ? (size_t)option_count : 1, sizeof(*opts));
 	if(!p || !opts){
-		free(p);
 		free(opts);
-		return MOSQ_ERR_NOMEM;
+		goto fail;
 	}
 	for(int i = 0; i < option_count; i++){
 		opts[i].key = options[i].key;
 		opts[i].value = options[i].value;
 	}
-	int rc = config_parse(opts, (size_t)(option_count > 0 ? option_count : 0), &p->cfg, err, sizeof(err));
+	rc = config_parse(opts, (size_t)(option_count > 0 ? option_count : 0), &p->cfg, err, sizeof(err));
 	free(opts);
 	if(rc != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: bad configuration: %s", err);
-		free(p);
-		return MOSQ_ERR_INVAL;
+		rc = MOSQ_ERR_INVAL;
+		goto fail;
 	}
+	rc = MOSQ_ERR_INVAL;
 	if(loaded_per_listener(identifier)){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: per_listener_settings is true: Mosquitto 2.0 then never sends "
 				"plugins the TICK event, so job timeouts, retries, rollouts, schedules, abort criteria and the HTTP "
 				"API would never run. Set per_listener_settings false in mosquitto.conf (settings such as "
 				"allow_anonymous and acl_file then apply to every listener)");
-		config_free(&p->cfg);
-		free(p);
-		return MOSQ_ERR_INVAL;
+		goto fail;
 	}
-	p->id = identifier;
+	rc = MOSQ_ERR_UNKNOWN;
 	loglimit_init(&p->refusals, REFUSAL_LINES_PER_S, REFUSAL_BURST);
 	if(service_create(&p->cfg, log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
-		config_free(&p->cfg);
-		free(p);
-		return MOSQ_ERR_UNKNOWN;
+		goto fail;
 	}
 	service_set_clock(p->svc, monotonic_ms, NULL);
 	service_set_kicker(p->svc, kick, NULL);
@@ -427,10 +441,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		};
 		if(!(p->http = http_server_start(&hc, err, sizeof(err)))){
 			mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: HTTP API: %s", err);
-			service_destroy(p->svc);
-			config_free(&p->cfg);
-			free(p);
-			return MOSQ_ERR_UNKNOWN;
+			goto fail;
 		}
 		mosquitto_log_printf(cfg->http_keys_file ? MOSQ_LOG_INFO : MOSQ_LOG_WARNING,
 				"jobs: AWS-compatible HTTP API on %s%s port %d: %s", cfg->http_tls_cert ? "https " : "http ",
@@ -442,20 +453,22 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 				: "no plugin_opt_http_keys_file, so only loopback clients are served, unauthenticated; "
 				  "without plugin_opt_http_unsigned_identity they may do nothing");
 	}
+	/* from here on teardown unregisters what was registered */
+	p->id = identifier;
 	if(mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, on_message, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_CONTROL, on_control,
 				JOBS_CONTROL_TOPIC, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_TICK, on_tick, NULL, p) != MOSQ_ERR_SUCCESS
 			|| mosquitto_callback_register(identifier, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL, p) != MOSQ_ERR_SUCCESS){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: could not register callbacks");
-		http_server_stop(p->http);
-		service_destroy(p->svc);
-		config_free(&p->cfg);
-		free(p);
-		return MOSQ_ERR_UNKNOWN;
+		goto fail;
 	}
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
+
+fail:
+	if(p) teardown(p);
+	return rc;
 }
 
 PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
@@ -463,15 +476,6 @@ PLUGIN_ENTRY int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *
 	(void)options;
 	(void)option_count;
 	struct plugin *p = userdata;
-	if(!p) return MOSQ_ERR_SUCCESS;
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
-	http_server_stop(p->http);
-	service_destroy(p->svc);
-	config_free(&p->cfg);
-	outbox_clear(&p->outbox);
-	free(p);
+	if(p) teardown(p);
 	return MOSQ_ERR_SUCCESS;
 }

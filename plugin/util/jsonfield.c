@@ -1,6 +1,7 @@
 /* Typed JSON field accessors for request validation. */
 #include "util/jsonfield.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 
 int jf_fail(struct jf_error *err, const char *fmt, ...)
 {
+	assert(fmt);
 	if(err){
 		va_list ap;
 		va_start(ap, fmt);
@@ -23,6 +25,7 @@ int jf_fail(struct jf_error *err, const char *fmt, ...)
 
 static const cJSON *member(const cJSON *obj, const char *key)
 {
+	assert(key);
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
 	if(!item || cJSON_IsNull(item)) return NULL;
 	return item;
@@ -30,6 +33,7 @@ static const cJSON *member(const cJSON *obj, const char *key)
 
 int jf_string(const cJSON *obj, const char *key, const char **out, struct jf_error *err)
 {
+	assert(out);
 	const cJSON *item = member(obj, key);
 	if(!item) return JF_ABSENT;
 	if(!cJSON_IsString(item)) return jf_fail(err, "%s must be a string", key);
@@ -39,6 +43,7 @@ int jf_string(const cJSON *obj, const char *key, const char **out, struct jf_err
 
 int jf_bool(const cJSON *obj, const char *key, bool *out, struct jf_error *err)
 {
+	assert(out);
 	const cJSON *item = member(obj, key);
 	if(!item) return JF_ABSENT;
 	if(!cJSON_IsBool(item)) return jf_fail(err, "%s must be a boolean", key);
@@ -48,6 +53,7 @@ int jf_bool(const cJSON *obj, const char *key, bool *out, struct jf_error *err)
 
 int jf_object(const cJSON *obj, const char *key, const cJSON **out, struct jf_error *err)
 {
+	assert(out);
 	const cJSON *item = member(obj, key);
 	if(!item) return JF_ABSENT;
 	if(!cJSON_IsObject(item)) return jf_fail(err, "%s must be a JSON object", key);
@@ -57,6 +63,7 @@ int jf_object(const cJSON *obj, const char *key, const cJSON **out, struct jf_er
 
 int jf_array(const cJSON *obj, const char *key, const cJSON **out, struct jf_error *err)
 {
+	assert(out);
 	const cJSON *item = member(obj, key);
 	if(!item) return JF_ABSENT;
 	if(!cJSON_IsArray(item)) return jf_fail(err, "%s must be a JSON array", key);
@@ -85,6 +92,7 @@ static bool parse_digits(const char *s, long long *out)
 int jf_long_value(const cJSON *item, const char *what, long long min, long long max,
 		long long *out, struct jf_error *err)
 {
+	assert(what && out && min <= max);
 	long long v;
 	if(cJSON_IsNumber(item)){
 		double d = item->valuedouble;
@@ -246,6 +254,7 @@ static bool json_valid(const char *buf, size_t len)
 
 cJSON *jf_parse_strict(const char *buf, size_t len)
 {
+	assert(buf || len == 0);
 	if(!json_valid(buf, len)) return NULL;
 	return cJSON_ParseWithLength(buf, len);
 }

@@ -1,11 +1,13 @@
 /* A JSON writer into one growing buffer (jsonw.h). */
 #include "util/jsonw.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
 void jsonw_init(struct jsonw *w)
 {
+	assert(w);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -60,6 +62,7 @@ static void put_escape(struct jsonw *w, unsigned char c)
 /* The separator when needed, then `s` quoted, then `tail` (":" after a key). */
 static void put_quoted(struct jsonw *w, const char *s, const char *tail)
 {
+	assert(w && s && tail);
 	size_t n = 0;
 	while(s[n] && (unsigned char)s[n] >= 0x20 && s[n] != '"' && s[n] != '\\') n++;
 	size_t tail_len = strlen(tail);
@@ -82,6 +85,7 @@ static void put_quoted(struct jsonw *w, const char *s, const char *tail)
 	memcpy(b->p + b->len, tail, tail_len);
 	b->len += tail_len;
 	b->p[b->len] = '\0';
+	assert(b->len < b->cap);   /* the reserve covered quotes, tail and NUL */
 }
 
 void jsonw_key(struct jsonw *w, const char *key)
@@ -98,11 +102,13 @@ void jsonw_string(struct jsonw *w, const char *s)
 
 const char *jsonw_int_text(int64_t value, char text[JSONW_INT_TEXT])
 {
+	assert(text);
 	char *p = text + JSONW_INT_TEXT;
 	uint64_t v = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
 	*--p = '\0';
 	do *--p = (char)('0' + v % 10); while(v /= 10);
 	if(value < 0) *--p = '-';
+	assert(p >= text);   /* 20 digits, a sign and the NUL fit */
 	return p;
 }
 
@@ -114,6 +120,7 @@ void jsonw_int(struct jsonw *w, int64_t value)
 
 void jsonw_raw(struct jsonw *w, const char *json)
 {
+	assert(w && json);
 	separate(w);
 	strbuf_adds(&w->b, json);
 	w->need_comma = true;
@@ -139,6 +146,7 @@ void jsonw_key_raw(struct jsonw *w, const char *key, const char *json)
 
 char *jsonw_finish(struct jsonw *w, size_t *len)
 {
+	assert(w);
 	/* room for the NUL even when nothing was written */
 	if(!strbuf_reserve(&w->b, 0)){
 		jsonw_discard(w);

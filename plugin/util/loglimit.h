@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/ratelimit.h"
+#include "util/token_bucket.h"
 
 struct loglimit {
 	struct token_bucket bucket;

@@ -1,6 +1,9 @@
 /* Character-class checks for thing names, job ids, namespaces and details keys. */
 #include "util/names.h"
 
+#include <assert.h>
+#include <string.h>
+
 static bool is_word(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
@@ -9,6 +12,7 @@ static bool is_word(char c)
 
 static bool all_match(const char *s, size_t len, size_t max, bool allow_colon)
 {
+	assert(s || len == 0);
 	if(len == 0 || len > max) return false;
 	for(size_t i = 0; i < len; i++){
 		if(!is_word(s[i]) && !(allow_colon && s[i] == ':')) return false;
@@ -34,4 +38,9 @@ bool names_namespace_valid(const char *s, size_t len)
 bool names_details_key_valid(const char *s, size_t len)
 {
 	return all_match(s, len, JOBS_DETAILS_KEY_MAX, true);
+}
+
+bool names_identity_valid(const char *identity)
+{
+	return identity && *identity && !strpbrk(identity, "+#/");
 }

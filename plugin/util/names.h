@@ -20,4 +20,9 @@ bool names_namespace_valid(const char *s, size_t len);
 /* statusDetails key: [a-zA-Z0-9:_-]{1,128} */
 bool names_details_key_valid(const char *s, size_t len);
 
+/* An identity (a client id, username or certificate CN the access rules name):
+ * present, not empty, and free of '+', '#' and '/', so it cannot be taken for a
+ * wildcard or a topic level. */
+bool names_identity_valid(const char *identity);
+
 #endif

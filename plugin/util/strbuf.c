@@ -1,11 +1,20 @@
 /* A growable string (strbuf.h). */
 #include "util/strbuf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Empty and unallocated, or text in an allocation with room for its NUL (which the
+ * appends here write; a caller that writes into p after strbuf_reserve writes it last). */
+static inline bool well_formed(const struct strbuf *b)
+{
+	return b->cap == 0 ? !b->p && b->len == 0 : b->p && b->len < b->cap;
+}
+
 bool strbuf_reserve(struct strbuf *b, size_t n)
 {
+	assert(b && well_formed(b));
 	if(b->failed) return false;
 	if(b->len + n + 1 <= b->cap) return true;
 	size_t cap = b->cap ? b->cap : 256;
@@ -22,14 +31,17 @@ bool strbuf_reserve(struct strbuf *b, size_t n)
 
 void strbuf_add(struct strbuf *b, const char *s, size_t n)
 {
+	assert(s || n == 0);
 	if(!strbuf_reserve(b, n)) return;
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
+	assert(well_formed(b) && b->p[b->len] == '\0');
 }
 
 void strbuf_adds(struct strbuf *b, const char *s)
 {
+	assert(s);
 	strbuf_add(b, s, strlen(s));
 }
 

@@ -1,6 +1,7 @@
 /* UTF-8 validation, code point counting and the escaped-NUL scan. */
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ static size_t decode(const unsigned char *s, size_t left, uint32_t *cp)
 
 bool utf8_valid(const char *buf, size_t len)
 {
+	assert(buf || len == 0);
 	const unsigned char *s = (const unsigned char *)buf;
 	size_t i = 0;
 	while(i < len){
@@ -46,6 +48,7 @@ bool utf8_valid(const char *buf, size_t len)
 
 size_t utf8_length(const char *str)
 {
+	assert(str);
 	size_t count = 0;
 	for(const unsigned char *s = (const unsigned char *)str; *s; s++){
 		if((*s & 0xC0) != 0x80) count++;
@@ -55,6 +58,7 @@ size_t utf8_length(const char *str)
 
 bool utf8_json_has_escaped_nul(const char *buf, size_t len)
 {
+	assert(buf || len == 0);
 	/* without the six characters anywhere, no string can hold the escape */
 	const char *end = buf + len, *p = buf;
 	while((p = memchr(p, '\\', (size_t)(end - p))) && !(end - p >= 6 && memcmp(p + 1, "u0000", 5) == 0)) p++;

@@ -1,4 +1,4 @@
-/* Access decisions (access_decide, access_option) against an oracle written apart from
+/* Access decisions (access_decide, over options read by config_set) against an oracle written apart from
  * access.c: the target parses the options and the topic itself and checks that
  *   - only an operator (plugin_opt_operators: its name, or *) is ever allowed on a
  *     $CONTROL/jobs/... topic, or a filter that can match one;
@@ -14,7 +14,7 @@
  *   line 2: the topic (or subscription filter)
  *   lines 3-: options as plugin_opt_KEY VALUE lines without the prefix ("isolation off",
  *           "grant_dev t1 t2", "operators admin,ops", "control_access broker",
- *           "other_topics allow", or anything else): each goes to access_option; the
+ *           "other_topics allow", or anything else): each goes to config_set; the
  *           oracle learns the ones it accepts, by its own reading of them.
  * The oracle's own reading keeps every grant line for an identity (access.c may
  * honour only some): so it only checks that nothing beyond them is allowed. */
@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "core/access.h"
 
 /* What the oracle knows of the configuration. */
@@ -98,7 +99,7 @@ static void add_grant(struct model *m, const char *item, const char *identity)
 	m->ngrants++;
 }
 
-/* The oracle's reading of an option access_option accepted. */
+/* The oracle's reading of an option config_set accepted. */
 static void learn(struct model *m, const char *key, const char *value)
 {
 	if(strcmp(key, "isolation") == 0) m->isolation = strcmp(value, "on") == 0;
@@ -250,22 +251,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum access_kind kind = head[0] == 'r' ? ACCESS_READ : head[0] == 'w' ? ACCESS_WRITE : ACCESS_SUBSCRIBE;
 	const char *identity = strcmp(head + 2, "-") == 0 ? NULL : head + 2;
 
-	struct access_config cfg = { .isolation = true };
+	struct jobs_config cfg;
 	struct model m = { .isolation = true };
 	char err[512];
+	if(config_parse(NULL, 0, &cfg, err, sizeof(err))) fail("the defaults were refused", err, "", 0, -1);
 	for(char *line; (line = next_line(&p, end)) != NULL;){
 		char *sp = strchr(line, ' ');
 		const char *value = sp ? sp + 1 : "";
 		if(sp) *sp = '\0';
 		err[0] = '\0';
-		int rc = access_option(&cfg, line, value, err, sizeof(err));
-		if(rc == 1) learn(&m, line, value);
+		int rc = config_set(&cfg, line, value, err, sizeof(err));
+		if(rc == 0) learn(&m, line, value);
 		else if(rc == -1 && !err[0]) fail("an option was refused without a message", line, value, 0, rc);
-		else if(rc != 0 && rc != -1) fail("access_option returned something else than 1, 0 or -1", line, value, 0, rc);
+		else if(rc != -1) fail("config_set returned something else than 0 or -1", line, value, 0, rc);
 		free(line);
 	}
 
-	enum access_result r = access_decide(&cfg, identity, topic, kind);
+	enum access_result r = access_decide(&cfg.access, identity, topic, kind);
 	bool filter = kind == ACCESS_SUBSCRIBE;
 	const char *t = topic;
 	if(filter && strncmp(t, "$share/", 7) == 0){
@@ -290,12 +292,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if(r != ACCESS_ALLOW && r != ACCESS_DENY && r != ACCESS_DEFER) fail("unknown result", identity, topic, (int)kind, (int)r);
 	/* The operator rule stands alone too. */
-	bool op = access_is_operator(&cfg, identity);
+	bool op = access_is_operator(&cfg.access, identity);
 	if(op != is_operator(&m, identity)) fail("access_is_operator disagrees with plugin_opt_operators", identity, topic, op, 0);
 
 	free(l.copy);
 	model_free(&m);
-	access_config_free(&cfg);
+	config_free(&cfg);
 	free(head);
 	free(topic);
 	return 0;

@@ -15,20 +15,12 @@
  *                 (in one batch, under group commit)
  *   body        : the payload (after the first line, for a raw topic)
  * The service is recreated (and the clock reset) every FUZZ_RESET_EVERY inputs
- * (default 1000), which bounds the store and brings the seeded state back.
- *
- * FUZZ_SKIP_KNOWN=1 skips the inputs of findings already reported and not fixed yet
- * (findings/README.md), so a long run looks for new ones instead of stopping at the
- * old ones again; ctest and scripts/fuzz leave it off, so they keep failing on them
- * until the fix lands. Remove a finding's filter with its fix. */
+ * (default 1000), which bounds the store and brings the seeded state back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
 #include "fuzz_common.h"
-#include "mqtt/topic.h"
 #include "util/utf8.h"
 
 #define G1_ARN "arn:aws:iot:us-east-1:000000000000:thinggroup/g1"
@@ -68,35 +60,6 @@ static const char *const jobs[] = { "j1", "j2", "j3", "j4", "jn", "$next", "get"
 static struct service *svc;
 static int64_t clock_ms;
 static unsigned inputs, reset_every;
-static bool skip_known;
-
-/* stepTimeoutInMinutes as handle_start_next accepts it: 1-10080, a number or a
- * string of digits. */
-static bool step_ok(const cJSON *v)
-{
-	double d;
-	if(cJSON_IsNumber(v)) d = v->valuedouble;
-	else if(cJSON_IsString(v) && v->valuestring[0]) {
-		char *end;
-		d = strtod(v->valuestring, &end);
-		if(*end) return false;
-	} else return false;
-	return d >= 1 && d <= 10080 && d == (double)(long long)d;
-}
-
-/* Finding 1 (findings/README.md): start-next with a statusDetails object and a
- * stepTimeoutInMinutes that is refused leaks the printed details. */
-static bool known_finding(const char *topic, const char *payload, size_t len)
-{
-	struct jobs_topic t;
-	if(topic_parse(topic, &t) != TOPIC_REQUEST || t.op != OP_START_NEXT || !len) return false;
-	cJSON *body = cJSON_ParseWithLength(payload, len);
-	const cJSON *details = cJSON_GetObjectItemCaseSensitive(body, "statusDetails");
-	const cJSON *step = cJSON_GetObjectItemCaseSensitive(body, "stepTimeoutInMinutes");
-	bool hit = cJSON_IsObject(details) && step && !cJSON_IsNull(step) && !step_ok(step);
-	cJSON_Delete(body);
-	return hit;
-}
 
 static void fresh_service(void)
 {
@@ -113,8 +76,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	reset_every = fuzz_reset_every(1000);
-	const char *k = getenv("FUZZ_SKIP_KNOWN");
-	skip_known = k && strcmp(k, "1") == 0;
 	return 0;
 }
 
@@ -153,11 +114,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		payload_len = nl ? body_len - tlen - 1 : 0;
 		break;
 	}
-	}
-
-	if(skip_known && known_finding(raw ? raw : topic, payload, payload_len)){
-		free(raw);
-		return -1; /* not added to the corpus */
 	}
 
 	clock_ms += fuzz_clock_step(clk);

@@ -861,7 +861,7 @@ class RateLimitTest(BadInputTest):
         """Two things in the same of the limiter's 4,096 slots share one bucket: taking
         turns, they get no more through than one thing alone."""
         def slot(name):
-            h = 2166136261  # FNV-1a, as plugin/core/ratelimit.c
+            h = 2166136261  # FNV-1a, as plugin/core/ratelimit.c picks the slot (util/hash.h)
             for b in name.encode():
                 h = ((h ^ b) * 16777619) & 0xFFFFFFFF
             return h % 4096

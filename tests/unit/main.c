@@ -7,6 +7,11 @@
 
 #include "suites.h"
 
+/* JOBS_ASSERTS: this build's flags (the core's too) must keep assert() on. */
+#if defined(JOBS_ASSERTS_ON) && defined(NDEBUG)
+#error "JOBS_ASSERTS is on but NDEBUG is defined: assert() would be off"
+#endif
+
 void add_suite(const char *name, const struct test_entry *tests, size_t count)
 {
 	CU_pSuite suite = CU_add_suite(name, NULL, NULL);

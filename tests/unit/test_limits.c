@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "util/loglimit.h"
 #include "core/ratelimit.h"
 #include "suites.h"
@@ -9,9 +10,7 @@
 /* The rate limit's slot of a name: FNV-1a modulo its 4,096 slots. */
 static unsigned slot_of(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for(; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % 4096;
+	return hash_fnv1a32(HASH_FNV1A32_INIT, s) % 4096;
 }
 
 /* A name other than `name` in the same slot. */
