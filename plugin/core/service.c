@@ -30,12 +30,7 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 		service_destroy(svc);
 		return -1;
 	}
-	if(store_open(cfg->db_path, cfg->synchronous, &svc->store, err, errlen) != STORE_OK){
-		service_destroy(svc);
-		return -1;
-	}
-	if(cfg->db_max_mb && store_set_size_limit(svc->store, (int64_t)cfg->db_max_mb * 1024 * 1024) != STORE_OK){
-		snprintf(err, errlen, "cannot cap the database at %d MB", cfg->db_max_mb);
+	if(store_open(cfg, &svc->store, err, errlen) != STORE_OK){
 		service_destroy(svc);
 		return -1;
 	}

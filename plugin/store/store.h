@@ -1,10 +1,49 @@
-/* SQLite storage of jobs and job executions.
+/* The store port: what the jobs core needs from storage, and nothing of how a store
+ * keeps it.
  *
- * One connection, WAL, statements prepared once at open. Transactions nest as
- * SQLite savepoints, so a request's store_begin/store_commit works both alone and
- * inside an outer batch. Every function returns STORE_OK or a STORE_* code; rows
- * come back in caller-owned structs whose strings are freed with the matching
- * *_free function. Knows nothing of JSON shapes or MQTT. */
+ * Shape. The core calls only the functions declared here, on a `struct store` that
+ * store_open made. Each function dispatches through the table of operations of the
+ * implementation store_open picked from the configuration (store_impl.h says what an
+ * implementation provides: one function pointer per operation). SQLite is the one
+ * implementation today (sqlite_store.c and the sqlite_* files beside it); another, such as
+ * a PostgreSQL store that several brokers share, adds its own files under plugin/store/
+ * and one entry in store_open (store.c), and no file of the core changes. Why a table of
+ * operations rather than choosing the implementation when linking: both stores can be in
+ * one plugin and the configuration picks; an indirect call costs nothing next to a
+ * statement, and dispatching allocates nothing.
+ *
+ * Results. Every function returns STORE_OK or a STORE_* code. Rows come back in
+ * caller-owned structs whose strings are freed with the matching *_free function
+ * (store_records.c, shared by every implementation). The store knows nothing of JSON
+ * shapes or MQTT; the JSON texts it keeps (documents, details, targets) are opaque to it.
+ *
+ * Transactions. A request's work runs in its own transaction, store_begin then
+ * store_commit or store_rollback, properly nested. A request's transaction either stands
+ * alone or lies inside a batch (group commit: store_batch_begin at the first request of a
+ * broker pass, store_batch_commit once at its end), where rolling a request back undoes
+ * that request only. A failed statement can end the whole batch, not only the request's
+ * part (a full store, an I/O error): after a request fails inside a batch, the caller
+ * checks store_in_transaction, and when the batch is gone, everything the batch's earlier
+ * requests did is gone too.
+ *
+ * Batches that finish later. A store across a network must not make the broker's thread
+ * wait for a round trip, so store_batch_commit may answer STORE_PENDING: the batch has
+ * been handed over and its outcome is not known yet. The contract:
+ *   - The caller already holds a batch's replies until its commit is known (a reply says
+ *     the change is stored); on STORE_PENDING it keeps holding them, and goes on: it may
+ *     begin the next batch at once.
+ *   - store_batch_poll, which never blocks, reports the outcomes in the order the batches
+ *     were committed, one per call that reports one: STORE_OK (stored: its replies may go),
+ *     STORE_ERROR (rolled back: its replies become errors), STORE_PENDING (the oldest is
+ *     not known yet; ask again, e.g. from the next tick), STORE_NOT_FOUND (none pending).
+ *   - Reads and writes see what the batches committed before them did, pending or not.
+ *     So when a pending batch fails, every batch committed after it fails too (each is
+ *     reported STORE_ERROR in turn), and a batch open at that moment fails at its commit.
+ *   - A transaction of its own (store_begin outside a batch) is finished when store_commit
+ *     returns; a store with batches pending waits for them first.
+ *   - store_close finishes (or gives up) what is pending before it returns.
+ * SQLite finishes every commit at once: its store_batch_commit never answers
+ * STORE_PENDING, and its store_batch_poll always answers STORE_NOT_FOUND. */
 #ifndef MOSQUITTO_JOBS_STORE_H
 #define MOSQUITTO_JOBS_STORE_H
 
@@ -20,10 +59,9 @@ enum store_rc {
 	STORE_OK = 0,
 	STORE_NOT_FOUND,
 	STORE_EXISTS,
-	STORE_ERROR, /* SQLite failed; store_errmsg says why */
+	STORE_ERROR,   /* the store failed; store_errmsg says why */
+	STORE_PENDING, /* store_batch_commit / store_batch_poll: not finished yet */
 };
-
-#define STORE_SCHEMA_VERSION 5
 
 /* Job (not execution) states. Stored as numbers: never renumber. */
 enum job_status {
@@ -64,7 +102,7 @@ struct job_policy {
 };
 
 struct store_job {
-	int64_t seq;                              /* creation order; set by store_job_insert */
+	int64_t seq;                              /* creation order (increasing); set by store_job_insert */
 	char job_id[JOBS_JOB_ID_MAX + 1];
 	char namespace_id[JOBS_NAMESPACE_MAX + 1];
 	int status;                               /* enum job_status */
@@ -113,7 +151,7 @@ struct store_exec {
 	bool force_canceled;
 	char *document;                           /* the job's document, when asked for */
 	/* As read from the store (reads set loaded), so that an update can leave alone
-	 * the indexes whose columns did not change. */
+	 * what is indexed by status or deadline when neither changed. */
 	bool loaded;
 	int loaded_status;
 	int64_t loaded_deadline_ms;
@@ -141,39 +179,31 @@ enum target_kind { TARGET_KIND_THING = 0, TARGET_KIND_GROUP = 1 };
 
 struct store;
 
-int store_open(const char *path, enum jobs_sync sync, struct store **out, char *err, size_t errlen);
+/* Opens the store the configuration names, with the durability it asks for, and caps
+ * its size when it says so (db_max_mb: past the cap a write fails like on a full disk,
+ * and its transaction rolls back). The one place an implementation is picked. On
+ * failure returns STORE_ERROR with a line for the operator in err and *out NULL. */
+int store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen);
+/* Finishes what is pending, then closes. NULL is a no-op. */
 void store_close(struct store *store);
-/* Caps the database at about max_bytes: a write that would grow it further fails
- * (STORE_ERROR, SQLITE_FULL) and its transaction rolls back. */
-int store_set_size_limit(struct store *store, int64_t max_bytes);
+/* Why the last operation failed, for the log. */
 const char *store_errmsg(const struct store *store);
 
-/* The WAL's upkeep (plugin/checkpoint.c): a background thread checkpoints it, and a
- * commit that leaves it longer than rewind_frames waits for one checkpoint of
- * everything, so that the next transaction starts the WAL over. For tests and
- * diagnostics; all zero but wal_frames for a database without a file. */
-struct store_wal_stats {
-	int wal_frames;             /* the WAL's length in frames after the last commit */
-	int rewind_frames;
-	unsigned long checkpoints;  /* background checkpoints ended */
-	unsigned long catch_ups;    /* commits that waited for a checkpoint */
-	unsigned long caught_up;    /* ... and saw it end within the wait */
-};
-void store_wal_stats(struct store *store, struct store_wal_stats *out);
-/* The longest wait of such a commit: 10 ms unless set (tests on a busy machine). */
-void store_set_catch_up_wait(struct store *store, int ms);
-
-/* Savepoint-based transactions: begin/commit or begin/rollback, properly nested. */
+/* A request's transaction: begin, then commit or rollback; properly nested. A failed
+ * commit rolls the transaction back. */
 int store_begin(struct store *store);
-/* An outer transaction around many requests' savepoints (group commit). On a failed
- * commit everything since store_batch_begin is rolled back. */
-int store_batch_begin(struct store *store);
-/* Whether a transaction is open. SQLite may roll a whole transaction back on its own
- * (SQLITE_FULL, an I/O error): a batch must then check it is still there. */
-bool store_in_transaction(struct store *store);
-int store_batch_commit(struct store *store);
 int store_commit(struct store *store);
 void store_rollback(struct store *store);
+/* A batch around many requests' transactions (group commit). STORE_OK: the batch is
+ * stored. STORE_ERROR: everything since store_batch_begin is rolled back. STORE_PENDING:
+ * see "Batches that finish later" above. */
+int store_batch_begin(struct store *store);
+int store_batch_commit(struct store *store);
+/* The outcome of the oldest batch left pending, as above. */
+int store_batch_poll(struct store *store);
+/* Whether a transaction (a batch or a request's own) is open. A failed statement can
+ * end the whole batch: after a failure inside a batch, check it is still there. */
+bool store_in_transaction(struct store *store);
 
 int store_job_get(struct store *store, const char *job_id, struct store_job *out);
 /* The same without the description, the document and the targets (NULL): for the
@@ -185,9 +215,10 @@ int store_job_insert(struct store *store, struct store_job *job);
 /* Writes what changes after creation: status, last_updated_at, completed_at,
  * force_canceled, reason_code, comment, the rollout state, end_behavior and wake time. */
 int store_job_update(struct store *store, const struct store_job *job);
-/* counts[s] = number of executions of the job (latest per thing) in status s. */
+/* counts[s] = number of executions of the job (latest per thing) in status s. Cheap:
+ * a store keeps these counts as executions change rather than counting a fleet. */
 int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
-/* Deletes the job, its executions and its targets. */
+/* Deletes the job, its executions, its targets and its rollout queue. */
 int store_job_delete(struct store *store, int64_t job_seq);
 /* A page of jobs in creation order; *out is malloc'd (store_job_array_free). */
 int store_job_list(struct store *store, const struct store_job_filter *filter, int64_t offset,
@@ -203,8 +234,10 @@ int store_exec_get(struct store *store, const char *thing, int64_t job_seq,
 int store_exec_find(struct store *store, const char *thing, const char *job_id,
 		const char *namespace_id, int64_t execution_number, bool with_document,
 		struct store_exec *out);
+/* A thing's new latest execution of the job (its number is the previous one's + 1). */
 int store_exec_insert(struct store *store, const struct store_exec *exec);
-/* Writes status, details, times, version, step timeout, deadlines and force flag. */
+/* Writes status, details, times, version, step timeout, deadlines and force flag.
+ * STORE_NOT_FOUND when there is no such execution. */
 int store_exec_update(struct store *store, const struct store_exec *exec);
 
 /* STORE_NOT_FOUND when there was no such execution. */
@@ -220,8 +253,8 @@ int store_pending(struct store *store, const char *thing, const char *namespace_
 int store_pending_summaries(struct store *store, const char *thing, const char *namespace_id,
 		int limit, struct store_exec **out, size_t *count);
 
-/* The latest executions of a job whose status is in status_mask (bit 1<<status).
- * *out is malloc'd (free with store_exec_array_free). */
+/* The latest executions of a job whose status is in status_mask (bit 1<<status), by
+ * thing. *out is malloc'd (free with store_exec_array_free). */
 int store_job_executions(struct store *store, int64_t job_seq, unsigned status_mask,
 		struct store_exec **out, size_t *count);
 
@@ -233,10 +266,13 @@ int store_job_exec_page(struct store *store, int64_t job_seq, int status, int64_
 int store_thing_exec_page(struct store *store, const char *thing, int status,
 		const char *namespace_id, int64_t offset, int limit, struct store_exec **out, size_t *count);
 
-/* Thing groups. Deleting a group deletes its memberships. */
+/* Thing groups. Deleting a group deletes its memberships; STORE_NOT_FOUND when there
+ * was no such group. */
 int store_group_get(struct store *store, const char *name, struct store_group *out);
 int store_group_insert(struct store *store, const struct store_group *group);
 int store_group_delete(struct store *store, const char *name);
+/* A page of groups by name, those starting with prefix (NULL: all); *out is malloc'd
+ * (store_group_array_free). */
 int store_group_list(struct store *store, const char *prefix, int64_t offset, int limit,
 		struct store_group **out, size_t *count);
 /* STORE_EXISTS when the thing already is a member; STORE_NOT_FOUND on removing a
@@ -247,7 +283,7 @@ int store_member_remove(struct store *store, const char *group, const char *thin
 int store_member_list(struct store *store, const char *group, int64_t offset, int limit,
 		struct store_name **out, size_t *count);
 
-/* Job targets: what a job was created for. */
+/* Job targets: what a job was created for. Adding a target twice keeps one. */
 int store_target_add(struct store *store, int64_t job_seq, enum target_kind kind, const char *name);
 /* The IN_PROGRESS continuous jobs with `group` among their targets. */
 int store_continuous_jobs_for_group(struct store *store, const char *group,
@@ -267,12 +303,13 @@ int store_next_job_wake(struct store *store, int64_t *out_ms);
  * lets it. */
 int store_rollout_push(struct store *store, int64_t job_seq, const char *thing);
 /* Queues every member of a group, as one entry that store_rollout_pop walks through
- * (by name) as it goes: queuing a group of any size costs one row. */
+ * (by name) as it goes: queuing a group of any size costs one entry. */
 int store_rollout_push_group(struct store *store, int64_t job_seq, const char *group);
 /* Takes up to `limit` things off the front of the job's queue (a group entry gives its
- * members in name order, as they are when taken); *out is malloc'd. */
+ * members in name order, as they are when taken); *out is malloc'd (free()). */
 int store_rollout_pop(struct store *store, int64_t job_seq, int limit, struct store_name **out, size_t *count);
 int store_rollout_clear(struct store *store, int64_t job_seq);
+/* The number of entries in the job's queue (a group entry counts once). */
 int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out);
 
 #endif

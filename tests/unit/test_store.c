@@ -4,17 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/sqlite_store.h"
 #include "store/store.h"
 #include "suites.h"
 
 static char db_path[4200];
+
+/* The store of an SQLite database at path, as the configuration would name it. */
+static int open_path(const char *path, struct store **s, char *err, size_t errlen)
+{
+	struct jobs_config cfg = { .db_path = (char *)path, .synchronous = JOBS_SYNC_NORMAL };
+	return store_open(&cfg, s, err, errlen);
+}
 
 static struct store *open_temp(void)
 {
 	test_file_path(db_path, sizeof(db_path), "store.db");
 	struct store *s = NULL;
 	char err[512];
-	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_OK);
+	CU_ASSERT_EQUAL(open_path(db_path, &s, err, sizeof(err)), STORE_OK);
 	return s;
 }
 
@@ -68,7 +76,7 @@ static void test_schema_and_reopen(void)
 	sqlite3_stmt *st;
 	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
 	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
-	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), STORE_SCHEMA_VERSION);
+	CU_ASSERT_EQUAL(sqlite3_column_int(st, 0), JOBS_SQLITE_SCHEMA_VERSION);
 	sqlite3_finalize(st);
 	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
 	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
@@ -78,7 +86,7 @@ static void test_schema_and_reopen(void)
 	sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
 	char err[512] = "";
-	CU_ASSERT_EQUAL(store_open(db_path, JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_EQUAL(open_path(db_path, &s, err, sizeof(err)), STORE_ERROR);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "schema version 99"));
 	remove_temp();
 }
@@ -87,7 +95,7 @@ static void test_unusable_path(void)
 {
 	struct store *s = NULL;
 	char err[512] = "";
-	CU_ASSERT_EQUAL(store_open("/nonexistent-dir/jobs.db", JOBS_SYNC_NORMAL, &s, err, sizeof(err)), STORE_ERROR);
+	CU_ASSERT_EQUAL(open_path("/nonexistent-dir/jobs.db", &s, err, sizeof(err)), STORE_ERROR);
 	CU_ASSERT_PTR_NULL(s);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-dir/jobs.db"));
 }
@@ -150,6 +158,39 @@ static void test_rollback(void)
 	CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
 	CU_ASSERT_EQUAL(store_job_get(s, "kept", &job), STORE_OK);
 	store_job_free(&job);
+	store_close(s);
+	remove_temp();
+}
+
+/* A batch around request transactions: a request rolled back inside it goes alone,
+ * and SQLite finishes the batch's commit at once (never STORE_PENDING: nothing is left
+ * for store_batch_poll). */
+static void test_batch_finishes_at_once(void)
+{
+	remove_temp();
+	struct store *s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL(store_batch_poll(s), STORE_NOT_FOUND);
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(s), STORE_OK);
+	CU_ASSERT(store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "batched", 1);
+	CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
+	CU_ASSERT_EQUAL(store_begin(s), STORE_OK);
+	add_job(s, "undone", 1);
+	store_rollback(s);
+	CU_ASSERT(store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_batch_commit(s), STORE_OK);
+	CU_ASSERT(!store_in_transaction(s));
+	CU_ASSERT_EQUAL(store_batch_poll(s), STORE_NOT_FOUND);
+	store_close(s);
+
+	s = open_temp();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	struct store_job job;
+	CU_ASSERT_EQUAL(store_job_get(s, "batched", &job), STORE_OK);
+	store_job_free(&job);
+	CU_ASSERT_EQUAL(store_job_get(s, "undone", &job), STORE_NOT_FOUND);
 	store_close(s);
 	remove_temp();
 }
@@ -368,11 +409,11 @@ static void test_wal_checkpointed_and_rewound(void)
 	remove_temp();
 	struct store *s = open_temp();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-	store_set_catch_up_wait(s, 60000);
+	sqlite_store_set_catch_up_wait(s, 60000);
 	char wal[4300];
 	snprintf(wal, sizeof(wal), "%s-wal", db_path);
-	struct store_wal_stats before, after;
-	store_wal_stats(s, &before);
+	struct sqlite_wal_stats before, after;
+	sqlite_store_wal_stats(s, &before);
 	CU_ASSERT_EQUAL_FATAL(before.rewind_frames, 4096);
 
 	/* short transactions that keep the WAL short never wait */
@@ -383,7 +424,7 @@ static void test_wal_checkpointed_and_rewound(void)
 		add_job(s, id, 1);
 		CU_ASSERT_EQUAL(store_commit(s), STORE_OK);
 	}
-	store_wal_stats(s, &after);
+	sqlite_store_wal_stats(s, &after);
 	CU_ASSERT(after.wal_frames > 0 && after.wal_frames <= after.rewind_frames);
 	CU_ASSERT_EQUAL(after.catch_ups, 0);
 
@@ -391,10 +432,10 @@ static void test_wal_checkpointed_and_rewound(void)
 	bool expect_restart = false;
 	long bytes_before_catch_up = 0, db_after_catch_up = 0;
 	for(int batch = 0; batch < 800; batch++){
-		store_wal_stats(s, &before);
+		sqlite_store_wal_stats(s, &before);
 		long generation = wal_generation(wal);
 		commit_jobs(s, batch, 20);
-		store_wal_stats(s, &after);
+		sqlite_store_wal_stats(s, &after);
 		if(after.wal_frames <= after.rewind_frames){
 			CU_ASSERT_EQUAL(after.catch_ups, before.catch_ups);
 		}else{
@@ -417,7 +458,7 @@ static void test_wal_checkpointed_and_rewound(void)
 			}
 		}
 	}
-	store_wal_stats(s, &after);
+	sqlite_store_wal_stats(s, &after);
 	/* 32 MB went past the 16 MB mark */
 	CU_ASSERT(past_mark > 0);
 	CU_ASSERT(after.catch_ups > 0);
@@ -442,6 +483,7 @@ void add_store_tests(void)
 		{ "unusable path refused", test_unusable_path },
 		{ "pending order", test_pending_order },
 		{ "savepoint rollback", test_rollback },
+		{ "a batch of request transactions, finished at once", test_batch_finishes_at_once },
 		{ "find by job id, and updates that keep or move index keys", test_find_and_update },
 		{ "per-job counts follow inserts, status changes and deletes", test_job_counts_follow_changes },
 		{ "WAL: a commit past the rewind mark waits for a checkpoint, and the WAL starts over", test_wal_checkpointed_and_rewound },

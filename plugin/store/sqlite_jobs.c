@@ -1,5 +1,5 @@
-/* Store: jobs and job executions. */
-#include "store/store_internal.h"
+/* The SQLite store's jobs, executions, timers and rollout queues. */
+#include "store/sqlite_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,114 +9,33 @@
 	" AND e.execution_number = (SELECT max(x.execution_number) FROM executions x" \
 	"  WHERE x.thing = e.thing AND x.job_seq = e.job_seq)"
 
-void store_job_free(struct store_job *job)
-{
-	free(job->description);
-	free(job->document);
-	free(job->targets);
-	free(job->reason_code);
-	free(job->comment);
-	free(job->abort_config);
-	free(job->policies);
-	memset(job, 0, sizeof(*job));
-}
-
-void store_job_array_free(struct store_job *jobs, size_t count)
-{
-	for(size_t i = 0; i < count; i++) store_job_free(&jobs[i]);
-	free(jobs);
-}
-
-static void read_job(sqlite3_stmt *st, struct store_job *job)
-{
-	memset(job, 0, sizeof(*job));
-	job->seq = sqlite3_column_int64(st, 0);
-	store_column_copy(st, 1, job->job_id, sizeof(job->job_id));
-	store_column_copy(st, 2, job->namespace_id, sizeof(job->namespace_id));
-	job->status = sqlite3_column_int(st, 3);
-	job->target_selection = sqlite3_column_int(st, 4);
-	job->description = store_column_strdup(st, 5);
-	job->document = store_column_strdup(st, 6);
-	job->targets = store_column_strdup(st, 7);
-	job->created_at = sqlite3_column_int64(st, 8);
-	job->last_updated_at = sqlite3_column_int64(st, 9);
-	job->completed_at = sqlite3_column_int64(st, 10);
-	job->force_canceled = sqlite3_column_int(st, 11) != 0;
-	job->reason_code = store_column_strdup(st, 12);
-	job->comment = store_column_strdup(st, 13);
-	job->abort_config = store_column_strdup(st, 14);
-	job->policies = store_column_strdup(st, 15);
-	struct job_policy *p = &job->policy;
-	p->in_progress_timeout_min = sqlite3_column_int64(st, 16);
-	p->retry_failed = sqlite3_column_int(st, 17);
-	p->retry_timed_out = sqlite3_column_int(st, 18);
-	p->rollout_rate = sqlite3_column_double(st, 19);
-	p->rollout_max = sqlite3_column_double(st, 20);
-	p->rollout_factor = sqlite3_column_double(st, 21);
-	p->rollout_notified_step = sqlite3_column_int64(st, 22);
-	p->rollout_succeeded_step = sqlite3_column_int64(st, 23);
-	p->rollout_base_count = sqlite3_column_int64(st, 24);
-	p->window_start_ms = sqlite3_column_int64(st, 25);
-	p->window_released = sqlite3_column_int64(st, 26);
-	p->released_total = sqlite3_column_int64(st, 27);
-	p->start_ms = sqlite3_column_int64(st, 28);
-	p->end_ms = sqlite3_column_int64(st, 29);
-	p->end_behavior = sqlite3_column_int(st, 30);
-	p->wake_ms = sqlite3_column_int64(st, 31);
-}
-
-int store_collect_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count)
-{
-	struct store_rows rows = { .size = sizeof(struct store_job) };
-	int rc;
-	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		struct store_job *job = store_rows_next(&rows);
-		if(!job){
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		read_job(st, job);
-	}
-	store_finish(st);
-	if(rc != SQLITE_DONE){
-		store_job_array_free(rows.items, rows.count);
-		return STORE_ERROR;
-	}
-	*out = rows.items;
-	*count = rows.count;
-	return STORE_OK;
-}
-
 /* ---- jobs ---- */
 
-/* One job by id, its columns read by `sql` (STORE_JOB_COLUMNS or _NO_TEXTS). */
-static int job_by_id(struct store *s, enum stmt_id id, const char *sql, const char *job_id,
+/* One job by id, its columns selected by `sql` (SQLITE_JOB_SELECT(ALL) or (STATE)). */
+static int job_by_id(struct sqlite_store *s, enum stmt_id id, const char *sql, const char *job_id,
 		struct store_job *out)
 {
-	sqlite3_stmt *st = store_stmt(s, id, sql);
+	sqlite3_stmt *st = sqlite_stmt(s, id, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if(rc == SQLITE_ROW) read_job(st, out);
-	store_finish(st);
-	if(rc == SQLITE_ROW) return STORE_OK;
-	return rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_ERROR;
+	return sqlite_fetch_job(st, out);
 }
 
-int store_job_get(struct store *s, const char *job_id, struct store_job *out)
+int sqlite_job_get(struct store *store, const char *job_id, struct store_job *out)
 {
-	return job_by_id(s, ST_JOB_GET, "SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE job_id = ?1", job_id, out);
+	return job_by_id(sqlite_of(store), ST_JOB_GET, "SELECT " SQLITE_JOB_SELECT(ALL) " FROM jobs j WHERE job_id = ?1", job_id, out);
 }
 
-int store_job_get_state(struct store *s, const char *job_id, struct store_job *out)
+int sqlite_job_get_state(struct store *store, const char *job_id, struct store_job *out)
 {
-	return job_by_id(s, ST_JOB_GET_STATE, "SELECT " STORE_JOB_COLUMNS_NO_TEXTS " FROM jobs j WHERE job_id = ?1",
+	return job_by_id(sqlite_of(store), ST_JOB_GET_STATE, "SELECT " SQLITE_JOB_SELECT(STATE) " FROM jobs j WHERE job_id = ?1",
 			job_id, out);
 }
 
-int store_job_insert(struct store *s, struct store_job *job)
+int sqlite_job_insert(struct store *store, struct store_job *job)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_INSERT,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_INSERT,
 		"INSERT INTO jobs(job_id, namespace_id, status, target_selection, description, document,"
 		" targets, created_at, last_updated_at, abort_config, policies, timeout_minutes, retry_failed,"
 		" retry_timed_out, rollout_rate, rollout_max, rollout_factor, rollout_notified_step,"
@@ -129,13 +48,13 @@ int store_job_insert(struct store *s, struct store_job *job)
 	sqlite3_bind_text(st, 2, job->namespace_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, job->status);
 	sqlite3_bind_int(st, 4, job->target_selection);
-	store_bind_text_or_null(st, 5, job->description);
+	sqlite_bind_text_or_null(st, 5, job->description);
 	sqlite3_bind_text(st, 6, job->document, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, job->targets, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, job->created_at);
 	sqlite3_bind_int64(st, 9, job->last_updated_at);
-	store_bind_text_or_null(st, 10, job->abort_config);
-	store_bind_text_or_null(st, 11, job->policies);
+	sqlite_bind_text_or_null(st, 10, job->abort_config);
+	sqlite_bind_text_or_null(st, 11, job->policies);
 	sqlite3_bind_int64(st, 12, p->in_progress_timeout_min);
 	sqlite3_bind_int(st, 13, p->retry_failed);
 	sqlite3_bind_int(st, 14, p->retry_timed_out);
@@ -148,14 +67,15 @@ int store_job_insert(struct store *s, struct store_job *job)
 	sqlite3_bind_int64(st, 21, p->end_ms);
 	sqlite3_bind_int(st, 22, p->end_behavior);
 	sqlite3_bind_int64(st, 23, p->wake_ms);
-	int rc = store_step_done(st);
+	int rc = sqlite_step_done(st);
 	if(rc == STORE_OK) job->seq = sqlite3_last_insert_rowid(s->db);
 	return rc;
 }
 
-int store_job_update(struct store *s, const struct store_job *job)
+int sqlite_job_update(struct store *store, const struct store_job *job)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_UPDATE,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_UPDATE,
 		"UPDATE jobs SET status = ?2, last_updated_at = ?3, completed_at = ?4, force_canceled = ?5,"
 		" reason_code = ?6, comment = ?7, rollout_rate = ?8, rollout_base_count = ?9,"
 		" window_start_ms = ?10, window_released = ?11, released_total = ?12, wake_ms = ?13,"
@@ -167,8 +87,8 @@ int store_job_update(struct store *s, const struct store_job *job)
 	sqlite3_bind_int64(st, 3, job->last_updated_at);
 	sqlite3_bind_int64(st, 4, job->completed_at);
 	sqlite3_bind_int(st, 5, job->force_canceled ? 1 : 0);
-	store_bind_text_or_null(st, 6, job->reason_code);
-	store_bind_text_or_null(st, 7, job->comment);
+	sqlite_bind_text_or_null(st, 6, job->reason_code);
+	sqlite_bind_text_or_null(st, 7, job->comment);
 	sqlite3_bind_double(st, 8, p->rollout_rate);
 	sqlite3_bind_int64(st, 9, p->rollout_base_count);
 	sqlite3_bind_int64(st, 10, p->window_start_ms);
@@ -176,32 +96,34 @@ int store_job_update(struct store *s, const struct store_job *job)
 	sqlite3_bind_int64(st, 12, p->released_total);
 	sqlite3_bind_int64(st, 13, p->wake_ms);
 	sqlite3_bind_int(st, 14, p->end_behavior);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-static int run_with_seq(struct store *s, enum stmt_id id, const char *sql, int64_t seq)
+static int run_with_seq(struct sqlite_store *s, enum stmt_id id, const char *sql, int64_t seq)
 {
-	sqlite3_stmt *st = store_stmt(s, id, sql);
+	sqlite3_stmt *st = sqlite_stmt(s, id, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, seq);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-int store_job_delete(struct store *s, int64_t job_seq)
+int sqlite_job_delete(struct store *store, int64_t job_seq)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	/* the counts first: the executions' delete trigger then has nothing to keep */
 	int rc = run_with_seq(s, ST_JOB_DELETE_COUNTS, "DELETE FROM job_counts WHERE job_seq = ?1", job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_EXECS, "DELETE FROM executions WHERE job_seq = ?1", job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE_TARGETS, "DELETE FROM job_targets WHERE job_seq = ?1", job_seq);
-	if(rc == STORE_OK) rc = store_rollout_clear(s, job_seq);
+	if(rc == STORE_OK) rc = sqlite_rollout_clear(store, job_seq);
 	if(rc == STORE_OK) rc = run_with_seq(s, ST_JOB_DELETE, "DELETE FROM jobs WHERE seq = ?1", job_seq);
 	return rc;
 }
 
-int store_job_counts(struct store *s, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
+int sqlite_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
 {
+	struct sqlite_store *s = sqlite_of(store);
 	/* kept by the triggers on executions (schema version 5) */
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_COUNTS, "SELECT status, n FROM job_counts WHERE job_seq = ?1");
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_COUNTS, "SELECT status, n FROM job_counts WHERE job_seq = ?1");
 	memset(counts, 0, sizeof(int64_t) * EXEC_STATUS_COUNT);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
@@ -210,28 +132,30 @@ int store_job_counts(struct store *s, int64_t job_seq, int64_t counts[EXEC_STATU
 		int status = sqlite3_column_int(st, 0);
 		if(status >= 0 && status < EXEC_STATUS_COUNT) counts[status] = sqlite3_column_int64(st, 1);
 	}
-	store_finish(st);
+	sqlite_finish(st);
 	return rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
-int store_job_has_pending(struct store *s, int64_t job_seq, bool *out)
+int sqlite_job_has_pending(struct store *store, int64_t job_seq, bool *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_HAS_PENDING,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_HAS_PENDING,
 		"SELECT 1 FROM executions WHERE job_seq = ?1 AND status <= 1 LIMIT 1");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	int rc = sqlite3_step(st);
-	store_finish(st);
+	sqlite_finish(st);
 	if(rc != SQLITE_ROW && rc != SQLITE_DONE) return STORE_ERROR;
 	*out = rc == SQLITE_ROW;
 	return STORE_OK;
 }
 
-int store_job_list(struct store *s, const struct store_job_filter *f, int64_t offset, int limit,
+int sqlite_job_list(struct store *store, const struct store_job_filter *f, int64_t offset, int limit,
 		struct store_job **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_LIST,
-		"SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE (?1 < 0 OR status = ?1)"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_LIST,
+		"SELECT " SQLITE_JOB_SELECT(ALL) " FROM jobs j WHERE (?1 < 0 OR status = ?1)"
 		" AND (?2 < 0 OR target_selection = ?2) AND (?3 IS NULL OR namespace_id = ?3)"
 		" AND (?4 IS NULL OR EXISTS(SELECT 1 FROM job_targets t WHERE t.job_seq = j.seq"
 		"  AND t.kind = 1 AND t.name = ?4))"
@@ -239,11 +163,11 @@ int store_job_list(struct store *s, const struct store_job_filter *f, int64_t of
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int(st, 1, f->status);
 	sqlite3_bind_int(st, 2, f->target_selection);
-	store_bind_text_or_null(st, 3, f->namespace_id);
-	store_bind_text_or_null(st, 4, f->group);
+	sqlite_bind_text_or_null(st, 3, f->namespace_id);
+	sqlite_bind_text_or_null(st, 4, f->group);
 	sqlite3_bind_int(st, 5, limit);
 	sqlite3_bind_int64(st, 6, offset);
-	return store_collect_jobs(st, out, count);
+	return sqlite_fetch_jobs(st, out, count);
 }
 
 /* ---- executions ---- */
@@ -255,47 +179,49 @@ int store_job_list(struct store *s, const struct store_job_filter *f, int64_t of
 #define EXEC_LATEST(cols, from, where) \
 	"SELECT " cols " FROM " from " WHERE " where " ORDER BY e.execution_number DESC LIMIT 1"
 
-static sqlite3_stmt *exec_query(struct store *s, bool by_number, bool with_document,
+static sqlite3_stmt *exec_query(struct sqlite_store *s, bool by_number, bool with_document,
 		enum stmt_id first, const char *const sql[4])
 {
 	int form = (by_number ? 0 : 1) + (with_document ? 2 : 0);
-	return store_stmt(s, (enum stmt_id)(first + form), sql[form]);
+	return sqlite_stmt(s, (enum stmt_id)(first + form), sql[form]);
 }
 
 #define GET_FROM "executions e JOIN jobs j ON j.seq = e.job_seq"
 #define GET_WHERE "e.thing = ?1 AND e.job_seq = ?2"
 
-int store_exec_get(struct store *s, const char *thing, int64_t job_seq,
+int sqlite_exec_get(struct store *store, const char *thing, int64_t job_seq,
 		int64_t execution_number, bool with_document, struct store_exec *out)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	/* statement ids in the order of exec_query's forms */
 	static const char *const sql[4] = {
-		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS_NO_DOCUMENT, GET_FROM, GET_WHERE),
-		EXEC_LATEST(STORE_EXEC_COLUMNS_NO_DOCUMENT, GET_FROM, GET_WHERE),
-		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS, GET_FROM, GET_WHERE),
-		EXEC_LATEST(STORE_EXEC_COLUMNS, GET_FROM, GET_WHERE),
+		EXEC_BY_NUMBER(SQLITE_EXEC_SELECT(NO_DOC), GET_FROM, GET_WHERE),
+		EXEC_LATEST(SQLITE_EXEC_SELECT(NO_DOC), GET_FROM, GET_WHERE),
+		EXEC_BY_NUMBER(SQLITE_EXEC_SELECT(WITH_DOC), GET_FROM, GET_WHERE),
+		EXEC_LATEST(SQLITE_EXEC_SELECT(WITH_DOC), GET_FROM, GET_WHERE),
 	};
 	sqlite3_stmt *st = exec_query(s, execution_number != 0, with_document, ST_EXEC_GET, sql);
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job_seq);
 	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
-	return store_collect_exec(st, out);
+	return sqlite_fetch_exec(st, out);
 }
 
 /* one statement: the job by its unique id, then the execution by its key */
 #define FIND_FROM "jobs j JOIN executions e ON e.job_seq = j.seq"
 #define FIND_WHERE "j.job_id = ?2 AND j.namespace_id = ?3 AND e.thing = ?1"
 
-int store_exec_find(struct store *s, const char *thing, const char *job_id,
+int sqlite_exec_find(struct store *store, const char *thing, const char *job_id,
 		const char *namespace_id, int64_t execution_number, bool with_document,
 		struct store_exec *out)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	static const char *const sql[4] = {
-		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS_NO_DOCUMENT, FIND_FROM, FIND_WHERE),
-		EXEC_LATEST(STORE_EXEC_COLUMNS_NO_DOCUMENT, FIND_FROM, FIND_WHERE),
-		EXEC_BY_NUMBER(STORE_EXEC_COLUMNS, FIND_FROM, FIND_WHERE),
-		EXEC_LATEST(STORE_EXEC_COLUMNS, FIND_FROM, FIND_WHERE),
+		EXEC_BY_NUMBER(SQLITE_EXEC_SELECT(NO_DOC), FIND_FROM, FIND_WHERE),
+		EXEC_LATEST(SQLITE_EXEC_SELECT(NO_DOC), FIND_FROM, FIND_WHERE),
+		EXEC_BY_NUMBER(SQLITE_EXEC_SELECT(WITH_DOC), FIND_FROM, FIND_WHERE),
+		EXEC_LATEST(SQLITE_EXEC_SELECT(WITH_DOC), FIND_FROM, FIND_WHERE),
 	};
 	sqlite3_stmt *st = exec_query(s, execution_number != 0, with_document, ST_EXEC_FIND, sql);
 	if(!st) return STORE_ERROR;
@@ -303,12 +229,13 @@ int store_exec_find(struct store *s, const char *thing, const char *job_id,
 	sqlite3_bind_text(st, 2, job_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, namespace_id, -1, SQLITE_STATIC);
 	if(execution_number) sqlite3_bind_int64(st, 4, execution_number);
-	return store_collect_exec(st, out);
+	return sqlite_fetch_exec(st, out);
 }
 
-int store_exec_insert(struct store *s, const struct store_exec *e)
+int sqlite_exec_insert(struct store *store, const struct store_exec *e)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_EXEC_INSERT,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_EXEC_INSERT,
 		"INSERT INTO executions(thing, job_seq, execution_number, namespace_id, status,"
 		" status_details, queued_at, started_at, last_updated_at, version, step_timeout_minutes,"
 		" force_canceled, retry_attempt) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
@@ -318,7 +245,7 @@ int store_exec_insert(struct store *s, const struct store_exec *e)
 	sqlite3_bind_int64(st, 3, e->execution_number);
 	sqlite3_bind_text(st, 4, e->namespace_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, e->status);
-	store_bind_text_or_null(st, 6, e->status_details);
+	sqlite_bind_text_or_null(st, 6, e->status_details);
 	sqlite3_bind_int64(st, 7, e->queued_at);
 	sqlite3_bind_int64(st, 8, e->started_at);
 	sqlite3_bind_int64(st, 9, e->last_updated_at);
@@ -326,23 +253,24 @@ int store_exec_insert(struct store *s, const struct store_exec *e)
 	sqlite3_bind_int64(st, 11, e->step_timeout_minutes);
 	sqlite3_bind_int(st, 12, e->force_canceled ? 1 : 0);
 	sqlite3_bind_int64(st, 13, e->retry_attempt);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-int store_exec_update(struct store *s, const struct store_exec *e)
+int sqlite_exec_update(struct store *store, const struct store_exec *e)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	/* A progress report (same status, same timers) leaves the three indexes on status
 	 * and deadline alone: SQLite rewrites an index when the UPDATE sets one of its
 	 * columns, whatever the values. */
 	int64_t deadline = store_exec_deadline(e);
 	bool keys_kept = e->loaded && e->loaded_status == e->status && e->loaded_deadline_ms == deadline;
 	sqlite3_stmt *st = keys_kept
-		? store_stmt(s, ST_EXEC_UPDATE_PROGRESS,
+		? sqlite_stmt(s, ST_EXEC_UPDATE_PROGRESS,
 			"UPDATE executions SET status_details = ?4, started_at = ?5,"
 			" last_updated_at = ?6, version = ?7, step_timeout_minutes = ?8, force_canceled = ?9,"
 			" step_deadline_ms = ?10, progress_deadline_ms = ?11"
 			" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3")
-		: store_stmt(s, ST_EXEC_UPDATE,
+		: sqlite_stmt(s, ST_EXEC_UPDATE,
 			"UPDATE executions SET status_details = ?4, started_at = ?5,"
 			" last_updated_at = ?6, version = ?7, step_timeout_minutes = ?8, force_canceled = ?9,"
 			" step_deadline_ms = ?10, progress_deadline_ms = ?11, status = ?12, deadline_ms = ?13"
@@ -351,7 +279,7 @@ int store_exec_update(struct store *s, const struct store_exec *e)
 	sqlite3_bind_text(st, 1, e->thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->job_seq);
 	sqlite3_bind_int64(st, 3, e->execution_number);
-	store_bind_text_or_null(st, 4, e->status_details);
+	sqlite_bind_text_or_null(st, 4, e->status_details);
 	sqlite3_bind_int64(st, 5, e->started_at);
 	sqlite3_bind_int64(st, 6, e->last_updated_at);
 	sqlite3_bind_int64(st, 7, e->version);
@@ -363,20 +291,21 @@ int store_exec_update(struct store *s, const struct store_exec *e)
 		sqlite3_bind_int(st, 12, e->status);
 		sqlite3_bind_int64(st, 13, deadline);
 	}
-	int rc = store_step_done(st);
+	int rc = sqlite_step_done(st);
 	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
 	return rc;
 }
 
-int store_exec_delete(struct store *s, const char *thing, int64_t job_seq, int64_t execution_number)
+int sqlite_exec_delete(struct store *store, const char *thing, int64_t job_seq, int64_t execution_number)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_EXEC_DELETE,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_EXEC_DELETE,
 		"DELETE FROM executions WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, job_seq);
 	sqlite3_bind_int64(st, 3, execution_number);
-	int rc = store_step_done(st);
+	int rc = sqlite_step_done(st);
 	if(rc == STORE_OK && sqlite3_changes(s->db) != 1) return STORE_NOT_FOUND;
 	return rc;
 }
@@ -395,42 +324,46 @@ static sqlite3_stmt *bind_pending(sqlite3_stmt *st, const char *thing, const cha
 	return st;
 }
 
-int store_pending(struct store *s, const char *thing, const char *namespace_id,
+int sqlite_pending(struct store *store, const char *thing, const char *namespace_id,
 		int limit, bool with_document, struct store_exec **out, size_t *count)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	sqlite3_stmt *st = bind_pending(with_document
-			? store_stmt(s, ST_PENDING_DOC, "SELECT " STORE_EXEC_COLUMNS PENDING_REST)
-			: store_stmt(s, ST_PENDING, "SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT PENDING_REST),
+			? sqlite_stmt(s, ST_PENDING_DOC, "SELECT " SQLITE_EXEC_SELECT(WITH_DOC) PENDING_REST)
+			: sqlite_stmt(s, ST_PENDING, "SELECT " SQLITE_EXEC_SELECT(NO_DOC) PENDING_REST),
 			thing, namespace_id, limit);
-	return st ? store_collect_execs(st, out, count) : STORE_ERROR;
+	return st ? sqlite_fetch_execs(st, out, count) : STORE_ERROR;
 }
 
-int store_pending_summaries(struct store *s, const char *thing, const char *namespace_id,
+int sqlite_pending_summaries(struct store *store, const char *thing, const char *namespace_id,
 		int limit, struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = bind_pending(store_stmt(s, ST_PENDING_SUMMARIES,
-				"SELECT " STORE_EXEC_SUMMARY_COLUMNS PENDING_REST), thing, namespace_id, limit);
-	return st ? store_collect_summaries(st, out, count) : STORE_ERROR;
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = bind_pending(sqlite_stmt(s, ST_PENDING_SUMMARIES,
+				"SELECT " SQLITE_EXEC_SELECT(SUMMARY) PENDING_REST), thing, namespace_id, limit);
+	return st ? sqlite_fetch_summaries(st, out, count) : STORE_ERROR;
 }
 
-int store_job_executions(struct store *s, int64_t job_seq, unsigned status_mask,
+int sqlite_job_executions(struct store *store, int64_t job_seq, unsigned status_mask,
 		struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS,
-		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_EXECS,
+		"SELECT " SQLITE_EXEC_SELECT(NO_DOC) " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.job_seq = ?1 AND ((1 << e.status) & ?2) != 0" LATEST_ONLY
 		" ORDER BY e.thing");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_int64(st, 2, status_mask);
-	return store_collect_execs(st, out, count);
+	return sqlite_fetch_execs(st, out, count);
 }
 
-int store_job_exec_page(struct store *s, int64_t job_seq, int status, int64_t offset, int limit,
+int sqlite_job_exec_page(struct store *store, int64_t job_seq, int status, int64_t offset, int limit,
 		struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_JOB_EXECS_PAGE,
-		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_EXECS_PAGE,
+		"SELECT " SQLITE_EXEC_SELECT(NO_DOC) " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.job_seq = ?1 AND (?2 < 0 OR e.status = ?2)"
 		" ORDER BY e.thing, e.execution_number LIMIT ?3 OFFSET ?4");
 	if(!st) return STORE_ERROR;
@@ -438,141 +371,139 @@ int store_job_exec_page(struct store *s, int64_t job_seq, int status, int64_t of
 	sqlite3_bind_int(st, 2, status);
 	sqlite3_bind_int(st, 3, limit);
 	sqlite3_bind_int64(st, 4, offset);
-	return store_collect_execs(st, out, count);
+	return sqlite_fetch_execs(st, out, count);
 }
 
-int store_thing_exec_page(struct store *s, const char *thing, int status, const char *namespace_id,
+int sqlite_thing_exec_page(struct store *store, const char *thing, int status, const char *namespace_id,
 		int64_t offset, int limit, struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_THING_EXECS_PAGE,
-		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_THING_EXECS_PAGE,
+		"SELECT " SQLITE_EXEC_SELECT(NO_DOC) " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.thing = ?1 AND (?2 < 0 OR e.status = ?2) AND (?3 IS NULL OR e.namespace_id = ?3)"
 		" ORDER BY e.job_seq, e.execution_number LIMIT ?4 OFFSET ?5");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, status);
-	store_bind_text_or_null(st, 3, namespace_id);
+	sqlite_bind_text_or_null(st, 3, namespace_id);
 	sqlite3_bind_int(st, 4, limit);
 	sqlite3_bind_int64(st, 5, offset);
-	return store_collect_execs(st, out, count);
+	return sqlite_fetch_execs(st, out, count);
 }
 
 /* ---- timers and wake-ups ---- */
 
-int store_due_executions(struct store *s, int64_t now_ms, int limit, struct store_exec **out, size_t *count)
+int sqlite_due_executions(struct store *store, int64_t now_ms, int limit, struct store_exec **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DUE_EXECS,
-		"SELECT " STORE_EXEC_COLUMNS_NO_DOCUMENT " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_DUE_EXECS,
+		"SELECT " SQLITE_EXEC_SELECT(NO_DOC) " FROM executions e JOIN jobs j ON j.seq = e.job_seq"
 		" WHERE e.deadline_ms > 0 AND e.deadline_ms <= ?1 ORDER BY e.deadline_ms LIMIT ?2");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int(st, 2, limit);
-	return store_collect_execs(st, out, count);
+	return sqlite_fetch_execs(st, out, count);
 }
 
-static int read_min(struct store *s, enum stmt_id id, const char *sql, int64_t *out_ms)
+static int read_min(struct sqlite_store *s, enum stmt_id id, const char *sql, int64_t *out_ms)
 {
-	sqlite3_stmt *st = store_stmt(s, id, sql);
+	sqlite3_stmt *st = sqlite_stmt(s, id, sql);
 	if(!st) return STORE_ERROR;
 	int rc = sqlite3_step(st);
 	*out_ms = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	store_finish(st);
+	sqlite_finish(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
-int store_next_deadline(struct store *s, int64_t *out_ms)
+int sqlite_next_deadline(struct store *store, int64_t *out_ms)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	return read_min(s, ST_NEXT_DEADLINE,
 		"SELECT deadline_ms FROM executions WHERE deadline_ms > 0 ORDER BY deadline_ms LIMIT 1", out_ms);
 }
 
-int store_due_jobs(struct store *s, int64_t now_ms, int limit, struct store_job **out, size_t *count)
+int sqlite_due_jobs(struct store *store, int64_t now_ms, int limit, struct store_job **out, size_t *count)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_DUE_JOBS,
-		"SELECT " STORE_JOB_COLUMNS " FROM jobs j WHERE j.wake_ms > 0 AND j.wake_ms <= ?1"
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_DUE_JOBS,
+		"SELECT " SQLITE_JOB_SELECT(ALL) " FROM jobs j WHERE j.wake_ms > 0 AND j.wake_ms <= ?1"
 		" ORDER BY j.wake_ms LIMIT ?2");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, now_ms);
 	sqlite3_bind_int(st, 2, limit);
-	return store_collect_jobs(st, out, count);
+	return sqlite_fetch_jobs(st, out, count);
 }
 
-int store_next_job_wake(struct store *s, int64_t *out_ms)
+int sqlite_next_job_wake(struct store *store, int64_t *out_ms)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	return read_min(s, ST_NEXT_WAKE,
 		"SELECT wake_ms FROM jobs WHERE wake_ms > 0 ORDER BY wake_ms LIMIT 1", out_ms);
 }
 
 /* ---- rollout queue ---- */
 
-int store_rollout_push(struct store *s, int64_t job_seq, const char *thing)
+int sqlite_rollout_push(struct store *store, int64_t job_seq, const char *thing)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PUSH, "INSERT INTO rollout_queue(job_seq, thing) VALUES(?1, ?2)");
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_PUSH, "INSERT INTO rollout_queue(job_seq, thing) VALUES(?1, ?2)");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_text(st, 2, thing, -1, SQLITE_STATIC);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-int store_rollout_push_group(struct store *s, int64_t job_seq, const char *group)
+int sqlite_rollout_push_group(struct store *store, int64_t job_seq, const char *group)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PUSH_GROUP,
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_PUSH_GROUP,
 		"INSERT INTO rollout_queue(job_seq, thing, group_name) VALUES(?1, '', ?2)");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-static int delete_entries(struct store *s, int64_t job_seq, int64_t through_id)
+static int delete_entries(struct sqlite_store *s, int64_t job_seq, int64_t through_id)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_DELETE, "DELETE FROM rollout_queue WHERE job_seq = ?1 AND id <= ?2");
+	sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_DELETE, "DELETE FROM rollout_queue WHERE job_seq = ?1 AND id <= ?2");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	sqlite3_bind_int64(st, 2, through_id);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
 /* Up to `want` members of the group after `cursor` into rows; advances the entry's
  * cursor, or deletes the entry when the group is done. */
-static int take_from_group(struct store *s, int64_t job_seq, int64_t id, const char *group,
-		const char *cursor, size_t want, struct store_rows *rows)
+static int take_from_group(struct sqlite_store *s, int64_t job_seq, int64_t id, const char *group,
+		const char *cursor, size_t want, struct sqlite_rows *rows)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_GROUP_PAGE,
+	sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_GROUP_PAGE,
 		"SELECT thing FROM group_members WHERE group_name = ?1 AND thing > ?2 ORDER BY thing LIMIT ?3");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_text(st, 1, group, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 2, cursor, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, (int64_t)want);
-	size_t got = 0;
-	int rc;
-	while((rc = sqlite3_step(st)) == SQLITE_ROW){
-		struct store_name *name = store_rows_next(rows);
-		if(!name){
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		store_column_copy(st, 0, name->name, sizeof(name->name));
-		got++;
-	}
-	store_finish(st);
-	if(rc != SQLITE_DONE) return STORE_ERROR;
-	if(got < want) return delete_entries(s, job_seq, id);
-	st = store_stmt(s, ST_ROLLOUT_CURSOR, "UPDATE rollout_queue SET thing = ?2 WHERE id = ?1");
+	size_t before = rows->count;
+	if(sqlite_fetch_names(st, rows) != STORE_OK) return STORE_ERROR;
+	if(rows->count - before < want) return delete_entries(s, job_seq, id);
+	st = sqlite_stmt(s, ST_ROLLOUT_CURSOR, "UPDATE rollout_queue SET thing = ?2 WHERE id = ?1");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, ((struct store_name *)rows->items)[rows->count - 1].name, -1, SQLITE_TRANSIENT);
-	return store_step_done(st);
+	return sqlite_step_done(st);
 }
 
-int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_name **out, size_t *count)
+int sqlite_rollout_pop(struct store *store, int64_t job_seq, int limit, struct store_name **out, size_t *count)
 {
-	struct store_rows rows = { .size = sizeof(struct store_name) };
+	struct sqlite_store *s = sqlite_of(store);
+	struct sqlite_rows rows = { .size = sizeof(struct store_name) };
 	int rc = STORE_OK;
 	/* Entries in order: single things are taken and deleted in one go, up to the first
 	 * group entry, which gives what is left of the budget, and so on. */
 	while(rc == STORE_OK && rows.count < (size_t)limit){
-		sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_PEEK,
+		enum { PEEK_ID, PEEK_THING, PEEK_GROUP }; /* the columns */
+		sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_PEEK,
 			"SELECT id, thing, group_name FROM rollout_queue WHERE job_seq = ?1 ORDER BY id LIMIT ?2");
 		if(!st){
 			rc = STORE_ERROR;
@@ -584,21 +515,21 @@ int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_
 		char group[JOBS_THING_NAME_MAX + 1] = "", cursor[JOBS_THING_NAME_MAX + 1] = "";
 		int step;
 		while((step = sqlite3_step(st)) == SQLITE_ROW){
-			if(sqlite3_column_type(st, 2) != SQLITE_NULL){
-				group_id = sqlite3_column_int64(st, 0);
-				store_column_copy(st, 1, cursor, sizeof(cursor));
-				store_column_copy(st, 2, group, sizeof(group));
+			if(sqlite3_column_type(st, PEEK_GROUP) != SQLITE_NULL){
+				group_id = sqlite3_column_int64(st, PEEK_ID);
+				sqlite_column_copy(st, PEEK_THING, cursor, sizeof(cursor));
+				sqlite_column_copy(st, PEEK_GROUP, group, sizeof(group));
 				break;
 			}
-			struct store_name *name = store_rows_next(&rows);
+			struct store_name *name = sqlite_rows_next(&rows);
 			if(!name){
 				step = SQLITE_NOMEM;
 				break;
 			}
-			last_thing_id = sqlite3_column_int64(st, 0);
-			store_column_copy(st, 1, name->name, sizeof(name->name));
+			last_thing_id = sqlite3_column_int64(st, PEEK_ID);
+			sqlite_column_copy(st, PEEK_THING, name->name, sizeof(name->name));
 		}
-		store_finish(st);
+		sqlite_finish(st);
 		if(step != SQLITE_DONE && step != SQLITE_ROW){
 			rc = STORE_ERROR;
 			break;
@@ -619,18 +550,20 @@ int store_rollout_pop(struct store *s, int64_t job_seq, int limit, struct store_
 	return STORE_OK;
 }
 
-int store_rollout_clear(struct store *s, int64_t job_seq)
+int sqlite_rollout_clear(struct store *store, int64_t job_seq)
 {
+	struct sqlite_store *s = sqlite_of(store);
 	return run_with_seq(s, ST_ROLLOUT_CLEAR, "DELETE FROM rollout_queue WHERE job_seq = ?1", job_seq);
 }
 
-int store_rollout_count(struct store *s, int64_t job_seq, int64_t *out)
+int sqlite_rollout_count(struct store *store, int64_t job_seq, int64_t *out)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_ROLLOUT_COUNT, "SELECT count(*) FROM rollout_queue WHERE job_seq = ?1");
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_ROLLOUT_COUNT, "SELECT count(*) FROM rollout_queue WHERE job_seq = ?1");
 	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, job_seq);
 	int rc = sqlite3_step(st);
 	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	store_finish(st);
+	sqlite_finish(st);
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }

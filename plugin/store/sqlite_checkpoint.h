@@ -1,9 +1,9 @@
 /* A background thread that checkpoints the SQLite WAL through its own connection,
  * so the broker's thread never pays for copying the WAL into the database (SQLite's
  * automatic checkpoint would run inside whichever commit crosses 1000 pages, and
- * takes tens of milliseconds on a large database). Internal to the store. */
-#ifndef MOSQUITTO_JOBS_CHECKPOINT_H
-#define MOSQUITTO_JOBS_CHECKPOINT_H
+ * takes tens of milliseconds on a large database). Internal to the SQLite store. */
+#ifndef MOSQUITTO_JOBS_SQLITE_CHECKPOINT_H
+#define MOSQUITTO_JOBS_SQLITE_CHECKPOINT_H
 
 struct checkpointer;
 
@@ -12,7 +12,7 @@ struct checkpointer;
 /* How long it waits at most, unless checkpointer_set_wait says otherwise. */
 #define CHECKPOINT_CATCH_UP_WAIT_MS 10
 
-/* What the thread and the catch-ups have done so far (store_wal_stats). */
+/* What the thread and the catch-ups have done so far (sqlite_store_wal_stats). */
 struct checkpointer_stats {
 	unsigned long checkpoints;  /* checkpoints ended */
 	unsigned long catch_ups;    /* waits of checkpointer_catch_up for a checkpoint */

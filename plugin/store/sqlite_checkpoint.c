@@ -18,7 +18,7 @@
  *
  * The connection must have read the database before its first checkpoint: until then
  * it does not know the database is in WAL mode, and a checkpoint does nothing. */
-#include "store/checkpoint.h"
+#include "store/sqlite_checkpoint.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
