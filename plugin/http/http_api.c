@@ -20,6 +20,7 @@
 #include "util/jsonfield.h"
 #include "util/jsonw.h"
 #include "util/names.h"
+#include "util/utf8.h"
 #include "core/service.h"
 
 #define MAX_SEGMENTS 8
@@ -141,6 +142,21 @@ static cJSON *body_object(const struct http_request *req)
 		return NULL;
 	}
 	return root;
+}
+
+/* Whether what a control-plane call hands the service is UTF-8: the path's segments,
+ * the query, and the body when the route reads it (over MQTT, a management request
+ * that is not UTF-8 is refused whole). */
+static bool call_utf8(const struct http_request *req, const struct parsed *p, bool with_body)
+{
+	if(with_body && req->body_len && !utf8_valid(req->body, req->body_len)) return false;
+	for(int i = 0; i < p->nsegments; i++){
+		if(!utf8_valid(p->segments[i], strlen(p->segments[i]))) return false;
+	}
+	for(int i = 0; i < p->nparams; i++){
+		if(!utf8_valid(p->keys[i], strlen(p->keys[i])) || !utf8_valid(p->values[i], strlen(p->values[i]))) return false;
+	}
+	return true;
 }
 
 /* Query parameters into JSON fields: typed as AWS's models type them. */
@@ -412,6 +428,11 @@ static void control_call(struct service *svc, const struct access_config *access
 	cJSON *cmd = r->with_body ? body_object(req) : cJSON_CreateObject();
 	if(!cmd){
 		http_api_error(out, 400, "InvalidRequestException", "the body must be a JSON object");
+		return;
+	}
+	if(!call_utf8(req, p, r->with_body)){
+		cJSON_Delete(cmd);
+		http_api_error(out, 400, "InvalidRequestException", "the path, the query and the body must be UTF-8");
 		return;
 	}
 	add_params(cmd, p);

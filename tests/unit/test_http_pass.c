@@ -130,10 +130,38 @@ static void test_rolled_back_pass_answers_no_success(void)
 	close_service();
 }
 
+/* A control-plane call whose path, query or body is not UTF-8 is refused (400) and
+ * changes nothing, as over MQTT, where the management request must be UTF-8. */
+static void test_control_call_must_be_utf8(void)
+{
+	open_capped_service();
+	struct http_response out;
+	static const char bad_body[] = "{\"targets\":[\"t1\"],\"document\":\"{\\\"op\xff\\\":1}\"}";
+	struct http_request calls[] = {
+		create_job("/jobs/j1", bad_body),
+		create_job("/jobs/j%FF", "{\"targets\":[\"t1\"],\"document\":\"{}\"}"),
+		{ .method = "GET", .path = "/jobs", .query = "thingGroupName=g%FE", .plane = HTTP_PLANE_CONTROL, .identity = "admin" },
+	};
+	for(size_t i = 0; i < sizeof(calls) / sizeof(*calls); i++){
+		pass(&calls[i], 1, &out);
+		CU_ASSERT_EQUAL(out.status, 400);
+		CU_ASSERT_STRING_EQUAL(out.error_type, "InvalidRequestException");
+		CU_ASSERT_EQUAL(ob.count, 0);
+		free(out.body);
+	}
+	/* nothing was created: the same job, in UTF-8, is new */
+	struct http_request good = create_job("/jobs/j1", "{\"targets\":[\"t1\"],\"document\":\"{}\"}");
+	pass(&good, 1, &out);
+	CU_ASSERT_EQUAL(out.status, 200);
+	free(out.body);
+	close_service();
+}
+
 void add_http_pass_tests(void)
 {
 	static const struct test_entry tests[] = {
 		{ "rolled-back pass answers no success", test_rolled_back_pass_answers_no_success },
+		{ "a control call must be UTF-8", test_control_call_must_be_utf8 },
 	};
 	ADD_SUITE("http pass", tests);
 }
