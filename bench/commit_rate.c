@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 	double seconds = 5;
 	const char *tmp = getenv("TMPDIR");
 	const char *dir = tmp && *tmp ? tmp : "/tmp";
-	for(int i = 1; i < argc; i++){
+	for(int i = 1; i < argc; i += 2){ /* --option value */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if(strcmp(argv[i], "--synchronous") == 0 && v && (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)) sync = v;
 		else if(strcmp(argv[i], "--seconds") == 0 && v && atof(v) > 0) seconds = atof(v);
@@ -44,7 +44,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: commit_rate [--synchronous full|normal] [--seconds S] [--dir DIR]\n");
 			return 64;
 		}
-		i++;
 	}
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/commit-rate-%d.db", dir, (int)getpid());

@@ -6,6 +6,7 @@
 #include "core/control_internal.h"
 #include "core/shapes.h"
 #include "core/validate.h"
+#include "core/status.h"
 
 /* CancelJobExecution caps statusDetails at 10 entries (AWS's model). */
 #define CANCEL_DETAILS_MAX 10

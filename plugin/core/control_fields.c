@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/control_internal.h"
+#include "core/status.h"
 #include "util/names.h"
 #include "util/utf8.h"
 

@@ -9,6 +9,7 @@
 #include "core/policy.h"
 #include "core/shapes.h"
 #include "core/validate.h"
+#include "core/status.h"
 
 #define DESCRIPTION_MAX 2028
 #define COMMENT_MAX 2028

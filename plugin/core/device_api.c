@@ -11,6 +11,7 @@
 #include "util/jsonfield.h"
 #include "core/notify.h"
 #include "core/shapes.h"
+#include "core/status.h"
 #include "core/txn.h"
 #include "util/utf8.h"
 #include "core/validate.h"

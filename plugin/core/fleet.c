@@ -10,6 +10,7 @@
 #include "core/notify.h"
 #include "core/policy.h"
 #include "core/service_internal.h"
+#include "core/status.h"
 
 int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,
 		int64_t retry_attempt, int64_t now_ms)

@@ -14,6 +14,7 @@
 #include "core/notify.h"
 #include "core/txn.h"
 #include "core/service_internal.h"
+#include "core/status.h"
 
 #define TICK_TIMEOUTS 64
 #define TICK_JOBS 32

@@ -1,22 +1,12 @@
-/* Job execution states and the device transition table (docs/protocol.md, UpdateJobExecution).
- * The numeric values are stored in the database: never renumber them. The two
- * pending states come first so that "IN_PROGRESS before QUEUED" is a plain sort. */
+/* Job execution states' names and the device transition table (docs/protocol.md,
+ * UpdateJobExecution). The states themselves (enum exec_status) are records of the
+ * store port (store/store.h). */
 #ifndef MOSQUITTO_JOBS_STATUS_H
 #define MOSQUITTO_JOBS_STATUS_H
 
 #include <stdbool.h>
 
-enum exec_status {
-	EXEC_IN_PROGRESS = 0,
-	EXEC_QUEUED = 1,
-	EXEC_SUCCEEDED = 2,
-	EXEC_FAILED = 3,
-	EXEC_REJECTED = 4,
-	EXEC_TIMED_OUT = 5,
-	EXEC_REMOVED = 6,
-	EXEC_CANCELED = 7,
-	EXEC_STATUS_COUNT
-};
+#include "store/store.h"
 
 /* The wire name ("IN_PROGRESS", ...), or "UNKNOWN" for a value out of range. */
 const char *status_name(int status);

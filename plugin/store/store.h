@@ -53,7 +53,6 @@
 
 #include "config/config.h"
 #include "util/names.h"
-#include "core/status.h"
 
 enum store_rc {
 	STORE_OK = 0,
@@ -61,6 +60,21 @@ enum store_rc {
 	STORE_EXISTS,
 	STORE_ERROR,   /* the store failed; store_errmsg says why */
 	STORE_PENDING, /* store_batch_commit / store_batch_poll: not finished yet */
+};
+
+/* Execution states. Stored as numbers: never renumber. The two pending states come
+ * first so that "IN_PROGRESS before QUEUED" is a plain sort. Their wire names and
+ * the device's transition table: core/status.h. */
+enum exec_status {
+	EXEC_IN_PROGRESS = 0,
+	EXEC_QUEUED = 1,
+	EXEC_SUCCEEDED = 2,
+	EXEC_FAILED = 3,
+	EXEC_REJECTED = 4,
+	EXEC_TIMED_OUT = 5,
+	EXEC_REMOVED = 6,
+	EXEC_CANCELED = 7,
+	EXEC_STATUS_COUNT
 };
 
 /* Job (not execution) states. Stored as numbers: never renumber. */

@@ -7,10 +7,12 @@
 
 /* Empty and unallocated, or text in an allocation with room for its NUL (which the
  * appends here write; a caller that writes into p after strbuf_reserve writes it last). */
-static inline bool well_formed(const struct strbuf *b)
+#ifndef NDEBUG
+static bool well_formed(const struct strbuf *b)
 {
 	return b->cap == 0 ? !b->p && b->len == 0 : b->p && b->len < b->cap;
 }
+#endif
 
 bool strbuf_reserve(struct strbuf *b, size_t n)
 {
