@@ -1,4 +1,4 @@
-"""Device MQTT API (spec sections 1-6): every operation's accepted and rejected paths,
+"""Device MQTT API (docs/protocol.md): every operation's accepted and rejected paths,
 the common request rules, topic parsing, QoS and Greengrass namespaces."""
 import json
 import time

@@ -1,5 +1,5 @@
 """Management API on $CONTROL/jobs/v1 beyond createJob/cancelJob/describe*
-(docs/management.md, spec section 10): deleteJob, getJobDocument, listJobs,
+(docs/management.md): deleteJob, getJobDocument, listJobs,
 cancelJobExecution, deleteJobExecution, the execution listings, thing groups and their
 effect on continuous jobs, batches, MQTT 5 response topics, concurrent operators and
 the audit log. Every change is checked from the device side too (replies and

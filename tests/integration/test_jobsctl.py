@@ -20,7 +20,7 @@ from harness import MOSQUITTO, Broker, BrokerTest, P, free_port
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
 AWS = shutil.which("aws")
 
-# Every subcommand with its flags and the JSON field each one fills (spec section 10,
+# Every subcommand with its flags and the JSON field each one fills (docs/management.md,
 # AWS `iot` names).
 COMMANDS = {
     "create-job": ("createJob", {

@@ -1,4 +1,4 @@
-"""Management API on $CONTROL/jobs/v1 (spec section 10): createJob, cancelJob,
+"""Management API on $CONTROL/jobs/v1 (docs/management.md): createJob, cancelJob,
 describeJob, describeJobExecution, batching, correlation data and malformed requests."""
 import json
 import time

@@ -1,4 +1,4 @@
-"""Who gets what (spec sections 1 and 8): replies only to the requester; notify and
+"""Who gets what (docs/protocol.md, Notifications): replies only to the requester; notify and
 notify-next to subscribers, exactly when the pending set or the $next execution
 changes."""
 import json

@@ -1,4 +1,4 @@
-"""Storage and configuration (spec sections 9 and 13): state survives a broker restart,
+"""Storage and configuration (docs/configuration.md): state survives a broker restart,
 the plugin options are checked at start, and the broker keeps serving under load."""
 import json
 import os

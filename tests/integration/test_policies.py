@@ -1,4 +1,4 @@
-"""Time and fleet policies through the real broker (spec sections 7 and 11): timers,
+"""Time and fleet policies through the real broker (docs/policies.md): timers,
 retries, rollouts, aborts, schedules, and timers that expire while the broker is down.
 
 The broker runs with plugin_opt_time_scale 600: one job minute passes in 0.1 s of wall
