@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/access.h"
+#include "mqtt/topic_access.h"
 #include "config/config.h"
 #include "http/http_pass.h"
 #include "http/http_server.h"

@@ -149,3 +149,53 @@ size_t topic_build(const struct outbox_msg *m, char *buf, size_t size)
 	}
 	return n > 0 ? (size_t)n : 0;
 }
+
+/* Splits off level `i` of a topic; returns its start and length, or NULL past the end. */
+static const char *level_at(const char *topic, int i, size_t *len)
+{
+	const char *p = topic;
+	for(; i > 0; i--){
+		p = strchr(p, '/');
+		if(!p) return NULL;
+		p++;
+	}
+	const char *end = strchr(p, '/');
+	*len = end ? (size_t)(end - p) : strlen(p);
+	return p;
+}
+
+static bool level_named(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && strncmp(s, word, len) == 0;
+}
+
+/* Wildcards in the first level never match $-topics, so only filters starting with
+ * "$aws" can reach. */
+enum topic_reach topic_jobs_reach(const char *topic, bool filter, const char **thing, size_t *thing_len)
+{
+	size_t l0, l1, l2, l3;
+	const char *s0 = level_at(topic, 0, &l0);
+	if(!level_named(s0, l0, "$aws")) return TOPIC_REACH_NONE;
+	const char *s1 = level_at(topic, 1, &l1);
+	if(!s1) return TOPIC_REACH_NONE;
+	if(filter && level_named(s1, l1, "#")) return TOPIC_REACH_ALL;
+	if(!level_named(s1, l1, "things") && !(filter && level_named(s1, l1, "+"))) return TOPIC_REACH_NONE;
+	const char *s2 = level_at(topic, 2, &l2);
+	if(!s2) return TOPIC_REACH_NONE;
+	const char *s3 = level_at(topic, 3, &l3);
+	bool wild_thing = filter && (level_named(s2, l2, "+") || level_named(s2, l2, "#"));
+	if(filter && level_named(s2, l2, "#")) return TOPIC_REACH_ALL;
+	if(!s3) return TOPIC_REACH_NONE;
+	if(!level_named(s3, l3, "jobs") && !(filter && (level_named(s3, l3, "+") || level_named(s3, l3, "#")))) return TOPIC_REACH_NONE;
+	if(wild_thing) return TOPIC_REACH_ALL;
+	*thing = s2;
+	*thing_len = l2;
+	return TOPIC_REACH_ONE;
+}
+
+bool topic_reaches_control(const char *topic, bool filter)
+{
+	static const char prefix[] = "$CONTROL/jobs/";
+	return strncmp(topic, prefix, sizeof(prefix) - 1) == 0
+		|| (filter && strncmp(topic, "$CONTROL/", 9) == 0 && (topic[9] == '#' || topic[9] == '+'));
+}

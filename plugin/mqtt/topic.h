@@ -50,4 +50,12 @@ bool topic_thing(const char *topic, char *buf, size_t size);
  * thing's notify or notify-next topic (with -namespace-<id> for a namespace). */
 size_t topic_build(const struct outbox_msg *m, char *buf, size_t size);
 
+/* Which things' jobs topics a topic (or, with filter, a subscription filter) reaches:
+ * none, one (its name in thing[0..*thing_len), pointing into topic), or every thing (a
+ * wildcard where the thing goes). */
+enum topic_reach { TOPIC_REACH_NONE, TOPIC_REACH_ONE, TOPIC_REACH_ALL };
+enum topic_reach topic_jobs_reach(const char *topic, bool filter, const char **thing, size_t *thing_len);
+/* Whether a topic (or filter) reaches the management API's topics ($CONTROL/jobs/...). */
+bool topic_reaches_control(const char *topic, bool filter);
+
 #endif

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "core/access.h"
+#include "mqtt/topic_access.h"
 
 /* What the oracle knows of the configuration. */
 struct model {

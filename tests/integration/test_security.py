@@ -1,4 +1,4 @@
-"""Security through the real broker (docs/security.md, plugin/core/access.h):
+"""Security through the real broker (docs/security.md, plugin/mqtt/topic_access.h, plugin/core/access.h):
 thing isolation keyed by client id, username or certificate CN; grants; who may use the
 management API (the plugin's operators, or the broker's ACL: an acl_file, the
 dynamic-security plugin); and what happens to the other topics.

@@ -1,7 +1,7 @@
 /* Access rules: thing isolation, grants, wildcard filters, operators, options. */
 #include <string.h>
 
-#include "core/access.h"
+#include "mqtt/topic_access.h"
 #include "config/config.h"
 #include "suites.h"
 
