@@ -1,6 +1,7 @@
 /* Growable list of messages to publish. */
 #include "core/outbox.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,7 @@ int outbox_add(struct outbox *ob, const struct outbox_addr *a, char *payload, si
 
 int outbox_copy(struct outbox *ob, size_t i)
 {
+	assert(ob && i < ob->count);
 	const struct outbox_msg *m = &ob->msgs[i];
 	struct outbox_addr a = {
 		.kind = m->kind, .client_id = m->client_id, .topic = m->topic, .thing = m->thing,
@@ -101,6 +103,7 @@ int outbox_set_correlation(struct outbox *ob, const void *data, size_t len)
 
 void outbox_set_payload(struct outbox *ob, size_t i, char *payload, size_t payload_len)
 {
+	assert(ob && i < ob->count);
 	free(ob->msgs[i].payload);
 	ob->msgs[i].payload = payload;
 	ob->msgs[i].payload_len = payload ? payload_len : 0;
@@ -108,6 +111,7 @@ void outbox_set_payload(struct outbox *ob, size_t i, char *payload, size_t paylo
 
 void outbox_truncate(struct outbox *ob, size_t mark)
 {
+	assert(ob && mark <= ob->count);
 	while(ob->count > mark){
 		msg_free(&ob->msgs[--ob->count]);
 	}
@@ -120,6 +124,7 @@ static bool is_notification(const struct outbox_msg *m)
 
 void outbox_drop_notifications(struct outbox *ob, size_t mark)
 {
+	assert(ob && mark <= ob->count);
 	size_t kept = mark;
 	for(size_t i = mark; i < ob->count; i++){
 		if(is_notification(&ob->msgs[i])) msg_free(&ob->msgs[i]);

@@ -1,6 +1,8 @@
 /* begin -> notify -> commit, or rollback. */
 #include "core/txn.h"
 
+#include <assert.h>
+
 #include "core/notify.h"
 #include "core/service_internal.h"
 
@@ -11,6 +13,7 @@ int txn_begin(struct service *svc)
 
 int txn_commit(struct service *svc, int64_t now, struct outbox *ob)
 {
+	assert(svc && ob);
 	if(notify_emit(svc, now, ob) != 0){
 		txn_abort(svc);
 		return -1;
