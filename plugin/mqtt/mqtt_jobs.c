@@ -132,7 +132,6 @@ bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struc
 {
 	struct jobs_topic topic;
 	struct testctl *tc = service_testctl(svc);
-	service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	switch(topic_parse(req->topic, &topic)){
 	case TOPIC_NOT_JOBS:
 		return false;
@@ -239,7 +238,6 @@ static cJSON *failed_response(void)
 
 void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, struct outbox *ob)
 {
-	service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	cJSON *root = cJSON_CreateObject();
 	cJSON *responses = cJSON_AddArrayToObject(root, "responses");
 	if(!responses){

@@ -40,7 +40,8 @@ void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, stru
 
 /* The service's batch-failed hook (service_set_batch_failed): the batch's accepted
  * replies become InternalError rejections and its management responses one
- * InternalFailureException error; rejections stay. The MQTT request path sets it. */
+ * InternalFailureException error; rejections stay. Whoever creates a service that
+ * serves MQTT sets it once (plugin.c, the tests). */
 void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, size_t from, int64_t now);
 
 /* The adapter published m at now_ms (real epoch ms) on `topic`, or, for m->withheld,

@@ -66,6 +66,7 @@ struct service *fuzz_service_new(int db_max_mb)
 		fprintf(stderr, "fuzz: cannot create the service: %s\n", err);
 		abort();
 	}
+	service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	config_free(&cfg);
 	return svc;
 }
