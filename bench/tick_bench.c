@@ -41,7 +41,7 @@ static struct service *open_service(const char *path)
 	char err[512];
 	struct jobs_option opts[] = { { "db_path", path } };
 	struct service *svc = NULL;
-	if(config_parse(opts, 1, &cfg, err, sizeof(err)) || service_create(&cfg, NULL, NULL, &svc, err, sizeof(err))){
+	if(config_parse(opts, 1, &cfg, err, sizeof(err)) || service_create(&cfg, 0, NULL, NULL, &svc, err, sizeof(err))){
 		fprintf(stderr, "tick_bench: %s\n", err);
 		exit(1);
 	}

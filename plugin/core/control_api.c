@@ -1,7 +1,7 @@
 /* The management API's command table: one command in, a typed result out
  * (service.h, control.h). Each command runs in its own transaction. The handlers live
  * in one file per noun: control_jobs.c, control_executions.c, control_groups.c,
- * control_testing.c; the helpers they share in control_fields.c. */
+ * control_broker.c, control_testing.c; the helpers they share in control_fields.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,7 @@ static const struct {
 	{ "removeThingFromThingGroup", control_remove_thing_from_thing_group },
 	{ "listThingsInThingGroup", control_list_things_in_thing_group },
 	{ "listThingGroups", control_list_thing_groups },
+	{ "describeBroker", control_describe_broker },
 	{ "setFaults", control_set_faults },
 	{ "clearFaults", control_clear_faults },
 	{ "resendNotifyNext", control_resend_notify_next },

@@ -73,6 +73,9 @@ int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cm
 int control_list_things_in_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
+/* The broker itself (control_broker.c). */
+int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
 /* Test controls (control_testing.c): refused unless plugin_opt_test_controls is on. */
 int control_set_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_clear_faults(struct control_ctx *c, const cJSON *cmd, cJSON *data);

@@ -11,7 +11,7 @@
 #include "core/notify.h"
 #include "core/service_internal.h"
 
-int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx,
+int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn log, void *log_ctx,
 		struct service **out, char *err, size_t errlen)
 {
 	struct service *svc = calloc(1, sizeof(*svc));
@@ -19,6 +19,7 @@ int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	svc->started_ms = now_ms;
 	svc->log = log;
 	svc->log_ctx = log_ctx;
 	svc->max_pending = cfg->max_pending;
@@ -177,6 +178,12 @@ void service_control(struct service *svc, const struct control_request *req, con
 		out->exception = "InternalFailureException";
 		snprintf(out->message, sizeof(out->message), "internal storage error");
 	}
+}
+
+void service_store_info(struct service *svc, struct store_info *out)
+{
+	assert(svc && out);
+	store_info(svc->store, out);
 }
 
 void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)

@@ -34,10 +34,15 @@ struct service;
 /* Logs through the service's log (for the adapters' own lines). */
 void service_log(struct service *svc, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Opens the store named by cfg (copied). On failure returns -1 with err filled. */
-int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx,
+/* Opens the store named by cfg (copied). now_ms (epoch ms) is when the service
+ * started: describeBroker's uptime counts from it. On failure returns -1 with err
+ * filled. */
+int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn log, void *log_ctx,
 		struct service **out, char *err, size_t errlen);
 void service_destroy(struct service *svc);
+/* What the service's store is (kind, location, schema version), for the log. */
+struct store_info;
+void service_store_info(struct service *svc, struct store_info *out);
 
 /* A device request: fills *res (free it with device_result_free). The request's
  * notifications are appended to ob. */

@@ -39,6 +39,7 @@ struct service {
 	enum identity_source identity;  /* who disconnectThing disconnects */
 	jobs_kick_fn kick;
 	void *kick_ctx;
+	int64_t started_ms;        /* epoch ms: when service_create ran (describeBroker's uptime) */
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */

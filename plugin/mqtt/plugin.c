@@ -26,6 +26,7 @@
 #include "mqtt/mqtt5_props.h"
 #include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
+#include "store/store.h"
 
 #define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
 
@@ -419,7 +420,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	}
 	rc = MOSQ_ERR_UNKNOWN;
 	loglimit_init(&p->refusals, REFUSAL_LINES_PER_S, REFUSAL_BURST);
-	if(service_create(&p->cfg, log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
+	if(service_create(&p->cfg, now_ms(), log_to_broker, NULL, &p->svc, err, sizeof(err)) != 0){
 		mosquitto_log_printf(MOSQ_LOG_ERR, "jobs: %s", err);
 		goto fail;
 	}
@@ -427,6 +428,10 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	service_set_kicker(p->svc, kick, NULL);
 	service_set_batch_failed(p->svc, mqtt_jobs_fail_batch, NULL);
 	const struct jobs_config *cfg = &p->cfg;
+	struct store_info store;
+	service_store_info(p->svc, &store);
+	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: mosquitto-jobs %s loaded, store %s %s schema %d", JOBS_VERSION,
+			store.kind, store.location, store.schema_version);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
 			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: things are isolated by %s: %s; other topics: %s; management API: %s",

@@ -71,6 +71,10 @@ enum stmt_id {
 	ST_MEMBER_INSERT,
 	ST_MEMBER_DELETE,
 	ST_MEMBER_LIST,
+	ST_COUNT_JOBS,
+	ST_COUNT_EXECS,
+	ST_COUNT_THINGS,
+	ST_COUNT_GROUPS,
 	ST_COUNT
 };
 
@@ -263,7 +267,7 @@ int sqlite_fetch_names(sqlite3_stmt *st, struct sqlite_rows *rows);
  * with err set on failure; `path` only names the database in err. */
 int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen);
 
-/* ---- the operations of store_impl.h (sqlite_jobs.c, sqlite_groups.c) ---- */
+/* ---- the operations of store_impl.h (sqlite_jobs.c, sqlite_groups.c, sqlite_counts.c) ---- */
 
 int sqlite_job_get(struct store *store, const char *job_id, struct store_job *out);
 int sqlite_job_get_state(struct store *store, const char *job_id, struct store_job *out);
@@ -315,5 +319,9 @@ int sqlite_target_add(struct store *store, int64_t job_seq, enum target_kind kin
 int sqlite_continuous_jobs_for_group(struct store *store, const char *group,
 		struct store_job **out, size_t *count);
 int sqlite_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
+
+/* sqlite_counts.c */
+void sqlite_info(struct store *store, struct store_info *out);
+int sqlite_counts(struct store *store, struct store_counts *out);
 
 #endif

@@ -264,6 +264,8 @@ static bool sqlite_in_transaction(struct store *store)
 static const struct store_ops sqlite_ops = {
 	.close = sqlite_close,
 	.errmsg = sqlite_errmsg,
+	.info = sqlite_info,
+	.counts = sqlite_counts,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,

@@ -31,6 +31,19 @@ const char *store_errmsg(const struct store *store)
 	return store->ops->errmsg(store);
 }
 
+void store_info(struct store *store, struct store_info *out)
+{
+	assert(store && out);
+	store->ops->info(store, out);
+	assert(out->kind && out->location);
+}
+
+int store_counts(struct store *store, struct store_counts *out)
+{
+	assert(store && out);
+	return store->ops->counts(store, out);
+}
+
 /* ---- transactions ---- */
 
 int store_begin(struct store *store)

@@ -203,6 +203,27 @@ void store_close(struct store *store);
 /* Why the last operation failed, for the log. */
 const char *store_errmsg(const struct store *store);
 
+/* What a store is, for the operator: its kind ("sqlite"), where it keeps its data (a
+ * file, a server), and the version of its schema. The strings live as long as the
+ * store. Costs nothing: no query. */
+struct store_info {
+	const char *kind;
+	const char *location;
+	int schema_version;
+};
+void store_info(struct store *store, struct store_info *out);
+
+/* What the store holds, counted: jobs by status; executions by status, each thing's
+ * latest execution of each job (as describeJob counts them); things (those with an
+ * execution or in a thing group); thing groups. */
+struct store_counts {
+	int64_t jobs[JOB_STATUS_COUNT];
+	int64_t executions[EXEC_STATUS_COUNT];
+	int64_t things;
+	int64_t groups;
+};
+int store_counts(struct store *store, struct store_counts *out);
+
 /* A request's transaction: begin, then commit or rollback; properly nested. A failed
  * commit rolls the transaction back. */
 int store_begin(struct store *store);

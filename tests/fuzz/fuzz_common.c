@@ -62,7 +62,7 @@ struct service *fuzz_service_new(int db_max_mb)
 	/* max_pending 4: the seeded jobs outnumber it, so lists and notify are capped. */
 	struct jobs_option opts[] = { { "db_path", ":memory:" }, { "max_pending", "4" }, { "db_max_mb", mb } };
 	if(config_parse(opts, 3, &cfg, err, sizeof(err)) != 0
-			|| service_create(&cfg, fuzz_log, NULL, &svc, err, sizeof(err)) != 0){
+			|| service_create(&cfg, 0, fuzz_log, NULL, &svc, err, sizeof(err)) != 0){
 		fprintf(stderr, "fuzz: cannot create the service: %s\n", err);
 		abort();
 	}

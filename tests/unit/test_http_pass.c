@@ -27,7 +27,7 @@ static void open_capped_service(void)
 	const struct jobs_option opts[] = { { "db_path", db }, { "db_max_mb", "1" }, { "operators", "admin" } };
 	char err[512];
 	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 3, &cfg, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, 0, NULL, NULL, &svc, err, sizeof(err)), 0);
 	service_set_group_commit(svc, true);
 	memset(&ob, 0, sizeof(ob));
 }

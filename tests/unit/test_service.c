@@ -27,7 +27,7 @@ static void setup_with(const struct jobs_option *extra, size_t n_extra, int max_
 	struct jobs_option opts[8] = { { "db_path", db }, { "max_pending", mp } };
 	for(size_t i = 0; i < n_extra && i < 6; i++) opts[2 + i] = extra[i];
 	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2 + n_extra, &cfg, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, 0, NULL, NULL, &svc, err, sizeof(err)), 0);
 	service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	config_free(&cfg);
 	memset(&ob, 0, sizeof(ob));

@@ -171,7 +171,7 @@ static void open_service(const char *test_controls)
 	char err[512];
 	struct jobs_option opts[] = { { "db_path", ":memory:" }, { "test_controls", test_controls } };
 	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 2, &cfg, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, NULL, NULL, &svc, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, 0, NULL, NULL, &svc, err, sizeof(err)), 0);
 	service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	config_free(&cfg);
 	memset(&ob, 0, sizeof(ob));

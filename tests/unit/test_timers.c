@@ -55,7 +55,7 @@ static bool open_service(const char *db, const char *time_scale)
 		fprintf(stderr, "\n  config: %s\n", err);
 		return false;
 	}
-	int rc = service_create(&cfg, NULL, NULL, &svc, err, sizeof(err));
+	int rc = service_create(&cfg, 0, NULL, NULL, &svc, err, sizeof(err));
 	if(rc == 0) service_set_batch_failed(svc, mqtt_jobs_fail_batch, NULL);
 	config_free(&cfg);
 	if(rc != 0) fprintf(stderr, "\n  service: %s\n", err);

@@ -42,6 +42,7 @@ static void print_help(FILE *f)
 		"  --mosquitto PATH              the broker for --start-broker (default mosquitto)\n"
 		"  --verbose                     print every transcript entry as it comes\n"
 		"  --help                        show this help\n"
+		"  --version                     print jobs-agent-check's version\n"
 		"\n"
 		"Connection options (as jobsctl's, and its defaults file):\n");
 	options_print_help(f);
@@ -94,6 +95,7 @@ static int parse(struct kit *k, int argc, char **argv, const struct scenario **c
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		const char **slot = NULL;
 		if(strcmp(a, "--help") == 0) return JOBSCTL_HELP;
+		if(strcmp(a, "--version") == 0) return JOBSCTL_VERSION;
 		if(strcmp(a, "--list") == 0){
 			*list = true;
 			i++;
@@ -175,8 +177,9 @@ static int run(struct kit *k, int argc, char **argv)
 	bool list = false;
 	if(!chosen) return CHECK_EXIT_FAILED;
 	int rc = parse(k, argc, argv, chosen, &nchosen, &list);
-	if(rc == JOBSCTL_HELP){
-		print_help(stdout);
+	if(rc == JOBSCTL_HELP || rc == JOBSCTL_VERSION){
+		if(rc == JOBSCTL_HELP) print_help(stdout);
+		else options_print_version(stdout);
 		free(chosen);
 		return 0;
 	}

@@ -160,6 +160,9 @@ static const struct command commands[] = {
 		{ "--name-prefix-filter", "namePrefixFilter", ARG_STRING, OPTIONAL,
 			"only groups whose name starts with this" },
 	}, "thingGroups" },
+	{ "status", "describeBroker",
+		"Describe the broker: the plugin's version, its store, what the store holds, the uptime",
+		{ { NULL } }, NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

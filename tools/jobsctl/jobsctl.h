@@ -29,6 +29,8 @@ enum {
 #define JOBSCTL_HELP (-1)
 /* Returned by options_parse_flag for a word that is no global flag. */
 #define JOBSCTL_NOT_GLOBAL (-2)
+/* Returned by the parsers for `--version` (nothing printed yet): print it, exit 0. */
+#define JOBSCTL_VERSION (-3)
 
 #define JOBSCTL_DEFAULT_HOST "localhost"
 
@@ -76,14 +78,16 @@ int options_load_defaults(struct options *o);
  * nothing printed yet) or JOBSCTL_EXIT_USAGE after a message. */
 int options_parse_args(struct options *o, int argc, char **argv, int *next);
 /* Parses the global flag at argv[*i] (and its value), advancing *i past it. 0,
- * JOBSCTL_HELP (`--help`), JOBSCTL_NOT_GLOBAL (nothing done) or JOBSCTL_EXIT_USAGE
- * after a message. */
+ * JOBSCTL_HELP (`--help`), JOBSCTL_VERSION (`--version`), JOBSCTL_NOT_GLOBAL (nothing
+ * done) or JOBSCTL_EXIT_USAGE after a message. */
 int options_parse_flag(struct options *o, int argc, char **argv, int *i);
 /* Checks the combination of flags. 0, or JOBSCTL_EXIT_USAGE after a message. */
 int options_check(const struct options *o);
 /* Whether `word` names a global flag (it ends a list value). */
 bool options_is_global_flag(const char *word);
 void options_print_help(FILE *f);
+/* `PROGRAM (mosquitto-jobs) VERSION`, the project's one version. */
+void options_print_version(FILE *f);
 
 /* client.c: sets up a libmosquitto client from the options (protocol, username and
  * password, TLS). 0, or an exit status after a message. */

@@ -392,6 +392,7 @@ static void print_global_help(FILE *f)
 		"Global options:\n");
 	options_print_help(f);
 	fprintf(f, "  %-32s %s\n", "    --help", "show this help");
+	fprintf(f, "  %-32s %s\n", "    --version", "print jobsctl's version");
 	fprintf(f,
 		"\n"
 		"Defaults file, read before the command line: $JOBSCTL_CONFIG, else\n"
@@ -413,6 +414,10 @@ static int run(struct options *o, int argc, char **argv)
 	if(!rc) rc = options_parse_args(o, argc, argv, &next);
 	if(rc == JOBSCTL_HELP){
 		print_global_help(stdout);
+		return JOBSCTL_EXIT_OK;
+	}
+	if(rc == JOBSCTL_VERSION){
+		options_print_version(stdout);
 		return JOBSCTL_EXIT_OK;
 	}
 	if(rc) return rc;
@@ -442,6 +447,12 @@ static int run(struct options *o, int argc, char **argv)
 	cJSON *command = NULL;
 	rc = command_build(cmd, argc - next - 1, argv + next + 1, o, &paging, &command);
 	if(rc == JOBSCTL_HELP) return JOBSCTL_EXIT_OK;
+	if(rc == JOBSCTL_VERSION){
+		options_print_version(stdout);
+		cJSON_Delete(command);
+		free(paging.starting_token);
+		return JOBSCTL_EXIT_OK;
+	}
 	if(!rc) rc = options_check(o);
 	struct pager pager = { 0 };
 	if(!rc && pager_start(&pager, &paging, command) != 0){

@@ -79,6 +79,11 @@ void options_print_help(FILE *f)
 	}
 }
 
+void options_print_version(FILE *f)
+{
+	fprintf(f, "%s (mosquitto-jobs) %s\n", options_progname, JOBS_VERSION);
+}
+
 __attribute__((format(printf, 2, 3)))
 static int bad(const char *where, const char *fmt, ...)
 {
@@ -206,6 +211,7 @@ int options_parse_flag(struct options *o, int argc, char **argv, int *i)
 	const struct gflag *g;
 	const char *value;
 	if(strcmp(word, "--help") == 0) return JOBSCTL_HELP;
+	if(strcmp(word, "--version") == 0) return JOBSCTL_VERSION;
 	split_flag(word, &g, &value);
 	if(!g) return JOBSCTL_NOT_GLOBAL;
 	if(g->metavar && !value){
