@@ -70,6 +70,7 @@ COMMANDS = {
     "list-thing-groups": ("listThingGroups", {
         "--max-results": "maxResults", "--next-token": "nextToken",
         "--name-prefix-filter": "namePrefixFilter"}),
+    "status": ("describeBroker", {}),
 }
 
 # A value for each flag type, and the JSON it must become.
@@ -87,6 +88,7 @@ SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSaniti
 class JobsctlTest(BrokerTest):
 
     def setUp(self):
+        self.broker_started = time.time()
         super().setUp()
         self.tmp = tempfile.mkdtemp(prefix="jobsctl-it-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -311,6 +313,7 @@ class JobsctlTest(BrokerTest):
             "remove-thing-from-thing-group": ["--thing-group-name", "nosuch", "--thing-name", "t1"],
             "list-things-in-thing-group": ["--thing-group-name", "nosuch"],
             "list-thing-groups": [],
+            "status": [],
         }
         self.assertEqual(set(runs) | {"create-job", "describe-job", "cancel-job",
                                       "describe-job-execution"}, set(COMMANDS))
@@ -328,6 +331,46 @@ class JobsctlTest(BrokerTest):
         log = self.broker.read_log()
         for name in runs:
             self.assertIn(f"command={COMMANDS[name][0]} ", log)
+
+    def test_status_counts_what_the_broker_holds(self):
+        started = time.time()
+        version = subprocess.run([JOBSCTL, "--version"], capture_output=True, text=True,
+                                 timeout=30, env=self.env())
+        self.assertEqual(version.returncode, 0, version.stderr)
+        m = re.fullmatch(r"jobsctl \(mosquitto-jobs\) (\d+\.\d+\.\d+)\n", version.stdout)
+        self.assertIsNotNone(m, version.stdout)
+        self.ok("create-job", "--job-id", "s1", "--targets", "t1", "t2", "t3", "--document", "{}")
+        self.ok("create-job", "--job-id", "s2", "--targets", "t4", "--document", "{}")
+        self.ok("create-job", "--job-id", "s3", "--targets", "t1", "--document", "{}")
+        self.ok("cancel-job", "--job-id", "s3")
+        self.ok("create-thing-group", "--thing-group-name", "g1")
+        self.ok("add-thing-to-thing-group", "--thing-group-name", "g1", "--thing-name", "t5")
+        self.start_next("t1")
+        self.start_next("t2")
+        dev = self.client("dev-t2-done")
+        outcome, body, _ = dev.request(P("t2", "s1", "update"), {"status": "SUCCEEDED"})
+        self.assertEqual(outcome, "accepted", body)
+
+        data = self.ok("status")
+        self.assertEqual(data["version"], m.group(1))
+        self.assertEqual(data["store"], {"kind": "sqlite", "location": self.broker.db_path,
+                                         "schemaVersion": data["store"]["schemaVersion"]})
+        self.assertGreaterEqual(data["store"]["schemaVersion"], 1)
+        self.assertEqual(data["jobs"], {"IN_PROGRESS": 2, "COMPLETED": 0, "CANCELED": 1,
+                                        "DELETION_IN_PROGRESS": 0, "SCHEDULED": 0})
+        self.assertEqual(data["executions"], {"QUEUED": 2, "IN_PROGRESS": 1, "SUCCEEDED": 1,
+                                              "FAILED": 0, "TIMED_OUT": 0, "REJECTED": 0,
+                                              "REMOVED": 0, "CANCELED": 1})
+        self.assertEqual(data["things"], 5)
+        self.assertEqual(data["thingGroups"], 1)
+        # the broker started within this test
+        self.assertGreaterEqual(data["uptimeSeconds"], 0)
+        self.assertLessEqual(data["uptimeSeconds"], time.time() - started + 1 +
+                             (started - self.broker_started))
+        # the plugin logged the same version and store when it loaded
+        self.assertIn(f"jobs: mosquitto-jobs {m.group(1)} loaded, store sqlite {self.broker.db_path} "
+                      f"schema {data['store']['schemaVersion']}", self.broker.read_log())
+        self.assertEqual(self.jobsctl("status", "--no-such-flag").returncode, 64)
 
     def test_requests_carry_the_aws_field_names(self):
         # --dry-run prints the request instead of sending it: every flag of every

@@ -11,6 +11,7 @@
 
 #include "core/service.h"
 #include "mqtt/mqtt_jobs.h"
+#include "store/sqlite_store.h"
 #include "suites.h"
 
 #define NOW 1700000000
@@ -966,6 +967,74 @@ static void test_typed_entry_points(void)
 	teardown();
 }
 
+/* describeBroker: the version, the store, what it holds counted, the uptime from the
+ * service's creation to the command's time. */
+static void test_describe_broker(void)
+{
+	char path[512], err[512];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(test_file_path(path, sizeof(path), "broker.db"));
+	unlink(path);
+	struct jobs_option opts[] = { { "db_path", path } };
+	struct jobs_config cfg;
+	CU_ASSERT_EQUAL_FATAL(config_parse(opts, 1, &cfg, err, sizeof(err)), 0);
+	/* started 90.5 s before NOW */
+	CU_ASSERT_EQUAL_FATAL(service_create(&cfg, (int64_t)NOW * 1000 - 90500, NULL, NULL, &svc, err, sizeof(err)), 0);
+	config_free(&cfg);
+	memset(&ob, 0, sizeof(ob));
+
+	create_job("j1", "[\"t1\",\"t2\"]");
+	create_job("j2", "[\"t3\"]");
+	device("$aws/things/t1/jobs/j1/update", "{\"status\":\"IN_PROGRESS\"}", 1);
+	device("$aws/things/t2/jobs/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	control("{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"j2\"},"
+			"{\"command\":\"createThingGroup\",\"thingGroupName\":\"g\"},"
+			"{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t4\"},"
+			"{\"command\":\"addThingToThingGroup\",\"thingGroupName\":\"g\",\"thingName\":\"t1\"}]}");
+
+	cJSON *cmd = cJSON_Parse("{\"command\":\"describeBroker\"}");
+	struct control_request cr = { .client_id = "unit", .now_ms = (int64_t)NOW * 1000 };
+	struct control_result res;
+	service_control(svc, &cr, cmd, &res, &ob);
+	cJSON_Delete(cmd);
+	CU_ASSERT_PTR_NULL(res.exception);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(res.data);
+	CU_ASSERT_STRING_EQUAL(str(res.data, "version"), JOBS_VERSION);
+	const cJSON *store = cJSON_GetObjectItem(res.data, "store");
+	CU_ASSERT_STRING_EQUAL(str(store, "kind"), "sqlite");
+	CU_ASSERT_STRING_EQUAL(str(store, "location"), path);
+	CU_ASSERT_EQUAL(num(store, "schemaVersion"), JOBS_SQLITE_SCHEMA_VERSION);
+	const cJSON *jobs = cJSON_GetObjectItem(res.data, "jobs");
+	CU_ASSERT_EQUAL(num(jobs, "IN_PROGRESS"), 1);
+	CU_ASSERT_EQUAL(num(jobs, "CANCELED"), 1);
+	CU_ASSERT_EQUAL(num(jobs, "COMPLETED"), 0);
+	CU_ASSERT_EQUAL(num(jobs, "SCHEDULED"), 0);
+	const cJSON *execs = cJSON_GetObjectItem(res.data, "executions");
+	CU_ASSERT_EQUAL(num(execs, "QUEUED"), 0);
+	CU_ASSERT_EQUAL(num(execs, "IN_PROGRESS"), 1);
+	CU_ASSERT_EQUAL(num(execs, "SUCCEEDED"), 1);
+	CU_ASSERT_EQUAL(num(execs, "CANCELED"), 1);
+	CU_ASSERT_EQUAL(num(execs, "FAILED"), 0);
+	CU_ASSERT_EQUAL(cJSON_GetArraySize(execs), EXEC_STATUS_COUNT);
+	/* t1, t2, t3 have executions; t4 is in a group only; t1 is counted once */
+	CU_ASSERT_EQUAL(num(res.data, "things"), 4);
+	CU_ASSERT_EQUAL(num(res.data, "thingGroups"), 1);
+	CU_ASSERT_EQUAL(num(res.data, "uptimeSeconds"), 90);
+	control_result_free(&res);
+
+	/* deleting a job takes its executions out of the counts */
+	control("{\"commands\":[{\"command\":\"deleteJob\",\"jobId\":\"j2\"}]}");
+	cmd = cJSON_Parse("{\"command\":\"describeBroker\"}");
+	service_control(svc, &cr, cmd, &res, &ob);
+	cJSON_Delete(cmd);
+	CU_ASSERT_PTR_NULL(res.exception);
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(res.data, "jobs"), "CANCELED"), 0);
+	CU_ASSERT_EQUAL(num(cJSON_GetObjectItem(res.data, "executions"), "CANCELED"), 0);
+	CU_ASSERT_EQUAL(num(res.data, "things"), 3);
+	control_result_free(&res);
+	teardown();
+	unlink(path);
+}
+
 /* A retry is one change for the device: the execution leaves, its retry arrives. */
 static void test_retry_notifies_once(void)
 {
@@ -1052,6 +1121,7 @@ void add_service_tests(void)
 		{ "a large group fans out over ticks", test_large_group_fans_out_over_ticks },
 		{ "a rolled-back pass fails its replies", test_rolled_back_pass_fails_its_replies },
 		{ "typed entry points", test_typed_entry_points },
+		{ "describeBroker", test_describe_broker },
 	};
 	ADD_SUITE("service", tests);
 }
