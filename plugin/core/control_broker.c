@@ -23,9 +23,9 @@ int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data
 	/* c->now_ms is job time (test controls may move it); uptime is wall time */
 	int64_t wall_ms = c->now_ms - testing_offset_ms(c->svc);
 	int64_t uptime = wall_ms > c->svc->started_ms ? (wall_ms - c->svc->started_ms) / 1000 : 0;
-	cJSON *store = cJSON_CreateObject();
-	bool ok = store && cJSON_AddItemToObject(data, "store", store)
-		&& cJSON_AddStringToObject(data, "version", JOBS_VERSION)
+	cJSON *store = NULL;
+	bool ok = cJSON_AddStringToObject(data, "version", JOBS_VERSION)
+		&& (store = cJSON_AddObjectToObject(data, "store"))
 		&& cJSON_AddStringToObject(store, "kind", info.kind)
 		&& cJSON_AddStringToObject(store, "location", info.location)
 		&& cJSON_AddNumberToObject(store, "schemaVersion", info.schema_version)
@@ -34,9 +34,7 @@ int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data
 		&& cJSON_AddNumberToObject(data, "things", (double)counts.things)
 		&& cJSON_AddNumberToObject(data, "thingGroups", (double)counts.groups)
 		&& cJSON_AddNumberToObject(data, "uptimeSeconds", (double)uptime);
-	if(!ok){
-		if(store && !cJSON_GetObjectItemCaseSensitive(data, "store")) cJSON_Delete(store);
-		return control_fail(c, "InternalFailureException", "out of memory");
-	}
+	/* what was added goes with data (control_run deletes it) */
+	if(!ok) return control_fail(c, "InternalFailureException", "out of memory");
 	return 0;
 }
