@@ -43,7 +43,7 @@ static const char *const commands[] = {
 	"describeJobExecution", "cancelJobExecution", "deleteJobExecution",
 	"listJobExecutionsForJob", "listJobExecutionsForThing", "createThingGroup",
 	"deleteThingGroup", "addThingToThingGroup", "removeThingFromThingGroup",
-	"listThingsInThingGroup", "listThingGroups",
+	"listThingsInThingGroup", "listThingGroups", "describeBroker",
 };
 
 enum field {
@@ -399,6 +399,7 @@ static const enum field command_fields[][12] = {
 	/* removeThingFromThingGroup */ { F_GROUP, F_THING, F_COUNT },
 	/* listThingsInThingGroup */ { F_GROUP, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
 	/* listThingGroups */ { F_PREFIX, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
+	/* describeBroker */ { F_COUNT },
 };
 
 /* Builds the structured request from the reader; the caller frees the string. */
