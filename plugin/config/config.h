@@ -3,9 +3,10 @@
  * try every bad value without a broker.
  *
  * Every option is one row of a table (config_options): its name, its type and bounds,
- * its default (written as an option value, and parsed like one) and the "values" and
- * "default" columns of docs/configuration.md, which a unit test holds the document
- * to. Plain values (numbers, words from a list, text) are parsed by one loop from
+ * its default (written as an option value, and parsed like one) and the "values",
+ * "default" and "what it does" columns of docs/configuration.md, which a unit test
+ * holds the document to; `jobs-options` prints the same table as markdown and as the
+ * OPTIONS section of mosquitto-jobs(7). Plain values (numbers, words from a list, text) are parsed by one loop from
  * their row; the rest (plugin_opt_http_listen, the lists of plugin_opt_operators, the
  * plugin_opt_grant_<identity> family) name their parser in the row. */
 #ifndef MOSQUITTO_JOBS_CONFIG_H
@@ -105,6 +106,7 @@ struct config_option {
 	const char *values;   /* the values column; NULL: from the bounds or the choices */
 	const char *unit;     /* CONFIG_INT: after the bounds in the values column */
 	const char *def_note; /* the default column after the default ("none" without one) */
+	const char *help;     /* the "what it does" column: markdown's inline code and links */
 };
 
 /* The table, *count rows, in the order of docs/configuration.md. */

@@ -126,6 +126,7 @@ struct doc_row {
 	char name[128];      /* without plugin_opt_ */
 	char values[256];
 	char def[256];
+	char help[2048];
 	bool matched;
 };
 
@@ -166,14 +167,15 @@ static size_t read_doc_rows(struct doc_row *rows, size_t max)
 		else snprintf(r->name, sizeof(r->name), "%s", name);
 		cell(bar[0] + 1, bar[1], r->values, sizeof(r->values));
 		cell(bar[1] + 1, bar[2], r->def, sizeof(r->def));
+		cell(bar[2] + 1, bar[3], r->help, sizeof(r->help));
 		r->matched = false;
 	}
 	fclose(f);
 	return n;
 }
 
-/* Every option of the table has its row in the document, with the values and the
- * default the table has; the document names no option the table lacks. */
+/* Every option of the table has its row in the document, with the values, the
+ * default and the text the table has; the document names no option the table lacks. */
 static void test_doc_table(void)
 {
 	static struct doc_row rows[DOC_ROWS];
@@ -200,6 +202,13 @@ static void test_doc_table(void)
 					"  values  %s\n  default %s\nthe document\n  values  %s\n  default %s\n",
 					opts[i].name, values, def, row->values, row->def);
 			CU_FAIL("docs/configuration.md disagrees with the option table");
+		}
+		CU_ASSERT_PTR_NOT_NULL_FATAL(opts[i].help);
+		if(strcmp(row->help, opts[i].help) != 0){
+			fprintf(stderr, "\ndocs/configuration.md, plugin_opt_%s: the option table's text is\n  %s\n"
+					"the document's\n  %s\n(build/jobs-options --markdown prints the table's rows)\n",
+					opts[i].name, opts[i].help, row->help);
+			CU_FAIL("docs/configuration.md's text of an option is not the option table's");
 		}
 	}
 	for(size_t j = 0; j < nrows; j++){

@@ -13,8 +13,35 @@
 #include <mosquitto.h>
 
 #include "check.h"
+#include "../man/roff.h"
 
 #define DEFAULT_TIMEOUT 30.0
+
+/* The kit's own options, for --help and the man page. */
+static const struct {
+	const char *flag;
+	const char *metavar;   /* NULL: none */
+	const char *help;
+} kit_options[] = {
+	{ "--thing", "NAME", "the agent's thing (required)" },
+	{ "--agent-cmd", "'CMD'", "start the agent per scenario with sh -c CMD; {thing}, {host} and {port} are replaced" },
+	{ "--scenario", "NAME...", "run these scenarios (default: all; see --list)" },
+	{ "--list", NULL, "list the scenarios and their criteria" },
+	{ "--timeout", "SECONDS", "longest a scenario may take (default 30)" },
+	{ "--junit", "FILE", "write a JUnit XML report" },
+	{ "--html", "FILE", "write a self-contained HTML report" },
+	{ "--start-broker", NULL, "start a mosquitto with the plugin and the test controls on a free loopback port "
+		"(needs --plugin); the scenarios that restart the broker need it" },
+	{ "--plugin", "PATH", "the plugin for --start-broker" },
+	{ "--mosquitto", "PATH", "the broker for --start-broker (default mosquitto)" },
+	{ "--verbose", NULL, "print every transcript entry as it comes" },
+	{ "--help", NULL, "show this help" },
+	{ "--version", NULL, "print jobs-agent-check's version" },
+};
+#define NKIT_OPTIONS (sizeof(kit_options) / sizeof(*kit_options))
+
+#define EXIT_TEXT "Exit status: 0 every chosen scenario passed; 1 a scenario failed, or the broker has\n" \
+	"no test controls or refuses the operator; 2 cannot connect; 64 usage error.\n"
 
 static void print_help(FILE *f)
 {
@@ -26,30 +53,60 @@ static void print_help(FILE *f)
 		"jobs for the agent's thing, injects faults, moves job time, and judges from the\n"
 		"thing's transcript and the stored executions.\n"
 		"\n"
-		"Options:\n"
-		"  --thing NAME                  the agent's thing (required)\n"
-		"  --agent-cmd 'CMD'             start the agent per scenario with sh -c CMD; {thing},\n"
-		"                                {host} and {port} are replaced\n"
-		"  --scenario NAME...            run these scenarios (default: all; see --list)\n"
-		"  --list                        list the scenarios and their criteria\n"
-		"  --timeout SECONDS             longest a scenario may take (default 30)\n"
-		"  --junit FILE                  write a JUnit XML report\n"
-		"  --html FILE                   write a self-contained HTML report\n"
-		"  --start-broker                start a mosquitto with the plugin and the test controls\n"
-		"                                on a free loopback port (needs --plugin); the scenarios\n"
-		"                                that restart the broker need it\n"
-		"  --plugin PATH                 the plugin for --start-broker\n"
-		"  --mosquitto PATH              the broker for --start-broker (default mosquitto)\n"
-		"  --verbose                     print every transcript entry as it comes\n"
-		"  --help                        show this help\n"
-		"  --version                     print jobs-agent-check's version\n"
-		"\n"
-		"Connection options (as jobsctl's, and its defaults file):\n");
+		"Options:\n");
+	for(size_t i = 0; i < NKIT_OPTIONS; i++){
+		/* the help wrapped at 80 columns, under column 33 */
+		char left[64];
+		snprintf(left, sizeof(left), "%s%s%s", kit_options[i].flag, kit_options[i].metavar ? " " : "",
+				kit_options[i].metavar ? kit_options[i].metavar : "");
+		int col = fprintf(f, "  %-29s", left);
+		const char *h = kit_options[i].help;
+		while(*h){
+			const char *sp = strchr(h, ' ');
+			int n = sp ? (int)(sp - h) : (int)strlen(h);
+			if(col > 32 && col + 1 + n > 88){
+				col = fprintf(f, "\n%31s", "") - 1;
+			}
+			col += fprintf(f, " %.*s", n, h);
+			h += n;
+			while(*h == ' ') h++;
+		}
+		fprintf(f, "\n");
+	}
+	fprintf(f, "\nConnection options (as jobsctl's, and its defaults file):\n");
 	options_print_help(f);
-	fprintf(f,
-		"\n"
-		"Exit status: 0 every chosen scenario passed; 1 a scenario failed, or the broker has\n"
-		"no test controls or refuses the operator; 2 cannot connect; 64 usage error.\n");
+	fprintf(f, "\n" EXIT_TEXT);
+}
+
+/* The sections of jobs-agent-check(1) made from the tables (man/jobs-agent-check.1.in
+ * holds the rest): the options, the connection options, the scenarios, the exit
+ * statuses. */
+static void print_man(FILE *f)
+{
+	fprintf(f, ".SH OPTIONS\n");
+	for(size_t i = 0; i < NKIT_OPTIONS; i++){
+		fprintf(f, ".TP\n");
+		roff_bold(f, kit_options[i].flag);
+		if(kit_options[i].metavar){
+			fprintf(f, " ");
+			roff_italic(f, kit_options[i].metavar);
+		}
+		fprintf(f, "\n");
+		roff_text(f, kit_options[i].help);
+		fprintf(f, "\n");
+	}
+	fprintf(f, ".SH CONNECTION OPTIONS\nAs jobsctl's, read from its defaults file too.\n");
+	options_print_man(f);
+	fprintf(f, ".SH SCENARIOS\n");
+	for(size_t i = 0; i < nscenarios; i++){
+		fprintf(f, ".TP\n");
+		roff_bold(f, scenarios[i].name);
+		fprintf(f, "\n");
+		roff_text(f, scenarios[i].criterion);
+		fprintf(f, "%s\n", scenarios[i].needs_restart ? " (needs \\fB\\-\\-start\\-broker\\fR)" : "");
+	}
+	fprintf(f, ".SH EXIT STATUS\n");
+	roff_text(f, EXIT_TEXT);
 }
 
 static void list_scenarios(void)
@@ -293,6 +350,10 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	options_progname = "jobs-agent-check";
+	if(argc == 2 && strcmp(argv[1], "--help-man") == 0){
+		print_man(stdout);
+		return 0;
+	}
 	struct kit k;
 	memset(&k, 0, sizeof(k));
 	options_init(&k.o);

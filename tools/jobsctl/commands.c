@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "jobsctl.h"
+#include "../man/roff.h"
 
 #define MAX_ARGS 12                 /* per command, with room for the end marker */
 #define JSON_FILE_MAX (16u << 20)   /* file:// values */
@@ -161,7 +162,7 @@ static const struct command commands[] = {
 			"only groups whose name starts with this" },
 	}, "thingGroups" },
 	{ "status", "describeBroker",
-		"Describe the broker: the plugin's version, its store, what the store holds, the uptime",
+		"Describe the broker: version, store, counts, uptime",
 		{ { NULL } }, NULL },
 };
 
@@ -253,6 +254,50 @@ void command_print_help(const struct command *c, FILE *f)
 			"or read from a file with file://PATH; a structure also in the aws CLI's shorthand,\n"
 			"key=value,key2={k=v},key3=[a,b]. Global options (jobsctl --help) may come before\n"
 			"or after the command name.\n");
+}
+
+/* One flag as a tagged paragraph's tag and text. */
+static void arg_man(FILE *f, const struct arg *a)
+{
+	fprintf(f, ".TP\n");
+	roff_bold(f, a->flag);
+	if(a->type == ARG_BOOL && a->field){
+		char negated[96];
+		snprintf(negated, sizeof(negated), "--no-%s", a->flag + 2);
+		fprintf(f, ", ");
+		roff_bold(f, negated);
+	}else if(a->type != ARG_BOOL){
+		fprintf(f, " ");
+		roff_italic(f, metavar(a->type) + 1);
+	}
+	fprintf(f, "\n");
+	if(a->required) fprintf(f, "(required) ");
+	roff_text(f, a->help);
+	if(a->field){
+		fprintf(f, " (JSON field ");
+		roff_bold(f, a->field);
+		fprintf(f, ")");
+	}
+	fprintf(f, "\n");
+}
+
+void commands_print_man(FILE *f)
+{
+	for(size_t i = 0; i < NCOMMANDS; i++){
+		const struct command *c = &commands[i];
+		fprintf(f, ".SS %s\n", c->name);
+		roff_text(f, c->summary);
+		fprintf(f, " (management command ");
+		roff_bold(f, c->wire);
+		fprintf(f, ").%s\n", c->list_key ? " Takes the paging options below." : "");
+		if(nargs(c) > 0) fprintf(f, ".RS\n");
+		for(size_t k = 0; k < nargs(c); k++) arg_man(f, &c->args[k]);
+		if(nargs(c) > 0) fprintf(f, ".RE\n");
+	}
+	fprintf(f, ".SS Paging\nThe list commands follow nextToken, as the aws CLI does, and print every item "
+			"in one list. They take:\n.RS\n");
+	for(size_t i = 0; i < NPAGING; i++) arg_man(f, &paging_args[i]);
+	fprintf(f, ".RE\n");
 }
 
 __attribute__((format(printf, 2, 3)))

@@ -86,6 +86,8 @@ int options_check(const struct options *o);
 /* Whether `word` names a global flag (it ends a list value). */
 bool options_is_global_flag(const char *word);
 void options_print_help(FILE *f);
+/* The global flags as roff tagged paragraphs, for the man pages (--help-man). */
+void options_print_man(FILE *f);
 /* `PROGRAM (mosquitto-jobs) VERSION`, the project's one version. */
 void options_print_version(FILE *f);
 
@@ -99,6 +101,8 @@ struct command;
 const struct command *commands_find(const char *name);
 void commands_print_list(FILE *f);
 void command_print_help(const struct command *c, FILE *f);
+/* Every command, its options and the paging options, as roff (jobsctl(1)). */
+void commands_print_man(FILE *f);
 /* Builds {"command":…,fields…} from the words after the subcommand's name
  * (argv[0..argc-1]); global flags among them go to `o`, the paging options of a
  * list-* command to `paging`. 0 with *out set, JOBSCTL_HELP after printing the

@@ -20,6 +20,7 @@
 #include <mqtt_protocol.h>
 
 #include "jobsctl.h"
+#include "../man/roff.h"
 
 #define REQUEST_TOPIC "$CONTROL/jobs/v1"
 #define RESPONSE_TOPIC "$CONTROL/jobs/v1/response"
@@ -381,6 +382,24 @@ static void make_correlation(char *out)
 	for(size_t i = 0; i < sizeof(bytes); i++) snprintf(out + 2 * i, 3, "%02x", bytes[i]);
 }
 
+/* The exit statuses, for --help and the man page. */
+static const struct {
+	int code;
+	const char *meaning;
+} exit_statuses[] = {
+	{ JOBSCTL_EXIT_OK, "success" },
+	{ JOBSCTL_EXIT_ERROR, "the server answered with an error" },
+	{ JOBSCTL_EXIT_CONNECT, "cannot connect or connection lost" },
+	{ JOBSCTL_EXIT_TIMEOUT, "no reply within --timeout" },
+	{ JOBSCTL_EXIT_USAGE, "usage error" },
+};
+#define NEXIT (sizeof(exit_statuses) / sizeof(*exit_statuses))
+
+#define DEFAULTS_FILE_TEXT \
+	"Defaults file, read before the command line: $JOBSCTL_CONFIG, else\n" \
+	"$XDG_CONFIG_HOME/jobsctl/config, else ~/.config/jobsctl/config. One global option\n" \
+	"per line with its value (-p 1884); lines starting with # are comments.\n"
+
 static void print_global_help(FILE *f)
 {
 	fprintf(f,
@@ -393,23 +412,56 @@ static void print_global_help(FILE *f)
 	options_print_help(f);
 	fprintf(f, "  %-32s %s\n", "    --help", "show this help");
 	fprintf(f, "  %-32s %s\n", "    --version", "print jobsctl's version");
-	fprintf(f,
-		"\n"
-		"Defaults file, read before the command line: $JOBSCTL_CONFIG, else\n"
-		"$XDG_CONFIG_HOME/jobsctl/config, else ~/.config/jobsctl/config. One global option\n"
-		"per line with its value (-p 1884); lines starting with # are comments.\n"
-		"\n"
-		"Commands (jobsctl COMMAND --help for each one's options):\n");
+	fprintf(f, "\n" DEFAULTS_FILE_TEXT "\nCommands (jobsctl COMMAND --help for each one's options):\n");
 	commands_print_list(f);
-	fprintf(f,
-		"\n"
-		"Exit status: 0 success; 1 the server answered with an error; 2 cannot connect or\n"
-		"connection lost; 3 no reply within --timeout; 64 usage error.\n");
+	/* "Exit status: 0 success; 1 ...", wrapped before 80 columns */
+	char text[512];
+	size_t len = (size_t)snprintf(text, sizeof(text), "Exit status:");
+	for(size_t i = 0; i < NEXIT && len < sizeof(text); i++){
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " %d %s%s", exit_statuses[i].code,
+				exit_statuses[i].meaning, i + 1 < NEXIT ? ";" : ".");
+	}
+	fprintf(f, "\n");
+	int col = 0;
+	for(char *save = NULL, *word = strtok_r(text, " ", &save); word; word = strtok_r(NULL, " ", &save)){
+		int n = (int)strlen(word);
+		if(col > 0 && col + 1 + n > 79){
+			fprintf(f, "\n");
+			col = 0;
+		}
+		col += fprintf(f, "%s%s", col ? " " : "", word);
+	}
+	fprintf(f, "\n");
+}
+
+/* The sections of jobsctl(1) made from the tables (man/jobsctl.1.in holds the rest):
+ * the global options, every command with its options, the defaults file, the exit
+ * statuses. */
+static void print_man(FILE *f)
+{
+	fprintf(f, ".SH GLOBAL OPTIONS\nGiven before or after the command.\n");
+	options_print_man(f);
+	fprintf(f, ".TP\n\\fB\\-\\-help\\fR\nshow the help (after a command: the command's)\n"
+			".TP\n\\fB\\-\\-version\\fR\nprint jobsctl's version\n");
+	fprintf(f, ".SH COMMANDS\n");
+	commands_print_man(f);
+	fprintf(f, ".SH FILES\n");
+	roff_text(f, DEFAULTS_FILE_TEXT);
+	fprintf(f, ".SH EXIT STATUS\n");
+	for(size_t i = 0; i < NEXIT; i++){
+		fprintf(f, ".TP\n.B %d\n", exit_statuses[i].code);
+		roff_text(f, exit_statuses[i].meaning);
+		fprintf(f, "\n");
+	}
 }
 
 static int run(struct options *o, int argc, char **argv)
 {
 	int next = 1;
+	if(argc == 2 && strcmp(argv[1], "--help-man") == 0){
+		print_man(stdout);
+		return JOBSCTL_EXIT_OK;
+	}
 	int rc = options_load_defaults(o);
 	if(!rc) rc = options_parse_args(o, argc, argv, &next);
 	if(rc == JOBSCTL_HELP){

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "jobsctl.h"
+#include "../man/roff.h"
 
 #define DEFAULT_PORT 1883
 #define DEFAULT_TIMEOUT 10.0
@@ -76,6 +77,26 @@ void options_print_help(FILE *f)
 				g->short_name ? ", " : "    ", g->long_name, g->metavar ? " " : "",
 				g->metavar ? g->metavar : "");
 		fprintf(f, "  %-32s %s\n", left, g->help);
+	}
+}
+
+void options_print_man(FILE *f)
+{
+	for(size_t i = 0; i < NGFLAGS; i++){
+		const struct gflag *g = &gflags[i];
+		fprintf(f, ".TP\n");
+		if(g->short_name){
+			roff_bold(f, g->short_name);
+			fprintf(f, ", ");
+		}
+		roff_bold(f, g->long_name);
+		if(g->metavar){
+			fprintf(f, " ");
+			roff_italic(f, g->metavar);
+		}
+		fprintf(f, "\n");
+		roff_text(f, g->help);
+		fprintf(f, "\n");
 	}
 }
 
