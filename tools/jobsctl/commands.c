@@ -163,7 +163,7 @@ static const struct command commands[] = {
 	}, "thingGroups" },
 	{ "status", "describeBroker",
 		"Describe the broker: version, store, counts, uptime",
-		{ { NULL } }, NULL },
+		{ { .flag = NULL } }, NULL },  /* no options */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
