@@ -93,7 +93,13 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"  job_seq INTEGER NOT NULL,"
 	"  thing TEXT NOT NULL"
 	");"
-	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);",
+	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);"
+	/* Versions 1 and 2 kept an IN_PROGRESS execution's stepTimeoutInMinutes without
+	 * running it: its timer runs from the execution's last update (the update that set
+	 * it, or a later one: never earlier than the device asked). */
+	"UPDATE executions SET step_deadline_ms = (last_updated_at + step_timeout_minutes * 60) * 1000,"
+	"  deadline_ms = (last_updated_at + step_timeout_minutes * 60) * 1000"
+	"  WHERE status = 0 AND step_timeout_minutes > 0;",
 	/* 3 -> 4: a queue entry may stand for a whole group, walked by name from `thing`
 	 * (the last member taken). */
 	"ALTER TABLE rollout_queue ADD COLUMN group_name TEXT;",
