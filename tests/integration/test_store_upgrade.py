@@ -13,6 +13,7 @@ started on a copy must answer the same, field by field, but for:
   queued more things (new QUEUED executions, version 1, of things they target).
 """
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -262,6 +263,26 @@ class StoreUpgradeTest(OwnBrokersTest):
             with self.subTest(version=version):
                 b, op, record = self.check_store(version)
                 self.device_works(b, op, record)
+
+    def test_newer_store_is_refused_and_left_untouched(self):
+        version = self.plugin_version()
+        b = self.broker()
+        shutil.copyfile(os.path.join(STORES, f"v{version}.db"), b.db_path)
+        # a rollback journal, as a tool that set the version might leave it: opening it
+        # in WAL mode would rewrite the header
+        db = sqlite3.connect(b.db_path)
+        db.execute("PRAGMA journal_mode = DELETE")
+        db.execute(f"PRAGMA user_version = {version + 1}")
+        db.close()
+        with open(b.db_path, "rb") as f:
+            before = hashlib.sha256(f.read()).hexdigest()
+        log = b.start(expect_failure=True)
+        self.assertIn(f"jobs: database {b.db_path} has schema version {version + 1}, newer than "
+                      f"this plugin's {version}: upgrade the plugin", log)
+        with open(b.db_path, "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), before)
+        self.assertFalse(os.path.exists(b.db_path + "-wal"))
+        self.assertFalse(os.path.exists(b.db_path + "-shm"))
 
 
 if __name__ == "__main__":
