@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "util/jsonfield.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 #include "core/control.h"
 
 struct control_ctx {

@@ -15,7 +15,7 @@
 #include "core/txn.h"
 #include "util/utf8.h"
 #include "core/validate.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 
 static const char *const error_codes[DEVICE_ERROR_COUNT] = {
 	[DEVICE_OK] = "",

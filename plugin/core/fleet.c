@@ -9,7 +9,7 @@
 
 #include "core/notify.h"
 #include "core/policy.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 #include "core/status.h"
 
 int fleet_queue_execution(struct service *svc, const struct store_job *job, const char *thing,

@@ -7,7 +7,7 @@
 
 #include "core/shapes.h"
 #include "core/status.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 #include "util/hash.h"
 
 /* Notifications go out at QoS 1; subscribers get min(their QoS, 1). */

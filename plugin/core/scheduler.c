@@ -13,7 +13,7 @@
 
 #include "core/notify.h"
 #include "core/txn.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 #include "core/status.h"
 
 #define TICK_TIMEOUTS 64

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/notify.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 
 int service_create(const struct jobs_config *cfg, jobs_log_fn log, void *log_ctx,
 		struct service **out, char *err, size_t errlen)

@@ -4,7 +4,7 @@
 #include <assert.h>
 
 #include "core/notify.h"
-#include "core/service_internal.h"
+#include "core/core_state.h"
 
 int txn_begin(struct service *svc)
 {

@@ -1,6 +1,7 @@
-/* What the service's files share; not part of the core's public surface. */
-#ifndef MOSQUITTO_JOBS_SERVICE_INTERNAL_H
-#define MOSQUITTO_JOBS_SERVICE_INTERNAL_H
+/* The core's state (struct service) and the small helpers every file of the core
+ * shares; not part of the core's public surface (service.h is). */
+#ifndef MOSQUITTO_JOBS_CORE_STATE_H
+#define MOSQUITTO_JOBS_CORE_STATE_H
 
 #include <cjson/cJSON.h>
 
