@@ -239,8 +239,8 @@ class PackageTest(unittest.TestCase):
                                        for p in glob.glob(os.path.join(ROOT, "docs", "*.md"))]
         expected = [plugin, "usr/bin/jobsctl", "usr/bin/jobs-agent-check", SNIPPET,
                     f"{DOC}/copyright", VAR] + docs
-        for path in expected:
-            self.assertIn(path, self.files, f"{path} is not in the package")
+        missing = [p for p in expected if p not in self.files]
+        self.assertEqual(missing, [], "not in the package; it holds:\n" + "\n".join(sorted(self.files)))
         for tool in ("usr/bin/jobsctl", "usr/bin/jobs-agent-check"):
             self.assertTrue(self.files[tool].startswith("-rwxr-xr-x"), f"{tool}: {self.files[tool]}")
         self.assertTrue(self.files[VAR].startswith("d"), self.files[VAR])
