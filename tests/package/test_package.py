@@ -307,20 +307,40 @@ class PackageTest(unittest.TestCase):
         self.assertIn("Starting in local only mode", log)
         self.assertNotIn("jobs:", log)
 
-    def test_documented_edit_turns_the_plugin_on(self):
-        text = self.snippet()
-        # the edit as the snippet itself documents it
-        commands = [ln.lstrip("# ").strip() for ln in text.splitlines()
+    def edit_command(self):
+        """The sed command the snippet documents."""
+        commands = [ln.lstrip("# ").strip() for ln in self.snippet().splitlines()
                     if ln.lstrip("# ").startswith("sed -i ")]
         self.assertEqual(len(commands), 1, "the snippet documents one sed command")
-        words = shlex.split(commands[0])
+        return commands[0]
+
+    def edited_snippet(self):
+        """The snippet after the edit it documents, made by its own sed command."""
+        text = self.snippet()
+        words = shlex.split(self.edit_command())
         self.assertEqual(words[-1], "/" + SNIPPET)
-        edited_path = os.path.join(self.tmp, "edited.conf")
-        with open(edited_path, "w") as f:
+        path = tempfile.mkstemp(prefix="edited-", suffix=".conf", dir=self.tmp)[1]
+        with open(path, "w") as f:
             f.write(text)
-        subprocess.run(words[:-1] + [edited_path], check=True)
-        with open(edited_path) as f:
-            edited = f.read()
+        subprocess.run(words[:-1] + [path], check=True)
+        with open(path) as f:
+            return f.read()
+
+    def test_readme_shows_the_edited_lines(self):
+        """README's install section shows the snippet's edit and the lines it turns
+        on, as they are."""
+        active = [ln for ln in self.edited_snippet().splitlines()
+                  if ln.strip() and not ln.startswith("#")]
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        self.assertTrue("\n" + self.edit_command() + "\n" in readme,
+                        f"README.md does not show the edit: {self.edit_command()}")
+        blocks = re.findall(r"^```conf\n(.*?)^```", readme, re.M | re.S)
+        shown = [b.splitlines() for b in blocks if b.startswith("plugin /usr/lib/")]
+        self.assertEqual(shown, [active])
+
+    def test_documented_edit_turns_the_plugin_on(self):
+        edited = self.edited_snippet()
         active = [ln.split() for ln in edited.splitlines() if ln.strip() and not ln.startswith("#")]
         keys = [w[0] for w in active]
         self.assertEqual(keys[0], "plugin")
