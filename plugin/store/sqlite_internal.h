@@ -258,9 +258,15 @@ int sqlite_fetch_names(sqlite3_stmt *st, struct sqlite_rows *rows);
 
 /* ---- schema (sqlite_schema.c) ---- */
 
+/* Whether this plugin may open the database: SQLITE_SCHEMA_NEWER, with err saying so
+ * in full, when a newer plugin wrote it; -1 when its version cannot be read. Only
+ * reads: called before anything that could write the file (its journal mode). */
+#define SQLITE_SCHEMA_NEWER (-2)
+int sqlite_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen);
 /* Takes the database's schema to JOBS_SQLITE_SCHEMA_VERSION, taking the write lock
  * even when there is nothing to do (so that an unwritable database fails here). -1
- * with err set on failure; `path` only names the database in err. */
+ * (SQLITE_SCHEMA_NEWER as above) with err set on failure; `path` only names the
+ * database in err. */
 int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen);
 
 /* ---- the operations of store_impl.h (sqlite_jobs.c, sqlite_groups.c) ---- */

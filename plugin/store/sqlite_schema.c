@@ -93,7 +93,13 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"  job_seq INTEGER NOT NULL,"
 	"  thing TEXT NOT NULL"
 	");"
-	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);",
+	"CREATE INDEX rollout_queue_by_job ON rollout_queue(job_seq, id);"
+	/* Versions 1 and 2 kept an IN_PROGRESS execution's stepTimeoutInMinutes without
+	 * running it: its timer runs from the execution's last update (the update that set
+	 * it, or a later one: never earlier than the device asked). */
+	"UPDATE executions SET step_deadline_ms = (last_updated_at + step_timeout_minutes * 60) * 1000,"
+	"  deadline_ms = (last_updated_at + step_timeout_minutes * 60) * 1000"
+	"  WHERE status = 0 AND step_timeout_minutes > 0;",
 	/* 3 -> 4: a queue entry may stand for a whole group, walked by name from `thing`
 	 * (the last member taken). */
 	"ALTER TABLE rollout_queue ADD COLUMN group_name TEXT;",
@@ -141,7 +147,8 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"END;",
 };
 
-int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+/* The database's schema version (PRAGMA user_version: 0 for a new file). */
+static int read_version(sqlite3 *db, const char *path, int *out, char *err, size_t errlen)
 {
 	sqlite3_stmt *st;
 	int version = -1;
@@ -153,20 +160,42 @@ int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read the schema version of %s: %s", path, sqlite3_errmsg(db));
 		return -1;
 	}
-	if(version > JOBS_SQLITE_SCHEMA_VERSION){
-		snprintf(err, errlen, "%s has schema version %d, newer than this plugin's %d",
-				path, version, JOBS_SQLITE_SCHEMA_VERSION);
-		return -1;
-	}
-	/* Always take the write lock once, so an unwritable database fails here. */
+	*out = version;
+	return 0;
+}
+
+/* A database a newer plugin wrote: this one cannot know what its schema means. */
+static int refuse_newer(const char *path, int version, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "database %s has schema version %d, newer than this plugin's %d: upgrade the"
+			" plugin, or use a copy of the database made before a newer plugin opened it",
+			path, version, JOBS_SQLITE_SCHEMA_VERSION);
+	return SQLITE_SCHEMA_NEWER;
+}
+
+int sqlite_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	int version;
+	if(read_version(db, path, &version, err, errlen)) return -1;
+	return version > JOBS_SQLITE_SCHEMA_VERSION ? refuse_newer(path, version, err, errlen) : 0;
+}
+
+int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	/* Always take the write lock once, so an unwritable database fails here; the
+	 * version is read again under it (another process may have migrated since). */
 	if(sqlite_run_script(db, "BEGIN IMMEDIATE", err, errlen)) return -1;
-	for(int v = version; v < JOBS_SQLITE_SCHEMA_VERSION; v++){
+	int version;
+	int rc = read_version(db, path, &version, err, errlen);
+	if(rc == 0 && version > JOBS_SQLITE_SCHEMA_VERSION) rc = refuse_newer(path, version, err, errlen);
+	for(int v = version; rc == 0 && v < JOBS_SQLITE_SCHEMA_VERSION; v++){
 		char pragma[64];
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
-		if(sqlite_run_script(db, migrations[v], err, errlen) || sqlite_run_script(db, pragma, err, errlen)){
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			return -1;
-		}
+		if(sqlite_run_script(db, migrations[v], err, errlen) || sqlite_run_script(db, pragma, err, errlen)) rc = -1;
+	}
+	if(rc){
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
 	}
 	return sqlite_run_script(db, "COMMIT", err, errlen);
 }

@@ -130,11 +130,12 @@ int sqlite_store_open(const struct jobs_config *cfg, struct store **out, char *e
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, BUSY_MS);
+	if((rc = sqlite_schema_check(s->db, path, msg, sizeof(msg)))) goto fail;
 	const char *setup = cfg->synchronous == JOBS_SYNC_FULL
 		? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA cache_size = -16384;"
 		: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16384;";
 	if(sqlite_run_script(s->db, setup, msg, sizeof(msg))) goto fail;
-	if(sqlite_migrate(s->db, path, msg, sizeof(msg))) goto fail;
+	if((rc = sqlite_migrate(s->db, path, msg, sizeof(msg)))) goto fail;
 	/* Checkpoints move to a thread of their own; a database without a file (tests'
 	 * ":memory:") keeps SQLite's. */
 	const char *file = sqlite3_db_filename(s->db, "main");
@@ -151,8 +152,12 @@ int sqlite_store_open(const struct jobs_config *cfg, struct store **out, char *e
 	return STORE_OK;
 
 fail:
-	explain_path(path, msg, sizeof(msg));
-	snprintf(err, errlen, "cannot use database %s (plugin_opt_db_path): %s", path, msg);
+	if(rc == SQLITE_SCHEMA_NEWER){
+		snprintf(err, errlen, "%s", msg);
+	}else{
+		explain_path(path, msg, sizeof(msg));
+		snprintf(err, errlen, "cannot use database %s (plugin_opt_db_path): %s", path, msg);
+	}
 	sqlite_close(&s->base);
 	return STORE_ERROR;
 }

@@ -84,6 +84,7 @@ int main(void)
 	add_validate_tests();
 	add_config_tests();
 	add_store_tests();
+	add_store_upgrade_tests();
 	add_service_tests();
 	add_timer_tests();
 	add_access_tests();

@@ -9,6 +9,7 @@ void add_status_tests(void);
 void add_validate_tests(void);
 void add_config_tests(void);
 void add_store_tests(void);
+void add_store_upgrade_tests(void);
 void add_service_tests(void);
 void add_timer_tests(void);
 void add_access_tests(void);
