@@ -249,7 +249,8 @@ class PackageTest(unittest.TestCase):
         man = [p for p in self.files if p.startswith("usr/share/man/") and p.endswith(".gz")]
         if installs_man_pages():
             self.assertTrue(man, "CMakeLists.txt installs manual pages, the package has none")
-            # self.assertIn("usr/share/man/man1/jobsctl.1.gz", self.files)
+            for page in ("man1/jobsctl.1.gz", "man1/jobs-agent-check.1.gz", "man7/mosquitto-jobs.7.gz"):
+                self.assertIn("usr/share/man/" + page, self.files)
         allowed = (plugin, "usr/bin/", "etc/mosquitto/conf.d/", f"{DOC}/", VAR,
                    "usr/share/man/", "usr/share/lintian/overrides/")
         dirs = {p for p, mode in self.files.items() if mode.startswith("d")}
