@@ -93,6 +93,11 @@ def alive(pid):
     return stat is not None and stat[0] != "Z"
 
 
+def _stopped(pid):
+    stat = _proc_stat(pid)
+    return stat is None or stat[0] in ("T", "Z")
+
+
 def _children(pid):
     kids = []
     for entry in os.listdir("/proc"):
@@ -299,6 +304,12 @@ class PostgresServer:
         self.paused = self.processes()
         for pid in self.paused[1:]:
             os.kill(pid, signal.SIGSTOP)
+        # a signal takes effect when its process next runs: wait for that
+        deadline = time.time() + WAIT
+        while not all(_stopped(p) for p in self.paused):
+            if time.time() > deadline:
+                raise AssertionError(f"postgres processes did not stop: {self.paused}")
+            time.sleep(0.01)
 
     def resume(self):
         for pid in reversed(self.paused):
