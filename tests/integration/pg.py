@@ -5,7 +5,7 @@ removed at the end.
     with PostgresServer() as pg:            # or pg = PostgresServer(); pg.start()
         pg.psql("create table t (a int); insert into t values (1)")
         assert pg.psql("select a from t") == [("1",)]
-        broker_options = {"pg_conninfo": pg.conninfo}
+        ...  # a program under test connects with pg.conninfo
 
 initdb and postgres refuse to run as root. When the tests run as root (here and in
 CI), the server runs as Debian's `postgres` system user (every machine with the
@@ -91,6 +91,14 @@ def alive(pid):
     that does not reap, such as a container's init, holds nothing)."""
     stat = _proc_stat(pid)
     return stat is not None and stat[0] != "Z"
+
+
+def _signal(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:  # exited (and reaped) meanwhile
+            pass
 
 
 def _stopped(pid):
@@ -278,10 +286,9 @@ class PostgresServer:
         start() recovers it."""
         if self.proc is None:
             return
-        os.kill(self.proc.pid, signal.SIGSTOP)  # forks no one from now on
+        _signal([self.proc.pid], signal.SIGSTOP)  # forks no one from now on
         pids = self.processes()
-        for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+        _signal(pids, signal.SIGKILL)
         self.proc.wait()
         self.proc = None
         self.paused = []
@@ -300,10 +307,9 @@ class PostgresServer:
         Connections wait (the kernel still accepts TCP connections); resume() goes on."""
         if self.proc is None or self.paused:
             return
-        os.kill(self.proc.pid, signal.SIGSTOP)
+        _signal([self.proc.pid], signal.SIGSTOP)  # first: forks no one from now on
         self.paused = self.processes()
-        for pid in self.paused[1:]:
-            os.kill(pid, signal.SIGSTOP)
+        _signal(self.paused[1:], signal.SIGSTOP)
         # a signal takes effect when its process next runs: wait for that
         deadline = time.time() + WAIT
         while not all(_stopped(p) for p in self.paused):
@@ -312,11 +318,7 @@ class PostgresServer:
             time.sleep(0.01)
 
     def resume(self):
-        for pid in reversed(self.paused):
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+        _signal(reversed(self.paused), signal.SIGCONT)
         self.paused = []
 
     def cleanup(self):
