@@ -29,7 +29,19 @@ struct jobs_request {
 	size_t correlation_len;
 };
 
-/* A publish on any topic. Returns false when the topic is not under
+/* Request time in ms (requests from tests may carry only seconds). */
+static inline int64_t mqtt_request_ms(const struct jobs_request *req)
+{
+	return req->now_ms ? req->now_ms : req->now * 1000;
+}
+
+/* Reply QoS: AWS answers at most at QoS 1. */
+static inline int mqtt_reply_qos(int request_qos)
+{
+	return request_qos > 1 ? 1 : request_qos;
+}
+
+/* A publish on any topic (mqtt_jobs.c). Returns false when the topic is not under
  * $aws/things/{thing}/jobs/ (nothing appended), true otherwise. */
 bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
@@ -37,6 +49,9 @@ bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struc
  * ({"responses":[…]}) for the requester on JOBS_CONTROL_RESPONSE_TOPIC and, for an
  * MQTT 5 request with a response topic, on that topic with its correlation data too. */
 void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
+/* The payload of a management response whose batch failed (mqtt_control.c; malloc'd,
+ * NULL when out of memory). */
+char *mqtt_control_failed_payload(size_t *len);
 
 /* The service's batch-failed hook (service_set_batch_failed): the batch's accepted
  * replies become InternalError rejections and its management responses one
