@@ -2,7 +2,7 @@
  * ({"commands":[…]}) taken apart into commands for the service, and their typed results
  * put together into the response ({"responses":[…]}, errors as "<Exception>:
  * <message>"), on the response topic and an MQTT 5 request's own. */
-#include "mqtt/mqtt_jobs.h"
+#include "mqtt/mqtt_control.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/shapes.h"
+#include "mqtt/topic.h"
 #include "util/jsonfield.h"
 #include "util/utf8.h"
 

@@ -4,6 +4,7 @@
 #include "mqtt/mqtt_jobs.h"
 
 #include "core/shapes.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/testctl_apply.h"
 #include "util/jsonw.h"
 

@@ -24,6 +24,7 @@
 #include "util/loglimit.h"
 #include "core/service.h"
 #include "mqtt/mqtt5_props.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
 #include "store/store.h"

@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
 #include "util/utf8.h"

@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "fuzz_common.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "util/jsonfield.h"
 #include "util/utf8.h"

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "core/service.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "store/sqlite_store.h"
 #include "suites.h"

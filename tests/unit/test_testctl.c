@@ -8,6 +8,7 @@
 
 #include "core/service.h"
 #include "core/testctl.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
 #include "suites.h"

@@ -14,6 +14,7 @@
 
 #include "core/service.h"
 #include "core/validate.h"
+#include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "suites.h"
 
