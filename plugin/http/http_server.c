@@ -572,26 +572,21 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 	/* room above max_connections, for the connection that cuts the oldest one */
 	unsigned hard_limit = (unsigned)cfg->max_connections + 64;
 	unsigned idle = (unsigned)cfg->request_timeout;
-	srv->daemon = srv->tls_cert
-		? MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_CONNECTION_LIMIT, hard_limit,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
-			MHD_OPTION_CONNECTION_TIMEOUT, idle,
-			MHD_OPTION_HTTPS_MEM_CERT, srv->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, srv->tls_key,
-			MHD_OPTION_END)
-		: MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
-			MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-			MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
-			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-			MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
-			MHD_OPTION_CONNECTION_LIMIT, hard_limit,
-			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_per_address,
-			MHD_OPTION_CONNECTION_TIMEOUT, idle,
-			MHD_OPTION_END);
+	/* the options every listener takes, then the certificate and key of an https one */
+	struct MHD_OptionItem options[] = {
+		{ MHD_OPTION_SOCK_ADDR, 0, &addr },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)keep_raw, NULL },
+		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv },
+		{ MHD_OPTION_CONNECTION_LIMIT, hard_limit, NULL },
+		{ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->max_per_address, NULL },
+		{ MHD_OPTION_CONNECTION_TIMEOUT, idle, NULL },
+		{ srv->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, srv->tls_cert },
+		{ srv->tls_cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, srv->tls_key },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	srv->daemon = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv,
+			MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 	if(!srv->daemon){
 		snprintf(err, errlen, "cannot listen on %s port %d (in use, or no such address)", cfg->address, cfg->port);
 		goto fail;
