@@ -261,6 +261,21 @@ static int sqlite_batch_poll(struct store *store)
 	return STORE_NOT_FOUND;
 }
 
+/* No other broker shares the file: nothing comes from elsewhere. */
+static int sqlite_sync(struct store *store, const struct store_sync_hooks *hooks)
+{
+	(void)sqlite_of(store);
+	(void)hooks;
+	return STORE_NOT_FOUND;
+}
+
+/* The only broker on the file runs every timer. */
+static bool sqlite_runs_scheduler(struct store *store)
+{
+	(void)sqlite_of(store);
+	return true;
+}
+
 static bool sqlite_in_transaction(struct store *store)
 {
 	return !sqlite3_get_autocommit(sqlite_of(store)->db);
@@ -278,6 +293,8 @@ static const struct store_ops sqlite_ops = {
 	.batch_commit = sqlite_batch_commit,
 	.batch_poll = sqlite_batch_poll,
 	.in_transaction = sqlite_in_transaction,
+	.sync = sqlite_sync,
+	.runs_scheduler = sqlite_runs_scheduler,
 	.job_get = sqlite_job_get,
 	.job_get_state = sqlite_job_get_state,
 	.job_insert = sqlite_job_insert,

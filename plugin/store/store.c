@@ -92,6 +92,21 @@ bool store_in_transaction(struct store *store)
 	return store->ops->in_transaction(store);
 }
 
+int store_sync(struct store *store, const struct store_sync_hooks *hooks)
+{
+	assert(store && hooks && hooks->touch);
+	assert(!store->ops->in_transaction(store));
+	int rc = store->ops->sync(store, hooks);
+	assert(rc == STORE_OK || rc == STORE_NOT_FOUND || rc == STORE_ERROR);
+	return rc;
+}
+
+bool store_runs_scheduler(struct store *store)
+{
+	assert(store);
+	return store->ops->runs_scheduler(store);
+}
+
 /* ---- the rest: one dispatch each ---- */
 
 int store_job_get(struct store *store, const char *job_id, struct store_job *out)

@@ -32,7 +32,7 @@
  *   - The caller already holds a batch's replies until its commit is known (a reply says
  *     the change is stored); on STORE_PENDING it keeps holding them, and goes on: it may
  *     begin the next batch at once.
- *   - store_batch_poll, which never blocks, reports the outcomes in the order the batches
+ *   - store_batch_poll, called outside batches, never blocks, and reports the outcomes in the order the batches
  *     were committed, one per call that reports one: STORE_OK (stored: its replies may go),
  *     STORE_ERROR (rolled back: its replies become errors), STORE_PENDING (the oldest is
  *     not known yet; ask again, e.g. from the next tick), STORE_NOT_FOUND (none pending).
@@ -236,6 +236,27 @@ int store_batch_begin(struct store *store);
 int store_batch_commit(struct store *store);
 /* The outcome of the oldest batch left pending, as above. */
 int store_batch_poll(struct store *store);
+/* Several brokers on one store (PostgreSQL). Changes committed through another broker
+ * reach this store's reads when store_sync applies them; it never blocks (what is not
+ * ready yet waits for a later call). Before a change to one of a thing's executions is
+ * applied, hooks->touch is called with the thing, its namespace and the execution's
+ * status before and after (-1: no execution: inserted or deleted), while the store still
+ * reads the old state, so the caller can compare the thing's next execution before and
+ * after and notify its devices (notify.h). STORE_OK: changes were applied (the caller
+ * reads wake times again); STORE_NOT_FOUND: nothing new; STORE_ERROR: see store_errmsg
+ * (nothing was applied; the next call tries again). A store that no other broker
+ * shares (SQLite) answers STORE_NOT_FOUND. Called outside batches only. */
+struct store_sync_hooks {
+	int (*touch)(void *ctx, const char *thing, const char *namespace_id, int from_status, int to_status);
+	void *ctx;
+};
+int store_sync(struct store *store, const struct store_sync_hooks *hooks);
+/* Whether this broker runs the due work of the tick (timers, retries, rollouts, aborts
+ * and schedules). Always with a store of its own; with several brokers on one store,
+ * the one that holds the store's lease on that work, so each change happens once
+ * (others would only lose the race: writes are checked against the rows they read). */
+bool store_runs_scheduler(struct store *store);
+
 /* Whether a transaction (a batch or a request's own) is open. A failed statement can
  * end the whole batch: after a failure inside a batch, check it is still there. */
 bool store_in_transaction(struct store *store);

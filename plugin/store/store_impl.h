@@ -26,6 +26,8 @@ struct store_ops {
 	int (*batch_commit)(struct store *store);
 	int (*batch_poll)(struct store *store);
 	bool (*in_transaction)(struct store *store);
+	int (*sync)(struct store *store, const struct store_sync_hooks *hooks);
+	bool (*runs_scheduler)(struct store *store);
 
 	int (*job_get)(struct store *store, const char *job_id, struct store_job *out);
 	int (*job_get_state)(struct store *store, const char *job_id, struct store_job *out);
