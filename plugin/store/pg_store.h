@@ -11,4 +11,12 @@
  * cfg->store_timeout_ms for each answer. */
 int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen);
 
+/* Moving an SQLite fleet to PostgreSQL (tools/store-copy): copies every record of the
+ * SQLite database at sqlite_path (of this plugin's schema version or an older one: it is
+ * read through a copy migrated in memory, the file is left as it is) into the database of
+ * `store`, an open PostgreSQL store whose database holds no job, execution or group yet,
+ * as one transaction. STORE_OK, STORE_EXISTS (the database already holds records), or
+ * STORE_ERROR with a line in err. */
+int pg_store_import(struct store *store, const char *sqlite_path, char *err, size_t errlen);
+
 #endif
