@@ -136,8 +136,28 @@ static void undo_from(struct pg_store *pg, struct pg_batch *from)
 			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
 		}
 	}
-	for(struct pg_change *c = pg->replay; c; c = c->next) pg_changes_apply(pg, c->data, c->len, NULL);
+	/* what other brokers changed after `from` committed here: undoing may have put back
+	 * a value one of those changes had written too (the same update, the same second) */
+	for(struct pg_change *c = pg->replay; c; c = c->next){
+		if(c->after_batch >= from->number) pg_changes_apply(pg, c->data, c->len, NULL);
+	}
 	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+}
+
+/* Forgets the changes no unresolved batch can need again. */
+static void prune_replay(struct pg_store *pg)
+{
+	uint64_t oldest = 0;
+	for(struct pg_batch *b = pg->batches; b && !oldest; b = b->next){
+		if(!b->resolved) oldest = b->number;
+	}
+	while(pg->replay && (!oldest || pg->replay->after_batch < oldest)){
+		struct pg_change *c = pg->replay;
+		pg->replay = c->next;
+		free(c->data);
+		free(c);
+	}
+	if(!pg->replay) pg->replay_tail = NULL;
 }
 
 void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
@@ -151,7 +171,7 @@ void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 	}else{
 		undo_from(pg, b);
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
@@ -171,7 +191,7 @@ void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
 			break;
 		}
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 /* Empty batches (nothing to store) resolve with the batches before them. */
@@ -368,6 +388,7 @@ static int pg_store_sync(struct store *store, const struct store_sync_hooks *hoo
 		if(!pg->inbox) pg->inbox_tail = NULL;
 		if(pg_changes_apply(pg, c->data, c->len, hooks)) fprintf(stderr, "jobs: %s\n", pg->errmsg);
 		pg->applied_seq = c->seq;
+		c->after_batch = pg->batch_number;
 		if(keep){
 			c->next = NULL;
 			if(pg->replay_tail) pg->replay_tail->next = c;
