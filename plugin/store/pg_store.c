@@ -25,14 +25,14 @@ struct pg_store *pg_of(struct store *store)
 	return pg;
 }
 
-/* Lines for the broker's log go through stderr (the store has no logger of its own); a
- * line is kept in errmsg for store_errmsg. */
+/* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
 void pg_fail(struct pg_store *pg, const char *what, const char *why)
 {
 	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
 	size_t len = strlen(pg->errmsg);
 	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
-	fprintf(stderr, "jobs: %s\n", pg->errmsg);
+	/* pg_of's handle: the replica (NULL while opening, when err says it) */
+	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
 }
 
 static const char *pg_errmsg(const struct store *store)
@@ -386,7 +386,11 @@ static int pg_store_sync(struct store *store, const struct store_sync_hooks *hoo
 		struct pg_change *c = pg->inbox;
 		pg->inbox = c->next;
 		if(!pg->inbox) pg->inbox_tail = NULL;
-		if(pg_changes_apply(pg, c->data, c->len, hooks)) fprintf(stderr, "jobs: %s\n", pg->errmsg);
+		if(pg_changes_apply(pg, c->data, c->len, hooks)){
+			char why[sizeof(pg->errmsg)];
+			memcpy(why, pg->errmsg, sizeof(why));
+			pg_fail(pg, "another broker's change", why);
+		}
 		pg->applied_seq = c->seq;
 		c->after_batch = pg->batch_number;
 		if(keep){
