@@ -169,9 +169,51 @@ static int next_wake(struct service *svc, int64_t *out_ms)
 	return 0;
 }
 
+/* store_sync's hook: a change another broker committed is about to reach a thing's
+ * execution. */
+static int sync_touch(void *ctx, const char *thing, const char *namespace_id, int from_status, int to_status)
+{
+	return notify_touch(ctx, thing, namespace_id, notify_set_changed(from_status, to_status));
+}
+
+/* Applies what other brokers committed to a shared store, and notifies this broker's
+ * devices of it (free at once: it is committed). wall_ms: the real time (the log's
+ * limit); now_ms: job time. */
+static void sync_changes(struct service *svc, int64_t wall_ms, int64_t now_ms, struct outbox *ob)
+{
+	struct store_sync_hooks hooks = { .touch = sync_touch, .ctx = svc };
+	int rc = store_sync(svc->store, &hooks);
+	if(rc == STORE_OK){
+		/* a timer may have been set elsewhere */
+		svc->wake_known = false;
+		if(notify_emit(svc, now_ms / 1000, ob) != 0){
+			SVC_LOG(svc, JOBS_LOG_ERR, "jobs: notifications of changes from other brokers: %s",
+					store_errmsg(svc->store));
+		}
+		return;
+	}
+	notify_discard(svc);
+	uint64_t suppressed;
+	if(rc == STORE_ERROR && loglimit_allow(&svc->sync_errors, wall_ms, &suppressed)){
+		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: cannot read the changes of other brokers: %s (%llu similar lines suppressed)",
+				store_errmsg(svc->store), (unsigned long long)suppressed);
+	}
+}
+
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
+	int64_t wall_ms = now_ms;
 	now_ms += testing_offset_ms(svc);
+	if(!svc->batch_open){
+		if(svc->held_count) service_settle(svc, now_ms, ob);
+		sync_changes(svc, wall_ms, now_ms, ob);
+	}
+	if(!store_runs_scheduler(svc->store)){
+		/* another broker does the due work; read the wake times again when this one
+		 * takes it over */
+		svc->wake_known = false;
+		return;
+	}
 	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 
 	size_t mark = ob->count;
