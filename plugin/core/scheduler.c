@@ -208,13 +208,13 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 		if(svc->held_count) service_settle(svc, now_ms, ob);
 		sync_changes(svc, wall_ms, now_ms, ob);
 	}
+	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 	if(!store_runs_scheduler(svc->store)){
-		/* another broker does the due work; read the wake times again when this one
-		 * takes it over */
+		/* another broker does the due work; this one reads the wake times again when
+		 * it takes the work over */
 		svc->wake_known = false;
 		return;
 	}
-	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
 
 	size_t mark = ob->count;
 	bool more = false;
