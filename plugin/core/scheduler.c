@@ -1,4 +1,7 @@
-/* The tick: timers that expired, and jobs whose schedule or rollout is due.
+/* The tick: how pending batches ended (service.c), changes other brokers committed to
+ * a shared store (store_sync), and, on the broker the store names for it
+ * (store_runs_scheduler), timers that expired and jobs whose schedule or rollout is
+ * due.
  *
  * Mosquitto calls the tick on every pass of its loop, so the common case must cost
  * nothing: the service remembers the earliest moment anything is due and returns at
