@@ -247,4 +247,7 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	}
 	svc->next_wake_ms = next;
 	svc->wake_known = true;
+	/* a transaction of its own waits for the batches pending (store.h): their outcomes
+	 * are known now, and their messages, before the tick's, go out first */
+	if(svc->held_count && !svc->batch_open) service_settle(svc, now_ms, ob);
 }

@@ -524,6 +524,34 @@ static void test_scheduler_elsewhere(void)
 	teardown();
 }
 
+/* The tick's own transaction waits for the batches pending (store.h): it reports them
+ * after it, and their replies go out before its notifications, in the order they came. */
+static void test_tick_reports_what_it_waited_for(void)
+{
+	setup();
+	job_on_t1();
+	dev("t1", "j1/update", STEP_UPDATE);
+	flush();
+	will_poll(STORE_OK);
+	tick();
+	publish();
+	clear_sent();
+
+	dev("t1", "j1/get", "{\"clientToken\":\"g\"}");
+	flush();
+	clock_ms += 2 * MIN;
+	will_poll(STORE_PENDING);  /* before the due work */
+	will_poll(STORE_OK);       /* after it */
+	tick();
+	publish();
+	CU_ASSERT_EQUAL_FATAL(nsent, 3);
+	CU_ASSERT_STRING_EQUAL(sent[0].topic, "$aws/things/t1/jobs/j1/get/accepted");
+	CU_ASSERT_PTR_NOT_NULL(strstr(sent[0].payload, "IN_PROGRESS"));
+	CU_ASSERT_STRING_EQUAL(sent[1].topic, "$aws/things/t1/jobs/notify");
+	CU_ASSERT_STRING_EQUAL(sent[2].topic, "$aws/things/t1/jobs/notify-next");
+	teardown();
+}
+
 void add_pending_tests(void)
 {
 	static const struct test_entry tests[] = {
@@ -535,6 +563,7 @@ void add_pending_tests(void)
 		{ "HTTP: a commit failed at once", test_http_failed_at_once },
 		{ "changes from other brokers notify", test_sync_notifies },
 		{ "due work on the scheduling broker only", test_scheduler_elsewhere },
+		{ "the tick reports what it waited for", test_tick_reports_what_it_waited_for },
 	};
 	ADD_SUITE("pending batches", tests);
 }
