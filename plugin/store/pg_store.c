@@ -481,6 +481,16 @@ static int pg_rollout_push_group(struct store *store, int64_t job_seq, const cha
 	return rc == STORE_OK ? renumber_queue_entry(store) : rc;
 }
 
+bool pg_store_keeps_table(const char *table)
+{
+	return pg_table_replicated(table);
+}
+
+bool pg_store_derives_table(const char *table)
+{
+	return strcmp(table, "job_counts") == 0;
+}
+
 /* ---- info, open, close ---- */
 
 static void pg_info(struct store *store, struct store_info *out)
