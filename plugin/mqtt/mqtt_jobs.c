@@ -156,7 +156,7 @@ void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, uint64_t batch, int64_t 
 			payload = end_reply(&w, m->client_token, now, &len);
 			m->kind = OUTBOX_REJECTED;
 		}else if(m->kind == OUTBOX_RESPONSE){
-			payload = mqtt_control_failed_payload(&len);
+			payload = mqtt_control_failed_payload(m->payload, m->payload_len, &len);
 		}else{
 			continue;
 		}

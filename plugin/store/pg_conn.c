@@ -6,6 +6,7 @@
 #include "store/pg_internal.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,9 @@
 /* The change log keeps an hour, and at least the last 10,000 entries: a broker that was
  * cut off longer loads a new snapshot. */
 #define FETCH_LIMIT 500
+/* Reads of the socket per pump: enough for megabytes, bounded so a flood of results
+ * cannot hold the broker's thread. */
+#define MAX_READS_PER_PUMP 256
 /* The least time without an answer after which a connection is given up (3 timeouts
  * otherwise): a batch of a large job's executions can take PostgreSQL seconds. */
 #define STALL_MIN_MS 15000
@@ -243,9 +247,16 @@ struct pg_wait *pg_conn_take_done(struct pg_store *pg)
 /* Reads every result that arrived. Returns -1 when the connection was lost. */
 static int read_results(struct pg_store *pg)
 {
-	if(!PQconsumeInput(pg->conn)){
-		pg_conn_lost(pg, PQerrorMessage(pg->conn));
-		return -1;
+	/* libpq reads one packet's worth per call: read on while the socket has more (a large
+	 * result, a backlog of the change log), up to a bound per pass */
+	for(int reads = 0; reads < MAX_READS_PER_PUMP; reads++){
+		if(!PQconsumeInput(pg->conn)){
+			pg_conn_lost(pg, PQerrorMessage(pg->conn));
+			return -1;
+		}
+		struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+		if(poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
+		pg->last_input_ms = pg_now_ms();
 	}
 	PGnotify *n;
 	while((n = PQnotifies(pg->conn))){
@@ -290,10 +301,12 @@ static int read_results(struct pg_store *pg)
 		pg_conn_lost(pg, PQerrorMessage(pg->conn));
 		return -1;
 	}
-	/* a stalled server or network: given up, and a new connection tried (what was sent
-	 * is then in doubt, looked up after reconnecting) */
+	/* a stalled server or network (no byte for that long while answers are awaited):
+	 * given up, and a new connection tried (what was sent is then in doubt, looked up
+	 * after reconnecting) */
 	int64_t stall = 3LL * pg->timeout_ms > STALL_MIN_MS ? 3LL * pg->timeout_ms : STALL_MIN_MS;
-	if(pg->waits && pg_now_ms() - pg->waits->sent_ms > stall){
+	int64_t since = pg->waits && pg->waits->sent_ms > pg->last_input_ms ? pg->waits->sent_ms : pg->last_input_ms;
+	if(pg->waits && pg_now_ms() - since > stall){
 		char why[96];
 		snprintf(why, sizeof(why), "no answer for %lld ms", (long long)stall);
 		pg_conn_lost(pg, why);

@@ -92,6 +92,7 @@ struct pg_store {
 	bool connecting;               /* conn is a PQconnectStart in progress */
 	int64_t retry_at_ms;           /* next reconnection attempt */
 	int64_t down_since_ms;         /* 0 while connected */
+	int64_t last_input_ms;         /* the last time the socket had something to read */
 	struct pg_wait *waits, *waits_tail;
 	struct pg_wait *done, *done_tail;  /* groups whose results are all in, not acted on yet */
 

@@ -113,26 +113,33 @@ static bool was_undone(const struct pg_store *pg, uint64_t number)
  * then apply again what other brokers changed meanwhile. */
 static void undo_from(struct pg_store *pg, struct pg_batch *from)
 {
-	struct pg_batch *stack[256];
+	size_t count = 0;
+	for(struct pg_batch *b = from; b; b = b->next) count++;
+	struct pg_batch **undo = calloc(count ? count : 1, sizeof(*undo));
 	size_t n = 0;
 	for(struct pg_batch *b = from; b; b = b->next){
 		if(b->resolved) continue;
 		b->resolved = true;
 		b->ok = false;
-		if(b->changeset && n < sizeof(stack) / sizeof(*stack)) stack[n++] = b;
+		if(b->changeset && undo) undo[n++] = b;
 		remember_undone(pg, b->number);
 	}
-	while(n--){
-		if(pg_changes_undo(pg, stack[n]->changeset, stack[n]->changeset_len)){
+	for(size_t i = n; i > 0; i--){
+		if(pg_changes_undo(pg, undo[i - 1]->changeset, undo[i - 1]->changeset_len)){
 			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
 		}
 	}
+	free(undo);
 	/* what other brokers changed after `from` committed here: undoing may have put back
 	 * a value one of those changes had written too (the same update, the same second) */
 	for(struct pg_change *c = pg->replay; c; c = c->next){
 		if(c->after_batch >= from->number) pg_changes_apply(pg, c->data, c->len, NULL);
 	}
-	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+	/* out of memory: the copy may hold what PostgreSQL refused */
+	if(!undo){
+		pg->reload_wanted = true;
+		pg_fail(pg, "cannot undo a refused batch in the replica", "out of memory");
+	}
 }
 
 /* Forgets the changes no unresolved batch can need again. */
