@@ -219,13 +219,15 @@ static int send_batch(struct pg_store *pg, struct pg_batch *b)
 	return 0;
 }
 
-/* The local commit is done; the changes go to PostgreSQL. */
-static int ship(struct pg_store *pg)
+/* The local commit is done; the changes go to PostgreSQL. A transaction of its own that
+ * changed nothing has nothing to wait for; a batch that changed nothing waits for the
+ * batches before it (its replies may show what they did). */
+static int ship(struct pg_store *pg, bool own_transaction)
 {
 	void *changes;
 	int len;
 	if(take_changeset(pg, &changes, &len)) return STORE_ERROR;
-	if(len == 0 && !pg->batches){
+	if(len == 0 && (!pg->batches || own_transaction)){
 		sqlite3_free(changes);
 		return STORE_OK;
 	}
@@ -360,7 +362,7 @@ static int pg_batch_commit(struct store *store)
 		session_new(pg); /* what it recorded was rolled back */
 		return rc;
 	}
-	return ship(pg);
+	return ship(pg, false);
 }
 
 static bool nothing_unresolved(struct pg_store *pg)
@@ -375,7 +377,7 @@ static int pg_commit(struct store *store)
 	struct pg_store *pg = pg_of(store);
 	int rc = sqlite_store_ops()->commit(store);
 	if(rc != STORE_OK || !sqlite3_get_autocommit(pg->db)) return rc; /* inside a batch, or failed */
-	rc = ship(pg);
+	rc = ship(pg, true);
 	if(rc != STORE_PENDING) return rc;
 	struct pg_batch *mine = pg->batches_tail;
 	wait_until(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
