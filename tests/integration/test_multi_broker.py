@@ -520,11 +520,13 @@ class KillTest(MultiBrokerTest):
                             f"{t}: the highest acknowledged version {top[t]} through B")
         checked, extra = test_crash.CrashTest.check_versions(self, stream, base, rows(b, "kill-rows-b"))
         c = self.start_broker(store)
-        checked_c, _ = test_crash.CrashTest.check_versions(self, stream, base, rows(c, "kill-rows-c"))
+        in_c = rows(c, "kill-rows-c")
+        checked_c, _ = test_crash.CrashTest.check_versions(self, stream, base, in_c)
         self.assertEqual(checked, checked_c)
-        # B and C serve on: every thing moves on through B
+        self.wait_until(lambda: rows(b, "kill-rows-b2") == in_c, "B and the new broker agreeing")
+        # B serves on: every thing moves on through B
         dev_b2 = self.connect(b, "kill-after-b")
-        for t, (_, v, _) in rows(c, "kill-final").items():
+        for t, (_, v, _) in in_c.items():
             body = self.device_ok(dev_b2, t, "crash-job/update", {"status": "SUCCEEDED", "expectedVersion": v,
                                                                   "includeJobExecutionState": True})
             self.assertEqual(body["executionState"]["versionNumber"], v + 1)
