@@ -182,6 +182,30 @@ static int parse_grant(struct jobs_config *cfg, const char *key, const char *val
 	return 0;
 }
 
+/* plugin_opt_store: `sqlite` (the file of db_path), or a PostgreSQL connection URI. */
+static int parse_store(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	(void)key;
+	if(strcmp(value, "sqlite") == 0){
+		free(cfg->store_uri);
+		cfg->store_uri = NULL;
+		return 0;
+	}
+	if(strncmp(value, "postgresql://", 13) != 0 && strncmp(value, "postgres://", 11) != 0){
+		snprintf(err, errlen, "plugin_opt_store: '%.100s' is neither sqlite nor a PostgreSQL connection URI "
+				"(postgresql://user@host:port/database)", value);
+		return -1;
+	}
+	char *copy = strdup(value);
+	if(!copy){
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	free(cfg->store_uri);
+	cfg->store_uri = copy;
+	return 0;
+}
+
 /* ---- the table ---- */
 
 #define FIELD(f) .offset = offsetof(struct jobs_config, f)
@@ -206,6 +230,20 @@ static const struct config_option options[] = {
 			"database /var/lib/jobs/jobs.db (plugin_opt_db_path): directory /var/lib/jobs: No such "
 			"file or directory (the broker runs as mosquitto); create the directory and chown it to "
 			"mosquitto`." },
+	{ .name = "store", .type = CONFIG_PARSER, .parse = parse_store,
+		.values = "`sqlite`, or a PostgreSQL connection URI", .def_note = "`sqlite`",
+		.help = "Where jobs are kept. `sqlite`: the file `plugin_opt_db_path`, for one broker. A "
+			"connection URI such as `postgresql://jobs@db.example:5432/jobs` (libpq's syntax: "
+			"`?sslmode=require`, a password file and the `PG*` environment variables work as for "
+			"`psql`): a PostgreSQL database that several brokers share, so devices may connect to any "
+			"of them ([scale-out.md](scale-out.md)). The database must exist; the plugin creates its "
+			"tables. Each broker keeps a copy of the data in memory for reads, and the broker's thread "
+			"never waits on the network: a pass's changes go to PostgreSQL in one round trip, and "
+			"replies wait for that commit." },
+	{ .name = "store_timeout_ms", .type = CONFIG_INT, FIELD(store_timeout_ms), .min = 100, .max = 600000, .def = "5000",
+		.help = "With PostgreSQL: the longest a request waits for its commit, or the plugin for a lost "
+			"connection to come back, before the request is answered `InternalError` "
+			"(`InternalFailureException`, HTTP 503). Also how long start-up waits for the database." },
 	{ .name = "synchronous", .type = CONFIG_CHOICE, FIELD(synchronous), .choices = sync_choices, .def = "normal",
 		.help = "SQLite's `synchronous` in WAL mode. `normal`: an accepted reply survives a broker crash, "
 			"but the last commits may be lost in a power cut or OS crash. `full`: each commit waits "
@@ -472,6 +510,7 @@ void config_free(struct jobs_config *cfg)
 {
 	assert(cfg);
 	free(cfg->db_path);
+	free(cfg->store_uri);
 	free(cfg->region);
 	free(cfg->account_id);
 	access_config_free(&cfg->access);

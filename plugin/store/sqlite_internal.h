@@ -88,6 +88,7 @@ struct sqlite_store {
 	struct checkpointer *checkpointer; /* NULL: SQLite's automatic checkpoints */
 	int depth;                   /* request transactions (savepoints) open */
 	bool batch;                  /* store_batch_begin opened a transaction */
+	void *owner;                 /* a store built on this one (sqlite_store_open_as), or NULL */
 };
 
 /* The SQLite handle of a store the port hands to one of the operations below. */

@@ -108,14 +108,36 @@ static void sqlite_close(struct store *store)
 
 int sqlite_store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen)
 {
-	assert(cfg && cfg->db_path && out && err);
+	return sqlite_store_open_as(cfg, &sqlite_ops, NULL, out, err, errlen);
+}
+
+const struct store_ops *sqlite_store_ops(void)
+{
+	return &sqlite_ops;
+}
+
+void *sqlite_store_owner(struct store *store)
+{
+	return sqlite_of(store)->owner;
+}
+
+sqlite3 *sqlite_store_handle(struct store *store)
+{
+	return sqlite_of(store)->db;
+}
+
+int sqlite_store_open_as(const struct jobs_config *cfg, const struct store_ops *ops, void *owner,
+		struct store **out, char *err, size_t errlen)
+{
+	assert(cfg && cfg->db_path && ops && out && err);
 	const char *path = cfg->db_path;
 	struct sqlite_store *s = calloc(1, sizeof(*s));
 	if(!s){
 		snprintf(err, errlen, "out of memory");
 		return STORE_ERROR;
 	}
-	s->base.ops = &sqlite_ops;
+	s->base.ops = ops;
+	s->owner = owner;
 	char msg[1024] = "";
 	tune_library();
 	/* NOMUTEX: this connection is only ever used by the broker's thread, so SQLite's

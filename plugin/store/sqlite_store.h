@@ -20,6 +20,18 @@
  * for one without a file). */
 int sqlite_store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen);
 
+/* For a store built on an SQLite one (the PostgreSQL store keeps its replica in one):
+ * opens it with `ops` as its table (sqlite_store_ops() with some entries replaced, whose
+ * functions reach their own state through sqlite_store_owner(store)); the entries left
+ * as they were work on the handle as on any SQLite store. */
+struct sqlite3;
+struct store_ops;
+int sqlite_store_open_as(const struct jobs_config *cfg, const struct store_ops *ops, void *owner,
+		struct store **out, char *err, size_t errlen);
+const struct store_ops *sqlite_store_ops(void);
+void *sqlite_store_owner(struct store *store);
+struct sqlite3 *sqlite_store_handle(struct store *store);
+
 /* The WAL's upkeep (sqlite_checkpoint.h): a background thread checkpoints it, and a
  * commit that leaves it longer than rewind_frames waits for one checkpoint of
  * everything, so that the next transaction starts the WAL over. For tests and

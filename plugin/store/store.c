@@ -5,16 +5,15 @@
 
 #include <assert.h>
 
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 int store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen)
 {
 	assert(cfg && out && err && errlen > 0);
 	*out = NULL;
-	/* The one place a store is picked from the configuration. Every configuration
-	 * names an SQLite database today (db_path); a store of another kind adds its open
-	 * function here, chosen by the option that names its database. */
-	int rc = sqlite_store_open(cfg, out, err, errlen);
+	/* The one place a store is picked from the configuration: plugin_opt_store. */
+	int rc = cfg->store_uri ? pg_store_open(cfg, out, err, errlen) : sqlite_store_open(cfg, out, err, errlen);
 	assert((rc == STORE_OK) == (*out != NULL));
 	assert(rc != STORE_OK || (*out)->ops);
 	return rc;
@@ -80,7 +79,7 @@ int store_batch_commit(struct store *store)
 
 int store_batch_poll(struct store *store)
 {
-	assert(store);
+	assert(store && !store->ops->in_transaction(store));
 	int rc = store->ops->batch_poll(store);
 	assert(rc == STORE_OK || rc == STORE_ERROR || rc == STORE_PENDING || rc == STORE_NOT_FOUND);
 	return rc;

@@ -2,6 +2,8 @@
 #include "util/strbuf.h"
 
 #include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,4 +52,21 @@ void strbuf_adds(struct strbuf *b, const char *s)
 void strbuf_addc(struct strbuf *b, char c)
 {
 	strbuf_add(b, &c, 1);
+}
+
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if(n < 0){
+		b->failed = true;
+		return;
+	}
+	if(!strbuf_reserve(b, (size_t)n)) return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
 }

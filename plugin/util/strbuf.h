@@ -18,5 +18,8 @@ bool strbuf_reserve(struct strbuf *b, size_t n);
 void strbuf_add(struct strbuf *b, const char *s, size_t n);
 void strbuf_adds(struct strbuf *b, const char *s);
 void strbuf_addc(struct strbuf *b, char c);
+/* Appends printf-formatted text. */
+__attribute__((format(printf, 2, 3)))
+void strbuf_printf(struct strbuf *b, const char *fmt, ...);
 
 #endif

@@ -19,6 +19,7 @@ void add_mqtt5_props_tests(void);
 void add_http_pass_tests(void);
 void add_limits_tests(void);
 void add_testctl_tests(void);
+void add_pg_store_tests(void);
 
 /* Removes an SQLite database file and its -wal and -shm files, where they exist. */
 void remove_db_files(const char *path);

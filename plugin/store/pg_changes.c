@@ -1,0 +1,277 @@
+/* Changesets (SQLite's session extension) between the replica and PostgreSQL: a batch's
+ * changeset becomes one PostgreSQL transaction; another broker's changeset, from the
+ * change log, is applied to the replica; a batch PostgreSQL refused is undone. */
+#include "store/pg_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/strbuf.h"
+
+/* ---- a batch to PostgreSQL ---- */
+
+/* Parameter texts of one statement. */
+struct params {
+	int n;
+	const char *values[2 * 64 + 4];
+	char *owned[2 * 64 + 4];
+	int owned_count;
+};
+
+static void params_free(struct params *p)
+{
+	for(int i = 0; i < p->owned_count; i++) free(p->owned[i]);
+	p->n = p->owned_count = 0;
+}
+
+/* Appends a value as PostgreSQL's text; returns its $ number. */
+static int param_add(struct params *p, sqlite3_value *v)
+{
+	char buf[64];
+	const char *text = NULL;
+	switch(sqlite3_value_type(v)){
+	case SQLITE_NULL:
+		break;
+	case SQLITE_INTEGER:
+		snprintf(buf, sizeof(buf), "%lld", (long long)sqlite3_value_int64(v));
+		text = buf;
+		break;
+	case SQLITE_FLOAT:
+		snprintf(buf, sizeof(buf), "%.17g", sqlite3_value_double(v));
+		text = buf;
+		break;
+	default:
+		text = (const char *)sqlite3_value_text(v);
+		if(!text) text = "";
+		break;
+	}
+	char *copy = text ? strdup(text) : NULL;
+	if(copy) p->owned[p->owned_count++] = copy;
+	p->values[p->n++] = copy;
+	return p->n;
+}
+
+/* One change as a statement; UPDATE and DELETE are checked (jobs_expect): the row
+ * must still hold the values the batch read. */
+static int send_change(struct pg_store *pg, sqlite3_changeset_iter *it)
+{
+	const char *table;
+	int ncol, op, indirect;
+	unsigned char *pk;
+	if(sqlite3changeset_op(it, &table, &ncol, &op, &indirect) != SQLITE_OK) return -1;
+	if(sqlite3changeset_pk(it, &pk, NULL) != SQLITE_OK) return -1;
+	int count;
+	const char *const *names = pg_table_columns(pg, table, &count);
+	if(!names || count != ncol || ncol > 64) return -1;
+	struct strbuf sql = { 0 };
+	struct params p = { 0 };
+	sqlite3_value *v;
+	if(op == SQLITE_INSERT){
+		strbuf_printf(&sql, "INSERT INTO \"%s\" (", table);
+		for(int i = 0; i < ncol; i++) strbuf_printf(&sql, "%s\"%s\"", i ? ", " : "", names[i]);
+		strbuf_printf(&sql, ") VALUES (");
+		for(int i = 0; i < ncol; i++){
+			if(sqlite3changeset_new(it, i, &v) != SQLITE_OK || !v) goto fail;
+			strbuf_printf(&sql, "%s$%d", i ? ", " : "", param_add(&p, v));
+		}
+		strbuf_printf(&sql, ")");
+	}else if(op == SQLITE_UPDATE){
+		strbuf_printf(&sql, "WITH u AS (UPDATE \"%s\" SET ", table);
+		int sets = 0;
+		for(int i = 0; i < ncol; i++){
+			if(sqlite3changeset_new(it, i, &v) != SQLITE_OK) goto fail;
+			if(v) strbuf_printf(&sql, "%s\"%s\" = $%d", sets++ ? ", " : "", names[i], param_add(&p, v));
+		}
+		strbuf_printf(&sql, " WHERE true");
+		for(int i = 0; i < ncol; i++){
+			if(sqlite3changeset_old(it, i, &v) != SQLITE_OK) goto fail;
+			if(v) strbuf_printf(&sql, pk[i] ? " AND \"%s\" = $%d" : " AND \"%s\" IS NOT DISTINCT FROM $%d", names[i],
+					param_add(&p, v));
+		}
+		strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect(count(*)) FROM u");
+		if(!sets) goto skip;
+	}else{
+		strbuf_printf(&sql, "WITH u AS (DELETE FROM \"%s\" WHERE true", table);
+		for(int i = 0; i < ncol; i++){
+			if(sqlite3changeset_old(it, i, &v) != SQLITE_OK || !v) goto fail;
+			strbuf_printf(&sql, pk[i] ? " AND \"%s\" = $%d" : " AND \"%s\" IS NOT DISTINCT FROM $%d", names[i],
+					param_add(&p, v));
+		}
+		strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect(count(*)) FROM u");
+	}
+	if(sql.failed) goto fail;
+	int rc = pg_send(pg, sql.p, p.n, p.values, NULL, NULL);
+	free(sql.p);
+	params_free(&p);
+	return rc;
+skip:
+	free(sql.p);
+	params_free(&p);
+	return 0;
+fail:
+	free(sql.p);
+	params_free(&p);
+	return -1;
+}
+
+int pg_changes_send(struct pg_store *pg, struct pg_batch *b, uint64_t after_batch)
+{
+	char key[24], number[24], after[24];
+	snprintf(key, sizeof(key), "%lld", (long long)PG_LOCK_COMMIT);
+	snprintf(number, sizeof(number), "%llu", (unsigned long long)b->number);
+	snprintf(after, sizeof(after), "%llu", (unsigned long long)after_batch);
+	const char *lock[] = { key };
+	/* The commands up to the pipeline's sync are one transaction (the extended
+	 * protocol's implicit one): committed at the sync, or rolled back whole at the first
+	 * error. One writer commits at a time (the transaction's advisory lock): a change's
+	 * seq, taken under it, then follows the commit order, so a reader of the log never
+	 * sees a later seq before an earlier one commits. */
+	if(pg_send(pg, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, NULL)) return -1;
+	if(after_batch){
+		/* the batch before this one, still unresolved when this one was sent, must
+		 * have committed: this one read what it wrote */
+		const char *v[] = { pg->broker, after };
+		if(pg_send(pg, "SELECT jobs_expect(count(*)) FROM jobs_changes WHERE broker = $1 AND batch = $2", 2, v,
+					NULL, NULL)) return -1;
+	}
+	sqlite3_changeset_iter *it;
+	if(sqlite3changeset_start(&it, b->changeset_len, b->changeset) != SQLITE_OK) return -1;
+	int rc = 0;
+	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, it);
+	sqlite3changeset_finalize(it);
+	if(rc) {
+		if(pg->conn) pg_conn_lost(pg, "cannot turn a batch into SQL");
+		return -1;
+	}
+	const char *log[] = { pg->broker, number, b->changeset };
+	int lengths[] = { 0, 0, b->changeset_len };
+	int formats[] = { 0, 0, 1 };
+	if(pg_send(pg, "INSERT INTO jobs_changes (seq, broker, batch, changes)"
+				" SELECT coalesce(max(seq), 0) + 1, $1, $2, $3::bytea FROM jobs_changes", 3, log, lengths, formats)) return -1;
+	const char *who[] = { pg->broker };
+	if(pg_send(pg, "SELECT pg_notify('" PG_CHANNEL "', $1)", 1, who, NULL, NULL)) return -1;
+	return pg_sync(pg, PG_WAIT_BATCH, b->number);
+}
+
+/* ---- changesets into the replica ---- */
+
+static int replace_on_conflict(void *ctx, int conflict, sqlite3_changeset_iter *it)
+{
+	(void)ctx;
+	(void)it;
+	/* PostgreSQL committed this change: it wins over what the replica holds */
+	return conflict == SQLITE_CHANGESET_DATA || conflict == SQLITE_CHANGESET_CONFLICT
+		? SQLITE_CHANGESET_REPLACE : SQLITE_CHANGESET_OMIT;
+}
+
+static int omit_on_conflict(void *ctx, int conflict, sqlite3_changeset_iter *it)
+{
+	(void)ctx;
+	(void)conflict;
+	(void)it;
+	/* the row holds what another broker's committed change wrote: it stays */
+	return SQLITE_CHANGESET_OMIT;
+}
+
+static int column_index(struct pg_store *pg, const char *table, const char *name)
+{
+	int n;
+	const char *const *names = pg_table_columns(pg, table, &n);
+	for(int i = 0; names && i < n; i++){
+		if(strcmp(names[i], name) == 0) return i;
+	}
+	return -1;
+}
+
+/* The namespace and status of an execution, as the replica has it. */
+static int read_execution(struct pg_store *pg, sqlite3_value *thing, sqlite3_value *job, sqlite3_value *number,
+		char *ns, size_t ns_size, int *status)
+{
+	sqlite3_stmt *st;
+	if(sqlite3_prepare_v2(pg->db, "SELECT namespace_id, status FROM executions WHERE thing = ?1 AND job_seq = ?2"
+				" AND execution_number = ?3", -1, &st, NULL) != SQLITE_OK) return -1;
+	sqlite3_bind_value(st, 1, thing);
+	sqlite3_bind_value(st, 2, job);
+	sqlite3_bind_value(st, 3, number);
+	int rc = -1;
+	if(sqlite3_step(st) == SQLITE_ROW){
+		snprintf(ns, ns_size, "%s", (const char *)sqlite3_column_text(st, 0));
+		*status = sqlite3_column_int(st, 1);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Calls touch for each change of an execution that inserts, deletes or moves its status. */
+static int touch_executions(struct pg_store *pg, const void *data, int len, const struct store_sync_hooks *hooks)
+{
+	int ns_col = column_index(pg, "executions", "namespace_id");
+	int status_col = column_index(pg, "executions", "status");
+	if(ns_col < 0 || status_col < 0) return -1;
+	sqlite3_changeset_iter *it;
+	if(sqlite3changeset_start(&it, len, (void *)data) != SQLITE_OK) return -1;
+	int rc = 0;
+	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW){
+		const char *table;
+		int ncol, op, indirect;
+		sqlite3changeset_op(it, &table, &ncol, &op, &indirect);
+		if(strcmp(table, "executions") != 0) continue;
+		sqlite3_value *thing, *job, *number, *ns = NULL, *from = NULL, *to = NULL;
+		int (*row)(sqlite3_changeset_iter *, int, sqlite3_value **) = op == SQLITE_INSERT ? sqlite3changeset_new
+			: sqlite3changeset_old;
+		if(row(it, 0, &thing) != SQLITE_OK || row(it, 1, &job) != SQLITE_OK || row(it, 2, &number) != SQLITE_OK
+				|| !thing || !job || !number) continue;
+		char nsbuf[JOBS_NAMESPACE_MAX + 1] = "";
+		int before = -1, after = -1;
+		if(op == SQLITE_INSERT){
+			sqlite3changeset_new(it, ns_col, &ns);
+			sqlite3changeset_new(it, status_col, &to);
+			after = to ? sqlite3_value_int(to) : -1;
+		}else if(op == SQLITE_DELETE){
+			sqlite3changeset_old(it, ns_col, &ns);
+			sqlite3changeset_old(it, status_col, &from);
+			before = from ? sqlite3_value_int(from) : -1;
+		}else{
+			sqlite3changeset_new(it, status_col, &to);
+			if(!to) continue; /* the status stays: nothing a device is told of */
+			sqlite3changeset_old(it, status_col, &from);
+			int current;
+			if(read_execution(pg, thing, job, number, nsbuf, sizeof(nsbuf), &current)) continue;
+			before = from ? sqlite3_value_int(from) : current;
+			after = sqlite3_value_int(to);
+		}
+		if(ns) snprintf(nsbuf, sizeof(nsbuf), "%s", (const char *)sqlite3_value_text(ns));
+		const char *t = (const char *)sqlite3_value_text(thing);
+		if(t && hooks->touch(hooks->ctx, t, nsbuf, before, after)) rc = -1;
+	}
+	sqlite3changeset_finalize(it);
+	return rc;
+}
+
+int pg_changes_apply(struct pg_store *pg, const void *data, int len, const struct store_sync_hooks *hooks)
+{
+	if(hooks && touch_executions(pg, data, len, hooks)) return -1;
+	/* not this broker's change: the session must not send it again */
+	sqlite3session_enable(pg->session, 0);
+	int rc = sqlite3changeset_apply(pg->db, len, (void *)data, NULL, replace_on_conflict, NULL);
+	sqlite3session_enable(pg->session, 1);
+	if(rc != SQLITE_OK){
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "cannot apply a change to the replica: %s", sqlite3_errmsg(pg->db));
+		return -1;
+	}
+	return 0;
+}
+
+int pg_changes_undo(struct pg_store *pg, const void *data, int len)
+{
+	int n;
+	void *inverse;
+	if(sqlite3changeset_invert(len, data, &n, &inverse) != SQLITE_OK) return -1;
+	sqlite3session_enable(pg->session, 0);
+	int rc = sqlite3changeset_apply(pg->db, n, inverse, NULL, omit_on_conflict, NULL);
+	sqlite3session_enable(pg->session, 1);
+	sqlite3_free(inverse);
+	return rc == SQLITE_OK ? 0 : -1;
+}

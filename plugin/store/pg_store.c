@@ -1,0 +1,574 @@
+/* The PostgreSQL store (pg_internal.h says how it works): the table of operations (the
+ * SQLite store's, with transactions, ids, sync and the scheduler's lease replaced),
+ * batches from their local commit to their reported outcome, and the change log's
+ * entries into the replica. */
+#include "store/pg_store.h"
+
+#include "store/pg_internal.h"
+#include "store/sqlite_store.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static struct store_ops pg_ops;
+
+struct pg_store *pg_of(struct store *store)
+{
+	struct pg_store *pg = sqlite_store_owner(store);
+	assert(pg && store->ops == &pg_ops);
+	return pg;
+}
+
+/* Lines for the broker's log go through stderr (the store has no logger of its own); a
+ * line is kept in errmsg for store_errmsg. */
+void pg_fail(struct pg_store *pg, const char *what, const char *why)
+{
+	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
+	size_t len = strlen(pg->errmsg);
+	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
+	fprintf(stderr, "jobs: %s\n", pg->errmsg);
+}
+
+static const char *pg_errmsg(const struct store *store)
+{
+	struct pg_store *pg = pg_of((struct store *)store);
+	return pg->errmsg[0] ? pg->errmsg : sqlite_store_ops()->errmsg(store);
+}
+
+/* ---- the session: what a batch changed ---- */
+
+static int only_replicated(void *ctx, const char *table)
+{
+	(void)ctx;
+	return pg_table_replicated(table);
+}
+
+static int session_new(struct pg_store *pg)
+{
+	if(pg->session) sqlite3session_delete(pg->session);
+	pg->session = NULL;
+	if(sqlite3session_create(pg->db, "main", &pg->session) != SQLITE_OK) return -1;
+	sqlite3session_table_filter(pg->session, only_replicated, NULL);
+	return sqlite3session_attach(pg->session, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+/* The changes since the last call, and a new session for the next ones. */
+static int take_changeset(struct pg_store *pg, void **out, int *len)
+{
+	*out = NULL;
+	*len = 0;
+	int rc = sqlite3session_changeset(pg->session, len, out);
+	if(session_new(pg) != 0) rc = SQLITE_ERROR;
+	if(rc != SQLITE_OK){
+		sqlite3_free(*out);
+		*out = NULL;
+		*len = 0;
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "cannot record a batch's changes: %s", sqlite3_errstr(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- batches ---- */
+
+static void batch_free(struct pg_batch *b)
+{
+	sqlite3_free(b->changeset);
+	free(b);
+}
+
+static bool any_unresolved(const struct pg_store *pg)
+{
+	for(const struct pg_batch *b = pg->batches; b; b = b->next){
+		if(!b->resolved) return true;
+	}
+	return false;
+}
+
+static void changes_free(struct pg_change **head, struct pg_change **tail)
+{
+	while(*head){
+		struct pg_change *c = *head;
+		*head = c->next;
+		free(c->data);
+		free(c);
+	}
+	*tail = NULL;
+}
+
+/* Remembers an own batch PostgreSQL did not keep: should it show up in the change log
+ * after all (committed by a connection given up on), it is applied like another
+ * broker's. */
+static void remember_undone(struct pg_store *pg, uint64_t number)
+{
+	pg->undone[pg->undone_next++ % PG_UNDONE_KEPT] = number;
+}
+
+static bool was_undone(const struct pg_store *pg, uint64_t number)
+{
+	for(int i = 0; i < PG_UNDONE_KEPT; i++){
+		if(pg->undone[i] == number) return true;
+	}
+	return false;
+}
+
+/* Batch `from` and every later one failed: undo them in the replica, newest first,
+ * then apply again what other brokers changed meanwhile. */
+static void undo_from(struct pg_store *pg, struct pg_batch *from)
+{
+	struct pg_batch *stack[256];
+	size_t n = 0;
+	for(struct pg_batch *b = from; b; b = b->next){
+		if(b->resolved) continue;
+		b->resolved = true;
+		b->ok = false;
+		if(b->changeset && n < sizeof(stack) / sizeof(*stack)) stack[n++] = b;
+		remember_undone(pg, b->number);
+	}
+	while(n--){
+		if(pg_changes_undo(pg, stack[n]->changeset, stack[n]->changeset_len)){
+			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
+		}
+	}
+	for(struct pg_change *c = pg->replay; c; c = c->next) pg_changes_apply(pg, c->data, c->len, NULL);
+	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+}
+
+void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
+{
+	struct pg_batch *b = pg->batches;
+	while(b && b->number != number) b = b->next;
+	if(!b || b->resolved) return;
+	if(ok){
+		b->resolved = true;
+		b->ok = true;
+	}else{
+		undo_from(pg, b);
+	}
+	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+}
+
+void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
+{
+	pg->doubt = false;
+	for(struct pg_batch *b = pg->batches; b; b = b->next){
+		if(!b->sent || b->resolved) continue;
+		bool found = false;
+		for(int i = 0; i < PQntuples(committed) && !found; i++){
+			found = strtoull(PQgetvalue(committed, i, 0), NULL, 10) == b->number;
+		}
+		if(found){
+			b->resolved = true;
+			b->ok = true;
+		}else{
+			undo_from(pg, b);
+			break;
+		}
+	}
+	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+}
+
+/* Empty batches (nothing to store) resolve with the batches before them. */
+static void resolve_empty(struct pg_store *pg)
+{
+	for(struct pg_batch *b = pg->batches; b; b = b->next){
+		if(!b->resolved && b->changeset) return;
+		if(!b->resolved){
+			b->resolved = true;
+			b->ok = true;
+		}
+	}
+}
+
+/* Hands a committed batch to PostgreSQL; a batch that cannot be sent is undone. */
+static int send_batch(struct pg_store *pg, struct pg_batch *b)
+{
+	uint64_t after = 0;
+	for(struct pg_batch *x = pg->batches; x && x != b; x = x->next){
+		if(x->sent && !x->resolved) after = x->number;
+	}
+	b->sent = true;
+	if(!pg->conn || pg->connecting || pg->doubt || pg_changes_send(pg, b, after)){
+		undo_from(pg, b);
+		return -1;
+	}
+	return 0;
+}
+
+/* The local commit is done; the changes go to PostgreSQL. */
+static int ship(struct pg_store *pg)
+{
+	void *changes;
+	int len;
+	if(take_changeset(pg, &changes, &len)) return STORE_ERROR;
+	if(len == 0 && !pg->batches){
+		sqlite3_free(changes);
+		return STORE_OK;
+	}
+	struct pg_batch *b = calloc(1, sizeof(*b));
+	if(!b){
+		if(len) pg_changes_undo(pg, changes, len);
+		sqlite3_free(changes);
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "out of memory");
+		return STORE_ERROR;
+	}
+	b->number = ++pg->batch_number;
+	b->changeset = len ? changes : NULL;
+	if(!len) sqlite3_free(changes);
+	b->changeset_len = len;
+	b->committed_ms = pg_now_ms();
+	if(pg->batches_tail) pg->batches_tail->next = b;
+	else pg->batches = b;
+	pg->batches_tail = b;
+	if(len && send_batch(pg, b)){
+		if(!pg->errmsg[0] || pg->conn) snprintf(pg->errmsg, sizeof(pg->errmsg), "not connected to PostgreSQL");
+		b->reported = true; /* told now: STORE_ERROR */
+		return STORE_ERROR;
+	}
+	return STORE_PENDING;
+}
+
+/* Frees the batches at the front whose outcome is known and told. */
+static void drop_finished(struct pg_store *pg)
+{
+	while(pg->batches && pg->batches->resolved && pg->batches->reported){
+		struct pg_batch *b = pg->batches;
+		pg->batches = b->next;
+		if(!pg->batches) pg->batches_tail = NULL;
+		batch_free(b);
+	}
+}
+
+static int pg_batch_poll(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	pg_conn_pump(pg);
+	resolve_empty(pg);
+	struct pg_batch *b = pg->batches;
+	while(b && b->reported) b = b->next;
+	int rc;
+	if(!b){
+		rc = STORE_NOT_FOUND;
+	}else if(b->resolved){
+		b->reported = true;
+		rc = b->ok ? STORE_OK : STORE_ERROR;
+		if(!b->ok) snprintf(pg->errmsg, sizeof(pg->errmsg), "PostgreSQL did not store a batch");
+	}else if(pg_now_ms() - b->committed_ms > pg->timeout_ms){
+		/* told as failed; the replica keeps it until its outcome is known */
+		b->reported = true;
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "no answer from PostgreSQL within %d ms (plugin_opt_store_timeout_ms)",
+				pg->timeout_ms);
+		rc = STORE_ERROR;
+	}else{
+		rc = STORE_PENDING;
+	}
+	drop_finished(pg);
+	return rc;
+}
+
+static int pg_batch_commit(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	int rc = sqlite_store_ops()->batch_commit(store);
+	if(rc != STORE_OK){
+		session_new(pg); /* what it recorded was rolled back */
+		return rc;
+	}
+	return ship(pg);
+}
+
+static bool nothing_unresolved(struct pg_store *pg)
+{
+	resolve_empty(pg);
+	return !any_unresolved(pg);
+}
+
+/* A transaction of its own (no batch): finished when this returns. */
+static int pg_commit(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	int rc = sqlite_store_ops()->commit(store);
+	if(rc != STORE_OK || !sqlite3_get_autocommit(pg->db)) return rc; /* inside a batch, or failed */
+	rc = ship(pg);
+	if(rc != STORE_PENDING) return rc;
+	struct pg_batch *mine = pg->batches_tail;
+	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
+	bool ok = mine->resolved && mine->ok;
+	/* it is told here; those before it are told by store_batch_poll as usual */
+	mine->reported = true;
+	drop_finished(pg);
+	if(!ok) snprintf(pg->errmsg, sizeof(pg->errmsg), "PostgreSQL did not store the change");
+	return ok ? STORE_OK : STORE_ERROR;
+}
+
+/* ---- other brokers' changes ---- */
+
+void pg_fetched(struct pg_store *pg, const PGresult *rows)
+{
+	int n = PQntuples(rows);
+	if(n > 0 && !PQgetisnull(rows, 0, 4) && strtoll(PQgetvalue(rows, 0, 4), NULL, 10) > pg->fetched_seq + 1
+			&& strtoll(PQgetvalue(rows, 0, 0), NULL, 10) > pg->fetched_seq + 1){
+		/* the log no longer reaches back to what this replica holds */
+		pg->reload_wanted = true;
+		return;
+	}
+	for(int i = 0; i < n; i++){
+		int64_t seq = strtoll(PQgetvalue(rows, i, 0), NULL, 10);
+		if(seq <= pg->fetched_seq) continue;
+		pg->fetched_seq = seq;
+		bool own = strcmp(PQgetvalue(rows, i, 1), pg->broker) == 0;
+		if(own && !was_undone(pg, strtoull(PQgetvalue(rows, i, 2), NULL, 10))) continue;
+		size_t len;
+		unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(rows, i, 3), &len);
+		struct pg_change *c = calloc(1, sizeof(*c));
+		if(!data || !c){
+			PQfreemem(data);
+			free(c);
+			pg->reload_wanted = true;
+			return;
+		}
+		c->seq = seq;
+		c->len = (int)len;
+		c->data = malloc(len ? len : 1);
+		if(c->data) memcpy(c->data, data, len);
+		PQfreemem(data);
+		if(!c->data){
+			free(c);
+			pg->reload_wanted = true;
+			return;
+		}
+		if(pg->inbox_tail) pg->inbox_tail->next = c;
+		else pg->inbox = c;
+		pg->inbox_tail = c;
+	}
+	if(n > 0) pg->fetch_wanted = true; /* there may be more */
+}
+
+static int pg_store_sync(struct store *store, const struct store_sync_hooks *hooks)
+{
+	struct pg_store *pg = pg_of(store);
+	pg_conn_pump(pg);
+	if(pg->reload_wanted){
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "the change log no longer reaches back to this broker's copy:"
+				" restart the broker to load the data again");
+		pg->reload_wanted = false;
+		return STORE_ERROR;
+	}
+	if(!pg->inbox) return STORE_NOT_FOUND;
+	bool keep = any_unresolved(pg);
+	while(pg->inbox){
+		struct pg_change *c = pg->inbox;
+		pg->inbox = c->next;
+		if(!pg->inbox) pg->inbox_tail = NULL;
+		if(pg_changes_apply(pg, c->data, c->len, hooks)) fprintf(stderr, "jobs: %s\n", pg->errmsg);
+		pg->applied_seq = c->seq;
+		if(keep){
+			c->next = NULL;
+			if(pg->replay_tail) pg->replay_tail->next = c;
+			else pg->replay = c;
+			pg->replay_tail = c;
+		}else{
+			free(c->data);
+			free(c);
+		}
+	}
+	return STORE_OK;
+}
+
+static bool pg_runs_scheduler(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	return pg->leader && pg->conn && !pg->connecting;
+}
+
+/* ---- ids no other broker takes ---- */
+
+void pg_ids_granted(struct pg_store *pg, int64_t block)
+{
+	if(pg->id_next >= pg->id_end){
+		pg->id_next = block * PG_ID_BLOCK;
+		pg->id_end = pg->id_next + PG_ID_BLOCK;
+	}else{
+		pg->spare_block = block;
+	}
+}
+
+static int take_id(struct pg_store *pg, int64_t *out)
+{
+	if(pg->id_next >= pg->id_end && pg->spare_block){
+		pg->id_next = pg->spare_block * PG_ID_BLOCK;
+		pg->id_end = pg->id_next + PG_ID_BLOCK;
+		pg->spare_block = 0;
+	}
+	if(pg->id_next >= pg->id_end){
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "no ids left until PostgreSQL answers");
+		return -1;
+	}
+	*out = pg->id_next++;
+	return 0;
+}
+
+/* Gives the row SQLite numbered the next id of this broker's block. */
+static int renumber(struct pg_store *pg, const char *sql, int64_t from, int64_t *to)
+{
+	if(take_id(pg, to)) return STORE_ERROR;
+	sqlite3_stmt *st;
+	if(sqlite3_prepare_v2(pg->db, sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERROR;
+	sqlite3_bind_int64(st, 1, *to);
+	sqlite3_bind_int64(st, 2, from);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int pg_job_insert(struct store *store, struct store_job *job)
+{
+	int rc = sqlite_store_ops()->job_insert(store, job);
+	if(rc != STORE_OK) return rc;
+	int64_t id;
+	rc = renumber(pg_of(store), "UPDATE jobs SET seq = ?1 WHERE seq = ?2", job->seq, &id);
+	if(rc == STORE_OK) job->seq = id;
+	return rc;
+}
+
+static int renumber_queue_entry(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	int64_t id;
+	return renumber(pg, "UPDATE rollout_queue SET id = ?1 WHERE id = ?2", sqlite3_last_insert_rowid(pg->db), &id);
+}
+
+static int pg_rollout_push(struct store *store, int64_t job_seq, const char *thing)
+{
+	int rc = sqlite_store_ops()->rollout_push(store, job_seq, thing);
+	return rc == STORE_OK ? renumber_queue_entry(store) : rc;
+}
+
+static int pg_rollout_push_group(struct store *store, int64_t job_seq, const char *group)
+{
+	int rc = sqlite_store_ops()->rollout_push_group(store, job_seq, group);
+	return rc == STORE_OK ? renumber_queue_entry(store) : rc;
+}
+
+/* ---- info, open, close ---- */
+
+static void pg_info(struct store *store, struct store_info *out)
+{
+	struct pg_store *pg = pg_of(store);
+	*out = (struct store_info){ .kind = "postgresql", .location = pg->location,
+		.schema_version = JOBS_SQLITE_SCHEMA_VERSION };
+}
+
+static void pg_close(struct store *store)
+{
+	struct pg_store *pg = pg_of(store);
+	/* what is pending gets its chance to finish */
+	if(pg->conn && !pg->connecting) pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
+	pg_conn_close(pg);
+	while(pg->batches){
+		struct pg_batch *b = pg->batches;
+		pg->batches = b->next;
+		batch_free(b);
+	}
+	changes_free(&pg->inbox, &pg->inbox_tail);
+	changes_free(&pg->replay, &pg->replay_tail);
+	if(pg->session) sqlite3session_delete(pg->session);
+	sqlite_store_ops()->close(store);
+	free(pg->conninfo);
+	free(pg);
+}
+
+/* The URI without its password, for the log and describeBroker. */
+static void hide_password(const char *uri, char *out, size_t size)
+{
+	const char *scheme = strstr(uri, "://");
+	const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	const char *colon = scheme && at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+	if(colon) snprintf(out, size, "%.*s:***%s", (int)(colon - uri), uri, at);
+	else snprintf(out, size, "%s", uri);
+}
+
+static void build_ops(void)
+{
+	pg_ops = *sqlite_store_ops();
+	pg_ops.close = pg_close;
+	pg_ops.errmsg = pg_errmsg;
+	pg_ops.info = pg_info;
+	pg_ops.commit = pg_commit;
+	pg_ops.batch_commit = pg_batch_commit;
+	pg_ops.batch_poll = pg_batch_poll;
+	pg_ops.sync = pg_store_sync;
+	pg_ops.runs_scheduler = pg_runs_scheduler;
+	pg_ops.job_insert = pg_job_insert;
+	pg_ops.rollout_push = pg_rollout_push;
+	pg_ops.rollout_push_group = pg_rollout_push_group;
+}
+
+static bool has_ids(struct pg_store *pg)
+{
+	return pg->id_next < pg->id_end;
+}
+
+int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen)
+{
+	build_ops();
+	struct pg_store *pg = calloc(1, sizeof(*pg));
+	if(!pg || !(pg->conninfo = strdup(cfg->store_uri))){
+		free(pg);
+		snprintf(err, errlen, "out of memory");
+		return STORE_ERROR;
+	}
+	pg->timeout_ms = cfg->store_timeout_ms > 0 ? cfg->store_timeout_ms : 5000;
+	hide_password(cfg->store_uri, pg->location, sizeof(pg->location));
+	char host[32] = "";
+	gethostname(host, sizeof(host) - 1);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(pg->broker, sizeof(pg->broker), "%.20s/%d/%lx", host, (int)getpid(),
+			(unsigned long)(ts.tv_nsec ^ ts.tv_sec ^ (long)(uintptr_t)pg) & 0xffffffUL);
+
+	/* the replica: an SQLite store in memory, this store's table of operations */
+	struct jobs_config replica_cfg = *cfg;
+	replica_cfg.db_path = ":memory:";
+	replica_cfg.db_max_mb = 0;
+	char msg[1024];
+	if(sqlite_store_open_as(&replica_cfg, &pg_ops, pg, &pg->replica, msg, sizeof(msg)) != STORE_OK){
+		snprintf(err, errlen, "cannot make the in-memory copy of the database: %s", msg);
+		free(pg->conninfo);
+		free(pg);
+		return STORE_ERROR;
+	}
+	pg->db = sqlite_store_handle(pg->replica);
+	const char *step = "connect";
+	if(pg_conn_open(pg)) goto fail;
+	step = "prepare the tables";
+	if(pg_schema_prepare(pg)) goto fail;
+	step = "load the data";
+	if(pg_snapshot_load(pg)) goto fail;
+	step = "start recording changes";
+	if(session_new(pg)){
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "%s", sqlite3_errmsg(pg->db));
+		goto fail;
+	}
+	step = "start the pipeline";
+	if(pg_conn_pipeline(pg)) goto fail;
+	/* the first block of ids, and the lease when no other broker holds it */
+	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, has_ids);
+	if(!has_ids(pg)){
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "no answer within %d ms", pg->timeout_ms);
+		step = "take a block of ids";
+		goto fail;
+	}
+	*out = pg->replica;
+	return STORE_OK;
+fail:
+	snprintf(err, errlen, "cannot use PostgreSQL store %s (plugin_opt_store): %s: %s", pg->location, step, pg->errmsg);
+	pg_close(pg->replica);
+	return STORE_ERROR;
+}
