@@ -16,6 +16,7 @@ For each fault, with plugin_opt_store_timeout_ms 1500:
 
 Each test prints a line to stderr with what it saw (run with -v to see them).
 """
+import collections
 import json
 import sys
 import threading
@@ -183,7 +184,6 @@ class PgFaultTest(unittest.TestCase):
                         "eight requests sent during the fault answered, an update among them rejected",
                         BOUND * 4 + WAIT)
         self.assertIsNone(b.proc.poll(), "the broker died")
-        restored_at = time.time()
         restore()
         back_at = time.time()
         # the plugin reconnects by itself
@@ -199,7 +199,11 @@ class PgFaultTest(unittest.TestCase):
         odd = [r for r in records if r["outcome"] == "rejected" and r["code"] != "InternalError"]
         self.assertEqual(stream.anomalies, [])
         self.assertEqual(unanswered, [], "requests never answered")
-        self.assertEqual(late, [], f"requests answered later than {BOUND} s")
+        self.assertEqual([(r["kind"], r["thing"], r["n"], round(r["answered"] - r["sent"], 2), r["outcome"], r["code"])
+                          for r in late], [],
+                         f"requests answered later than {BOUND} s (kind, thing, n, seconds, outcome, code); "
+                         f"the broker's log says:\n" + "\n".join(line for line in b.read_log().splitlines()
+                                                               if "jobs:" in line and "admin" not in line))
         self.assertEqual(odd, [], "requests rejected with something else than InternalError")
 
         # every accepted update is stored: read through a broker started now on the same database
@@ -224,8 +228,9 @@ class PgFaultTest(unittest.TestCase):
                 # version 1 queued; each update stored adds one
                 stored_unaccepted += e["versionNumber"] - 1 - len(accepted)
         during = stream.select(since=fault_at)
-        during = [r for r in during if r["sent"] < restored_at]
-        report(self, f"{what}: {len(records)} requests, all answered within {BOUND} s "
+        during = [r for r in during if r["sent"] < back_at]
+        counts = collections.Counter(f"{r['kind']} {r['code'] or r['outcome']}" for r in records)
+        report(self, f"{what}: {len(records)} requests ({dict(counts)}), all answered within {BOUND} s "
                      f"(slowest {max(r['answered'] - r['sent'] for r in records):.2f} s); during the fault "
                      f"{sum(1 for r in during if r['outcome'] == 'accepted')} accepted, "
                      f"{sum(1 for r in during if r['outcome'] == 'rejected')} InternalError; pings "
