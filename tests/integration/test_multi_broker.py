@@ -323,6 +323,12 @@ class ReadAcrossBrokersTest(MultiBrokerTest):
         op_b = self.connect(b, "op-b")
         self.wait_until(lambda: self.control_ok(op_b, "describeJob", jobId="r1")["job"]["jobProcessDetails"]
                         ["numberOfInProgressThings"] == 5, "describeJob through B counts 5 in progress")
+        # both say where they keep it, and count the same
+        described = [self.control_ok(o, "describeBroker") for o in (op, op_b)]
+        for d in described:
+            self.assertEqual((d["store"]["kind"], d["store"]["location"]), ("postgresql", a.store.uri))
+        self.assertEqual(described[0]["executions"], described[1]["executions"])
+        self.assertEqual(described[0]["executions"]["IN_PROGRESS"], 5)
 
 
 class TimersAcrossBrokersTest(MultiBrokerTest):
