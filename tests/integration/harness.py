@@ -222,8 +222,8 @@ class Broker:
     JOBS_STORE names) unless given one: stop() followed by start() is a broker restart
     over the same state, and Broker(store=other.store) a broker on the same state as
     another (one after the other for SQLite; at once for PostgreSQL). The store is
-    removed when the last broker using it is cleaned up. db_path: a SQLite file
-    given (SQLite-only tests)."""
+    removed when the last broker using it is cleaned up. db_path (or the option
+    db_path): a SQLite file given (SQLite-only tests), which b.db_path then names."""
 
     def __init__(self, options=None, extra_conf="", db_path=None, store=None):
         if not PLUGIN:
@@ -231,7 +231,8 @@ class Broker:
         self.dir = tempfile.mkdtemp(prefix="jobs-it-")
         self.port = free_port()
         if store is None:
-            store = SqliteStore(db_path) if db_path else default_store()
+            path = db_path or (options or {}).get("db_path")
+            store = SqliteStore(path) if path else default_store()
         self.store = store.acquire()
         self.db_path = store.path if store.kind == "sqlite" else None
         # An open lab by default (tests of the protocol use whatever client ids they
