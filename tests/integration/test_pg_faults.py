@@ -7,7 +7,8 @@ For each fault, with plugin_opt_store_timeout_ms 1500:
 - every request is answered (accepted, or rejected with InternalError) within the
   timeout plus a margin, before, during and after the fault;
 - the broker never hangs: a client's message on a topic that is not a jobs topic
-  makes its round trip during the fault;
+  makes its round trip during the fault, and HTTP calls that write (CreateJob,
+  UpdateJobExecution) are answered 503 within the same bound;
 - once PostgreSQL is back the plugin reconnects by itself and updates are accepted
   again;
 - every accepted update is in the database afterwards, read through a broker started
@@ -17,13 +18,14 @@ For each fault, with plugin_opt_store_timeout_ms 1500:
 Each test prints a line to stderr with what it saw (run with -v to see them).
 """
 import collections
+import http.client
 import json
 import sys
 import threading
 import time
 import unittest
 
-from harness import SLOW, WAIT, Broker, P, PostgresStore
+from harness import SLOW, WAIT, Broker, P, PostgresStore, free_port, thing_arn
 from pg import PostgresServer
 
 TIMEOUT_MS = 1500
@@ -137,11 +139,29 @@ class PgFaultTest(unittest.TestCase):
             self.pg.start()
 
     def start_broker(self, store):
-        b = Broker(options={"store_timeout_ms": str(TIMEOUT_MS)}, store=store)
+        """A broker on store with an HTTP listener whose unsigned loopback calls act as
+        an operator (every identity is one in the harness's broker)."""
+        port = free_port()
+        b = Broker(options={"store_timeout_ms": str(TIMEOUT_MS), "http_listen": f"127.0.0.1:{port}",
+                            "http_unsigned_identity": "fault-admin"}, store=store)
+        b.http_port = port
         self.addCleanup(b.cleanup)
         b.start()
         self.addCleanup(b.stop)
         return b
+
+    def http(self, broker, method, path, body):
+        """(status, x-amzn-ErrorType, seconds taken) of an unsigned call."""
+        sent = time.time()
+        conn = http.client.HTTPConnection("127.0.0.1", broker.http_port, timeout=BOUND + WAIT)
+        try:
+            conn.request(method, path, body=json.dumps(body).encode(),
+                         headers={"Host": f"127.0.0.1:{broker.http_port}"})
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status, resp.getheader("x-amzn-ErrorType"), time.time() - sent
+        finally:
+            conn.close()
 
     def connect(self, broker, name):
         c = broker.client(name)
@@ -183,6 +203,9 @@ class PgFaultTest(unittest.TestCase):
                         and stream.select(since=fault_at, kind="update", outcome="rejected"),
                         "eight requests sent during the fault answered, an update among them rejected",
                         BOUND * 4 + WAIT)
+        calls = [self.http(b, "PUT", "/jobs/fault-http-down", {"targets": [thing_arn("fault-h")], "document": "{}"}),
+                 self.http(b, "POST", f"/things/{self.THINGS[0]}/jobs/fj", {"status": "IN_PROGRESS",
+                                                                           "statusDetails": {"n": "http"}})]
         self.assertIsNone(b.proc.poll(), "the broker died")
         restore()
         back_at = time.time()
@@ -190,6 +213,9 @@ class PgFaultTest(unittest.TestCase):
         self.wait_until(lambda: len(stream.select(since=back_at, kind="update", outcome="accepted")) >= 6,
                         "six updates accepted after PostgreSQL came back", WAIT * 3)
         recovered = min(r["answered"] for r in stream.select(since=back_at, kind="update", outcome="accepted"))
+        status, error_type, _ = self.http(b, "PUT", "/jobs/fault-http-up", {"targets": [thing_arn("fault-h")],
+                                                                             "document": "{}"})
+        self.assertEqual(status, 200, error_type)
         stream.stop()
         self.assertIsNone(b.proc.poll(), "the broker died")
 
@@ -197,15 +223,6 @@ class PgFaultTest(unittest.TestCase):
         unanswered = [r for r in records if r["answered"] is None]
         late = [r for r in records if r["answered"] is not None and r["answered"] - r["sent"] > BOUND]
         odd = [r for r in records if r["outcome"] == "rejected" and r["code"] != "InternalError"]
-        self.assertEqual(stream.anomalies, [])
-        self.assertEqual(unanswered, [], "requests never answered")
-        self.assertEqual([(r["kind"], r["thing"], r["n"], round(r["answered"] - r["sent"], 2), r["outcome"], r["code"])
-                          for r in late], [],
-                         f"requests answered later than {BOUND} s (kind, thing, n, seconds, outcome, code); "
-                         f"the broker's log says:\n" + "\n".join(line for line in b.read_log().splitlines()
-                                                               if "jobs:" in line and "admin" not in line))
-        self.assertEqual(odd, [], "requests rejected with something else than InternalError")
-
         # every accepted update is stored: read through a broker started now on the same database
         fresh = self.start_broker(store)
         reader = self.connect(fresh, "fault-reader")
@@ -230,14 +247,26 @@ class PgFaultTest(unittest.TestCase):
         during = stream.select(since=fault_at)
         during = [r for r in during if r["sent"] < back_at]
         counts = collections.Counter(f"{r['kind']} {r['code'] or r['outcome']}" for r in records)
-        report(self, f"{what}: {len(records)} requests ({dict(counts)}), all answered within {BOUND} s "
-                     f"(slowest {max(r['answered'] - r['sent'] for r in records):.2f} s); during the fault "
+        slowest = max(r["answered"] - r["sent"] for r in records if r["answered"])
+        report(self, f"{what}: {len(records)} requests ({dict(counts)}), {len(unanswered)} unanswered, "
+                     f"{len(late)} answered later than {BOUND} s (slowest {slowest:.2f} s); during the fault "
                      f"{sum(1 for r in during if r['outcome'] == 'accepted')} accepted, "
                      f"{sum(1 for r in during if r['outcome'] == 'rejected')} InternalError; pings "
                      f"{', '.join(f'{p:.2f}' for p in pings)} s; first update accepted "
                      f"{recovered - back_at:.2f} s after PostgreSQL was back; "
                      f"{sum(1 for r in records if r['outcome'] == 'accepted' and r['kind'] == 'update')} accepted "
-                     f"updates all stored; {stored_unaccepted} updates answered InternalError were stored too")
+                     f"updates checked in the database; {stored_unaccepted} updates answered InternalError were stored too; "
+                     f"HTTP during the fault: {[(s, e, round(t, 2)) for s, e, t in calls]}")
+        self.assertEqual(stream.anomalies, [])
+        self.assertEqual(unanswered, [], "requests never answered")
+        self.assertEqual([(r["kind"], r["thing"], r["n"], round(r["answered"] - r["sent"], 2), r["outcome"], r["code"])
+                          for r in late], [],
+                         f"requests answered later than {BOUND} s (kind, thing, n, seconds, outcome, code); "
+                         f"the broker's log says:\n" + "\n".join(line for line in b.read_log().splitlines()
+                                                               if "jobs:" in line and "admin" not in line))
+        self.assertEqual(odd, [], "requests rejected with something else than InternalError")
+        self.assertEqual([(status, seconds <= BOUND) for status, _, seconds in calls], [(503, True)] * 2,
+                         f"HTTP CreateJob and UpdateJobExecution during the fault: {calls}")
 
     def test_postgres_stopped(self):
         self.under_fault(lambda: self.pg.stop("fast"), self.pg.start, "fast shutdown")
