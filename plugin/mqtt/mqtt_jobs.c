@@ -140,11 +140,12 @@ bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struc
 
 /* ---- a failed batch ---- */
 
-void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, size_t from, int64_t now)
+void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, uint64_t batch, int64_t now)
 {
 	(void)ctx;
-	for(size_t i = from; i < ob->count; i++){
+	for(size_t i = 0; i < ob->count; i++){
 		struct outbox_msg *m = &ob->msgs[i];
+		if(m->held_by != batch) continue;
 		size_t len = 0;
 		char *payload = NULL;
 		if(m->kind == OUTBOX_ACCEPTED){

@@ -25,14 +25,14 @@ struct pg_store *pg_of(struct store *store)
 	return pg;
 }
 
-/* Lines for the broker's log go through stderr (the store has no logger of its own); a
- * line is kept in errmsg for store_errmsg. */
+/* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
 void pg_fail(struct pg_store *pg, const char *what, const char *why)
 {
 	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
 	size_t len = strlen(pg->errmsg);
 	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
-	fprintf(stderr, "jobs: %s\n", pg->errmsg);
+	/* pg_of's handle: the replica (NULL while opening, when err says it) */
+	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
 }
 
 static const char *pg_errmsg(const struct store *store)
@@ -136,8 +136,28 @@ static void undo_from(struct pg_store *pg, struct pg_batch *from)
 			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
 		}
 	}
-	for(struct pg_change *c = pg->replay; c; c = c->next) pg_changes_apply(pg, c->data, c->len, NULL);
+	/* what other brokers changed after `from` committed here: undoing may have put back
+	 * a value one of those changes had written too (the same update, the same second) */
+	for(struct pg_change *c = pg->replay; c; c = c->next){
+		if(c->after_batch >= from->number) pg_changes_apply(pg, c->data, c->len, NULL);
+	}
 	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+}
+
+/* Forgets the changes no unresolved batch can need again. */
+static void prune_replay(struct pg_store *pg)
+{
+	uint64_t oldest = 0;
+	for(struct pg_batch *b = pg->batches; b && !oldest; b = b->next){
+		if(!b->resolved) oldest = b->number;
+	}
+	while(pg->replay && (!oldest || pg->replay->after_batch < oldest)){
+		struct pg_change *c = pg->replay;
+		pg->replay = c->next;
+		free(c->data);
+		free(c);
+	}
+	if(!pg->replay) pg->replay_tail = NULL;
 }
 
 void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
@@ -151,7 +171,7 @@ void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 	}else{
 		undo_from(pg, b);
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
@@ -171,7 +191,7 @@ void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
 			break;
 		}
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 /* Empty batches (nothing to store) resolve with the batches before them. */
@@ -366,8 +386,13 @@ static int pg_store_sync(struct store *store, const struct store_sync_hooks *hoo
 		struct pg_change *c = pg->inbox;
 		pg->inbox = c->next;
 		if(!pg->inbox) pg->inbox_tail = NULL;
-		if(pg_changes_apply(pg, c->data, c->len, hooks)) fprintf(stderr, "jobs: %s\n", pg->errmsg);
+		if(pg_changes_apply(pg, c->data, c->len, hooks)){
+			char why[sizeof(pg->errmsg)];
+			memcpy(why, pg->errmsg, sizeof(why));
+			pg_fail(pg, "another broker's change", why);
+		}
 		pg->applied_seq = c->seq;
+		c->after_batch = pg->batch_number;
 		if(keep){
 			c->next = NULL;
 			if(pg->replay_tail) pg->replay_tail->next = c;
@@ -454,6 +479,16 @@ static int pg_rollout_push_group(struct store *store, int64_t job_seq, const cha
 {
 	int rc = sqlite_store_ops()->rollout_push_group(store, job_seq, group);
 	return rc == STORE_OK ? renumber_queue_entry(store) : rc;
+}
+
+bool pg_store_keeps_table(const char *table)
+{
+	return pg_table_replicated(table);
+}
+
+bool pg_store_derives_table(const char *table)
+{
+	return strcmp(table, "job_counts") == 0;
 }
 
 /* ---- info, open, close ---- */
@@ -571,4 +606,123 @@ fail:
 	snprintf(err, errlen, "cannot use PostgreSQL store %s (plugin_opt_store): %s: %s", pg->location, step, pg->errmsg);
 	pg_close(pg->replica);
 	return STORE_ERROR;
+}
+
+/* ---- moving an SQLite fleet in ---- */
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+	snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	return -1;
+}
+
+/* A copy of the database at `from` in the file `to` (through its WAL, if it has one). */
+static int copy_database(const char *from, const char *to, char *err, size_t errlen)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	int rc = -1;
+	if(sqlite3_open_v2(from, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK){
+		snprintf(err, errlen, "cannot open %s: %s", from, src ? sqlite3_errmsg(src) : "out of memory");
+	}else if(sqlite3_open(to, &dst) != SQLITE_OK){
+		snprintf(err, errlen, "cannot make a copy in %s: %s", to, dst ? sqlite3_errmsg(dst) : "out of memory");
+	}else{
+		sqlite3_backup *bk = sqlite3_backup_init(dst, "main", src, "main");
+		rc = bk && sqlite3_backup_step(bk, -1) == SQLITE_DONE ? 0 : -1;
+		sqlite3_backup_finish(bk);
+		if(rc) snprintf(err, errlen, "cannot read %s: %s", from, sqlite3_errmsg(dst));
+	}
+	sqlite3_close(src);
+	sqlite3_close(dst);
+	return rc;
+}
+
+static bool no_waits(struct pg_store *pg)
+{
+	return !pg->waits;
+}
+
+/* jobs_id_blocks moves past the replica's largest job seq and queue entry id. */
+static int bump_id_blocks(struct pg_store *pg)
+{
+	sqlite3_stmt *st;
+	int64_t max = 0;
+	if(sqlite3_prepare_v2(pg->db, "SELECT max(coalesce((SELECT max(seq) FROM jobs), 0),"
+				" coalesce((SELECT max(id) FROM rollout_queue), 0))", -1, &st, NULL) != SQLITE_OK) return -1;
+	if(sqlite3_step(st) == SQLITE_ROW) max = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	char block[32];
+	snprintf(block, sizeof(block), "%lld", (long long)(max / PG_ID_BLOCK + 1));
+	const char *v[] = { block };
+	if(pg_send(pg, "SELECT setval('jobs_id_blocks', greatest((SELECT last_value FROM jobs_id_blocks), $1::bigint))",
+				1, v, NULL, NULL) || pg_sync(pg, PG_WAIT_NONE, 0)) return -1;
+	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, no_waits);
+	return pg->waits || !pg->conn ? -1 : 0;
+}
+
+int pg_store_import(struct store *store, const char *sqlite_path, char *err, size_t errlen)
+{
+	struct pg_store *pg = pg_of(store);
+	struct store_counts counts;
+	if(store_counts(store, &counts) != STORE_OK){
+		snprintf(err, errlen, "cannot count the records: %s", sqlite3_errmsg(pg->db));
+		return STORE_ERROR;
+	}
+	int64_t held = counts.things + counts.groups;
+	for(int i = 0; i < JOB_STATUS_COUNT; i++) held += counts.jobs[i];
+	if(held){
+		snprintf(err, errlen, "the PostgreSQL database already holds jobs, executions or groups");
+		return STORE_EXISTS;
+	}
+	/* the file's records, taken to this schema version in a copy: the file stays as it is */
+	const char *tmp = getenv("TMPDIR");
+	char copy_path[4096];
+	snprintf(copy_path, sizeof(copy_path), "%s/jobs-import-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(copy_path);
+	if(fd < 0){
+		snprintf(err, errlen, "cannot make a temporary file in %s", tmp && *tmp ? tmp : "/tmp");
+		return STORE_ERROR;
+	}
+	close(fd);
+	int rc = STORE_ERROR;
+	struct store *copy = NULL;
+	char msg[1024];
+	struct jobs_config cfg = { .db_path = copy_path, .synchronous = JOBS_SYNC_NORMAL };
+	if(copy_database(sqlite_path, copy_path, err, errlen)) goto done;
+	if(sqlite_store_open(&cfg, &copy, msg, sizeof(msg)) != STORE_OK){
+		snprintf(err, errlen, "%s", msg);
+		goto done;
+	}
+	store_close(copy);
+	/* copied into the replica in one transaction of its own: the session records every
+	 * row, and the commit sends them and waits for PostgreSQL */
+	char attach[4200];
+	snprintf(attach, sizeof(attach), "ATTACH '%s' AS src", copy_path);
+	if(exec_sql(pg->db, attach, err, errlen)) goto done;
+	int failed = store_begin(store) != STORE_OK;
+	if(failed) snprintf(err, errlen, "%s", sqlite3_errmsg(pg->db));
+	for(int i = 0; !failed && pg_tables[i]; i++){
+		char sql[256];
+		snprintf(sql, sizeof(sql), "INSERT INTO main.\"%s\" SELECT * FROM src.\"%s\"%s", pg_tables[i], pg_tables[i],
+				strcmp(pg_tables[i], "executions") == 0 ? " ORDER BY thing, job_seq, execution_number" : "");
+		failed = exec_sql(pg->db, sql, err, errlen);
+	}
+	if(failed){
+		store_rollback(store);
+	}else if(store_commit(store) != STORE_OK){
+		snprintf(err, errlen, "PostgreSQL did not store the records: %s", pg->errmsg);
+		failed = 1;
+	}
+	sqlite3_exec(pg->db, "DETACH src", NULL, NULL, NULL);
+	/* blocks of ids start past the largest id copied in */
+	if(!failed && bump_id_blocks(pg)){
+		snprintf(err, errlen, "the records are stored, but the id blocks could not be moved past them: %s", pg->errmsg);
+		failed = 1;
+	}
+	rc = failed ? STORE_ERROR : STORE_OK;
+done:
+	unlink(copy_path);
+	return rc;
 }

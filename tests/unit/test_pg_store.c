@@ -12,6 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "store/pg_store.h"
+#include "store/sqlite_store.h"
 #include "store/store.h"
 #include "suites.h"
 
@@ -249,13 +253,93 @@ static void test_one_scheduler(void)
 	store_close(other);
 }
 
+/* An SQLite fleet moves to PostgreSQL: every record, the counts, ids past the copied. */
+static void test_import_sqlite(void)
+{
+	char path[4096];
+	test_file_path(path, sizeof(path), "import.db");
+	remove_db_files(path);
+	struct jobs_config lite = { .db_path = path, .synchronous = JOBS_SYNC_NORMAL };
+	struct store *s;
+	char err[1024];
+	CU_ASSERT_EQUAL_FATAL(store_open(&lite, &s, err, sizeof(err)), STORE_OK);
+	int64_t seq = add_job(s, "old-job");
+	add_exec(s, "t1", seq);
+	add_exec(s, "t2", seq);
+	struct store_group g = { .name = "g1", .created_at = 5 };
+	CU_ASSERT_EQUAL(store_group_insert(s, &g), STORE_OK);
+	CU_ASSERT_EQUAL(store_member_add(s, "g1", "t1", 5), STORE_OK);
+	CU_ASSERT_EQUAL(store_rollout_push(s, seq, "t3"), STORE_OK);
+	store_close(s);
+
+	fresh_database();
+	struct store *a = open_pg();
+	CU_ASSERT_EQUAL(pg_store_import(a, path, err, sizeof(err)), STORE_OK);
+	/* a second time: the database is no longer empty */
+	CU_ASSERT_EQUAL(pg_store_import(a, path, err, sizeof(err)), STORE_EXISTS);
+	store_close(a);
+
+	struct store *b = open_pg();
+	struct store_exec e;
+	CU_ASSERT_EQUAL(store_exec_get(b, "t2", seq, 0, true, &e), STORE_OK);
+	store_exec_free(&e);
+	int64_t counts[EXEC_STATUS_COUNT];
+	CU_ASSERT_EQUAL(store_job_counts(b, seq, counts), STORE_OK);
+	CU_ASSERT_EQUAL(counts[EXEC_QUEUED], 2);
+	struct store_name *members;
+	size_t n;
+	CU_ASSERT_EQUAL(store_member_list(b, "g1", 0, 10, &members, &n), STORE_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	free(members);
+	int64_t queued;
+	CU_ASSERT_EQUAL(store_rollout_count(b, seq, &queued), STORE_OK);
+	CU_ASSERT_EQUAL(queued, 1);
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(b), STORE_OK);
+	int64_t next = add_job(b, "new-job");
+	CU_ASSERT_EQUAL(store_batch_commit(b), STORE_PENDING);
+	CU_ASSERT_EQUAL(outcome(b), STORE_OK);
+	CU_ASSERT(next > seq);
+	store_close(b);
+	remove_db_files(path);
+}
+
+/* A table added to the SQLite schema is either kept in PostgreSQL or derived in each
+ * copy: never silently left out of what brokers share. Needs no server. */
+static void test_every_table_shared_or_derived(void)
+{
+	struct jobs_config cfg = { .db_path = ":memory:", .synchronous = JOBS_SYNC_NORMAL };
+	struct store *s;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(store_open(&cfg, &s, err, sizeof(err)), STORE_OK);
+	sqlite3_stmt *st;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(sqlite_store_handle(s), "SELECT name FROM sqlite_master WHERE type = 'table'"
+				" AND name NOT LIKE 'sqlite_%'", -1, &st, NULL), SQLITE_OK);
+	int tables = 0;
+	while(sqlite3_step(st) == SQLITE_ROW){
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		tables++;
+		if(pg_store_keeps_table(name) == pg_store_derives_table(name)){
+			fprintf(stderr, "table %s: neither kept in PostgreSQL nor derived (or both)\n", name);
+			CU_FAIL("a table of the schema the PostgreSQL store does not account for");
+		}
+	}
+	sqlite3_finalize(st);
+	CU_ASSERT(tables >= 7);
+	store_close(s);
+}
+
 void add_pg_store_tests(void)
 {
+	static const struct test_entry always[] = {
+		{ "every table is shared or derived", test_every_table_shared_or_derived },
+	};
+	add_suite("pg_store_schema", always, sizeof(always) / sizeof(*always));
 	if(!getenv("JOBS_PG_CONNINFO")) return;
 	static const struct test_entry tests[] = {
 		{ "a batch reaches another broker", test_batch_reaches_other_broker },
 		{ "two brokers race on one row", test_race_on_one_row },
 		{ "one broker runs the scheduler", test_one_scheduler },
+		{ "an SQLite fleet moves in", test_import_sqlite },
 	};
 	add_suite("pg_store", tests, sizeof(tests) / sizeof(*tests));
 }
