@@ -244,6 +244,14 @@ static const struct config_option options[] = {
 		.help = "With PostgreSQL: the longest a request waits for its commit, or the plugin for a lost "
 			"connection to come back, before the request is answered `InternalError` "
 			"(`InternalFailureException`, HTTP 503). Also how long start-up waits for the database." },
+	{ .name = "loop_wake", .type = CONFIG_SWITCH, FIELD(loop_wake), .choices = on_off, .def = "on",
+		.help = "With PostgreSQL: `on` wakes the broker's loop as soon as PostgreSQL answers, so a reply "
+			"that waits for a commit goes out at once. Mosquitto 2.0 sleeps up to 100 ms between "
+			"passes when it has nothing to do, and a plugin cannot give it a socket to watch; so a "
+			"thread of the plugin keeps an MQTT connection of its own to one of the broker's listeners "
+			"(the first that takes an anonymous connection, client id `mosquitto-jobs-wake-<pid>`) and "
+			"sends a PINGREQ when an answer arrives. `off`, or no listener taking it (logged): replies "
+			"go out at the broker's next pass, within 100 ms." },
 	{ .name = "synchronous", .type = CONFIG_CHOICE, FIELD(synchronous), .choices = sync_choices, .def = "normal",
 		.help = "SQLite's `synchronous` in WAL mode. `normal`: an accepted reply survives a broker crash, "
 			"but the last commits may be lost in a power cut or OS crash. `full`: each commit waits "

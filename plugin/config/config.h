@@ -44,6 +44,7 @@ struct jobs_config {
 	char *db_path;          /* owned */
 	char *store_uri;        /* owned; NULL: SQLite (db_path); else a PostgreSQL connection URI */
 	int store_timeout_ms;   /* longest a reply waits for a shared store's commit */
+	bool loop_wake;         /* wake the broker's loop when the store answers */
 	enum jobs_sync synchronous;
 	int max_pending;        /* entries in get/accepted and notify lists */
 	char *region;           /* owned; used in ARNs */

@@ -234,6 +234,11 @@ void service_store_info(struct service *svc, struct store_info *out)
 	store_info(svc->store, out);
 }
 
+void service_watch(struct service *svc, int *fd, unsigned *reads)
+{
+	store_watch(svc->store, fd, reads);
+}
+
 void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)
 {
 	svc->clock = clock;

@@ -44,6 +44,8 @@ void service_destroy(struct service *svc);
 /* What the service's store is (kind, location, schema version), for the log. */
 struct store_info;
 void service_store_info(struct service *svc, struct store_info *out);
+/* store_watch of the service's store: safe from any thread while the service lives. */
+void service_watch(struct service *svc, int *fd, unsigned *reads);
 
 /* A device request: fills *res (free it with device_result_free). The request's
  * notifications are appended to ob. */

@@ -23,6 +23,7 @@
 #include "http/http_server.h"
 #include "util/loglimit.h"
 #include "core/service.h"
+#include "mqtt/loop_wake.h"
 #include "mqtt/mqtt5_props.h"
 #include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
@@ -48,6 +49,7 @@ struct plugin {
 	 * replies on its own. */
 	bool ticking;
 	struct loglimit refusals;   /* lines about refused requests */
+	struct loop_wake *wake;     /* wakes the loop for the store's answers (loop_wake.h) */
 };
 
 /* Refused requests are logged at notice level, at most this many lines a second with
@@ -357,6 +359,17 @@ static void answer_held(struct plugin *p)
 	p->nheld = kept;
 }
 
+/* loop_wake's view of the store, from its thread. */
+static void watch_store(void *ctx, int *fd, unsigned *reads)
+{
+	service_watch(ctx, fd, reads);
+}
+
+static void log_from_thread(int level_err, const char *line)
+{
+	mosquitto_log_printf(level_err ? MOSQ_LOG_WARNING : MOSQ_LOG_INFO, "%s", line);
+}
+
 /* TICK fires on every pass of the broker's loop (with zeroed times: read the clock). */
 static int on_tick(int event, void *event_data, void *userdata)
 {
@@ -367,6 +380,8 @@ static int on_tick(int event, void *event_data, void *userdata)
 	if(!p->ticking){
 		p->ticking = true;
 		service_set_group_commit(p->svc, true);
+		/* the listeners are open now: the wake-up can connect to one */
+		if(p->cfg.loop_wake && p->cfg.store_uri) p->wake = loop_wake_start(watch_store, p->svc, log_from_thread);
 	}
 	/* HTTP requests join this pass's batch; the pass's requests commit first, then
 	 * the replies go out (MQTT ones at the start of the next pass, when they would
@@ -430,6 +445,7 @@ PLUGIN_ENTRY int mosquitto_plugin_version(int supported_version_count, const int
  * zero), and frees p: init's one failure path and cleanup's. */
 static void teardown(struct plugin *p)
 {
+	loop_wake_stop(p->wake);
 	if(p->id){
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, on_message, NULL);
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, on_control, JOBS_CONTROL_TOPIC);

@@ -120,6 +120,7 @@ int pg_sync(struct pg_store *pg, enum pg_wait_kind kind, uint64_t batch)
 void pg_conn_lost(struct pg_store *pg, const char *why)
 {
 	if(!pg->conn) return;
+	atomic_store(&pg->watch_fd, -1);
 	if(!pg->connecting) pg_fail(pg, "lost the connection to PostgreSQL", why);
 	PQfinish(pg->conn);
 	pg->conn = NULL;
@@ -375,10 +376,14 @@ static void send_due(struct pg_store *pg)
 void pg_conn_pump(struct pg_store *pg)
 {
 	if(!pg->conn || pg->connecting){
+		atomic_store(&pg->watch_fd, -1);
 		reconnect(pg);
 		if(!pg->conn || pg->connecting) return;
 	}
-	if(read_results(pg)) return;
+	int rc = read_results(pg);
+	atomic_fetch_add(&pg->reads, 1);
+	atomic_store(&pg->watch_fd, pg->conn && !pg->connecting ? PQsocket(pg->conn) : -1);
+	if(rc) return;
 	send_due(pg);
 	if(pg->conn && PQflush(pg->conn) < 0) pg_conn_lost(pg, PQerrorMessage(pg->conn));
 }

@@ -22,6 +22,7 @@
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,8 @@ struct pg_store {
 	char errmsg[512];
 
 	PGconn *conn;                  /* NULL while disconnected */
+	atomic_int watch_fd;           /* conn's socket while connected, else -1 (store_watch) */
+	atomic_uint reads;             /* bumped at each read of it */
 	bool connecting;               /* conn is a PQconnectStart in progress */
 	int64_t retry_at_ms;           /* next reconnection attempt */
 	int64_t down_since_ms;         /* 0 while connected */

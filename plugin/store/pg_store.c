@@ -497,6 +497,15 @@ static int pg_store_sync(struct store *store, const struct store_sync_hooks *hoo
 	return STORE_OK;
 }
 
+static void pg_watch(struct store *store, int *fd, unsigned *reads)
+{
+	/* from another thread: only the atomics; the handle's owner is set before any
+	 * thread can ask */
+	struct pg_store *pg = sqlite_store_owner(store);
+	*fd = atomic_load(&pg->watch_fd);
+	*reads = atomic_load(&pg->reads);
+}
+
 static bool pg_runs_scheduler(struct store *store)
 {
 	struct pg_store *pg = pg_of(store);
@@ -631,6 +640,7 @@ static void build_ops(void)
 	pg_ops.batch_poll = pg_batch_poll;
 	pg_ops.sync = pg_store_sync;
 	pg_ops.runs_scheduler = pg_runs_scheduler;
+	pg_ops.watch = pg_watch;
 	pg_ops.job_insert = pg_job_insert;
 	pg_ops.rollout_push = pg_rollout_push;
 	pg_ops.rollout_push_group = pg_rollout_push_group;
@@ -651,6 +661,8 @@ int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, 
 		return STORE_ERROR;
 	}
 	pg->timeout_ms = cfg->store_timeout_ms > 0 ? cfg->store_timeout_ms : 5000;
+	atomic_init(&pg->watch_fd, -1);
+	atomic_init(&pg->reads, 0);
 	hide_password(cfg->store_uri, pg->location, sizeof(pg->location));
 	char host[32] = "";
 	gethostname(host, sizeof(host) - 1);

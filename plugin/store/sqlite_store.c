@@ -291,6 +291,14 @@ static int sqlite_sync(struct store *store, const struct store_sync_hooks *hooks
 	return STORE_NOT_FOUND;
 }
 
+/* Every commit finishes at once: nothing to wait for. */
+static void sqlite_watch(struct store *store, int *fd, unsigned *reads)
+{
+	(void)store;
+	*fd = -1;
+	*reads = 0;
+}
+
 /* The only broker on the file runs every timer. */
 static bool sqlite_runs_scheduler(struct store *store)
 {
@@ -317,6 +325,7 @@ static const struct store_ops sqlite_ops = {
 	.in_transaction = sqlite_in_transaction,
 	.sync = sqlite_sync,
 	.runs_scheduler = sqlite_runs_scheduler,
+	.watch = sqlite_watch,
 	.job_get = sqlite_job_get,
 	.job_get_state = sqlite_job_get_state,
 	.job_insert = sqlite_job_insert,

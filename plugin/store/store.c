@@ -107,6 +107,12 @@ int store_sync(struct store *store, const struct store_sync_hooks *hooks)
 	return rc;
 }
 
+void store_watch(struct store *store, int *fd, unsigned *reads)
+{
+	assert(store && fd && reads);
+	store->ops->watch(store, fd, reads);
+}
+
 bool store_runs_scheduler(struct store *store)
 {
 	assert(store);

@@ -255,6 +255,10 @@ struct store_sync_hooks {
 	void *ctx;
 };
 int store_sync(struct store *store, const struct store_sync_hooks *hooks);
+/* The socket the store awaits answers on (-1: none now, always for SQLite) and a count
+ * bumped each time the broker's thread has read it: for a thread that wakes the broker's
+ * loop when an answer arrives. Safe to call from any thread. */
+void store_watch(struct store *store, int *fd, unsigned *reads);
 /* Whether this broker runs the due work of the tick (timers, retries, rollouts, aborts
  * and schedules). Always with a store of its own; with several brokers on one store,
  * the one that holds the store's lease on that work, so each change happens once

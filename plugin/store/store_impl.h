@@ -28,6 +28,7 @@ struct store_ops {
 	bool (*in_transaction)(struct store *store);
 	int (*sync)(struct store *store, const struct store_sync_hooks *hooks);
 	bool (*runs_scheduler)(struct store *store);
+	void (*watch)(struct store *store, int *fd, unsigned *reads); /* from any thread */
 
 	int (*job_get)(struct store *store, const char *job_id, struct store_job *out);
 	int (*job_get_state)(struct store *store, const char *job_id, struct store_job *out);
