@@ -2208,11 +2208,12 @@ int main(int argc, char **argv)
 			snprintf(extra, sizeof(extra), " (%.0f cycles/s%s)", (double)cycles / secs,
 					exhausted ? ", some things ran out of jobs" : "");
 		}
-		printf("# %s%s qos %d, %d clients x %d in flight, synchronous %s, %ld things x %ld jobs (%s, %s):"
+		printf("# %s%s qos %d, %d clients x %d in flight, %s%s, %ld things x %ld jobs (%s, %s):"
 				" %.0f round trips/s%s, p50 %u us, p99 %u us, max %u us; broker %.3f CPU-s per 1000"
 				" (%.0f%% of a core), bench %.0f%% of a core, other processes %.0f%%; broker RSS %.1f MB\n",
 				scenario_names[o->scenario], o->no_plugin ? " (no plugin)" : "", o->qos, o->clients, o->inflight,
-				o->synchronous, B.things, B.jobs, o->random_access ? "random" : "fixed", populate_name(),
+				o->store ? "PostgreSQL store, brokers " : "synchronous ",
+				o->store ? (B.nbrokers > 1 ? "2" : "1") : o->synchronous, B.things, B.jobs, o->random_access ? "random" : "fixed", populate_name(),
 				(double)rts / secs, extra, all.p50, all.p99, all.max, per_1k, bcpu / secs * 100,
 				scpu / secs * 100, others * 100, (double)rss / 1024);
 		if(o->store || B.nbrokers > 1){
