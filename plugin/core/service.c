@@ -36,6 +36,7 @@ int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn lo
 		service_destroy(svc);
 		return -1;
 	}
+	store_set_log(svc->store, log, log_ctx);
 	if(cfg->rate_limit && !(svc->limiter = ratelimit_create(cfg->rate_limit))){
 		snprintf(err, errlen, "out of memory");
 		service_destroy(svc);

@@ -17,12 +17,8 @@
 #include "core/control.h"
 #include "core/device.h"
 #include "core/outbox.h"
+#include "util/log.h"
 
-enum jobs_log_level { JOBS_LOG_ERR, JOBS_LOG_WARNING, JOBS_LOG_NOTICE, JOBS_LOG_INFO, JOBS_LOG_DEBUG };
-
-/* Where the service logs (the adapter passes Mosquitto's log). */
-typedef void (*jobs_log_fn)(void *ctx, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 
 /* Commands one management request may hold; a longer one is refused whole
  * (LimitExceededException, nothing run), so one publish cannot hold the broker's

@@ -433,8 +433,14 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	service_store_info(p->svc, &store);
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: mosquitto-jobs %s loaded, store %s %s schema %d", JOBS_VERSION,
 			store.kind, store.location, store.schema_version);
-	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d, time_scale %g)",
-			cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending, cfg->time_scale);
+	if(cfg->store_uri){
+		mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with PostgreSQL %s (store_timeout_ms %d,"
+				" max_pending %d, time_scale %g)", store.location, cfg->store_timeout_ms, cfg->max_pending, cfg->time_scale);
+	}else{
+		mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: serving AWS IoT Jobs with database %s (synchronous %s, max_pending %d,"
+				" time_scale %g)", cfg->db_path, cfg->synchronous == JOBS_SYNC_FULL ? "full" : "normal", cfg->max_pending,
+				cfg->time_scale);
+	}
 	mosquitto_log_printf(MOSQ_LOG_INFO, "jobs: things are isolated by %s: %s; other topics: %s; management API: %s",
 			cfg->access.identity == IDENTITY_USERNAME ? "username" : cfg->access.identity == IDENTITY_CERT_CN ? "certificate CN" : "client id",
 			cfg->access.isolation ? "on" : "off", cfg->access.allow_other_topics ? "allowed" : "left to the broker's ACL",

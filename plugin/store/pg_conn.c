@@ -21,6 +21,9 @@
 /* The change log keeps an hour, and at least the last 10,000 entries: a broker that was
  * cut off longer loads a new snapshot. */
 #define FETCH_LIMIT 500
+/* The least time without an answer after which a connection is given up (3 timeouts
+ * otherwise): a batch of a large job's executions can take PostgreSQL seconds. */
+#define STALL_MIN_MS 15000
 
 int64_t pg_now_ms(void)
 {
@@ -35,8 +38,13 @@ static PGconn *connect_start(struct pg_store *pg, bool blocking)
 	snprintf(timeout, sizeof(timeout), "%d", (pg->timeout_ms + 999) / 1000);
 	/* the URI first: keywords after it win over it (and the start-up's NOTICEs, such as
 	 * "already exists, skipping", stay out of the broker's log) */
-	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", "options", NULL };
-	const char *values[] = { pg->conninfo, timeout, "mosquitto-jobs", "-c client_min_messages=warning", NULL };
+	/* keepalives both ways: a broker cut off by the network loses its session (and the
+	 * scheduler's lease) within seconds, not TCP's default two hours */
+	const char *keys[] = { "dbname", "connect_timeout", "fallback_application_name", "options", "keepalives_idle",
+		"keepalives_interval", "keepalives_count", NULL };
+	const char *values[] = { pg->conninfo, timeout, "mosquitto-jobs",
+		"-c client_min_messages=warning -c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3",
+		"5", "2", "3", NULL };
 	return blocking ? PQconnectdbParams(keys, values, 1) : PQconnectStartParams(keys, values, 1);
 }
 
@@ -87,6 +95,7 @@ int pg_sync(struct pg_store *pg, enum pg_wait_kind kind, uint64_t batch)
 		return -1;
 	}
 	w->batch = batch;
+	w->sent_ms = pg_now_ms();
 	if(PQflush(pg->conn) < 0){
 		pg_conn_lost(pg, PQerrorMessage(pg->conn));
 		return -1;
@@ -281,6 +290,15 @@ static int read_results(struct pg_store *pg)
 	}
 	if(PQstatus(pg->conn) == CONNECTION_BAD){
 		pg_conn_lost(pg, PQerrorMessage(pg->conn));
+		return -1;
+	}
+	/* a stalled server or network: given up, and a new connection tried (what was sent
+	 * is then in doubt, looked up after reconnecting) */
+	int64_t stall = 3LL * pg->timeout_ms > STALL_MIN_MS ? 3LL * pg->timeout_ms : STALL_MIN_MS;
+	if(pg->waits && pg_now_ms() - pg->waits->sent_ms > stall){
+		char why[96];
+		snprintf(why, sizeof(why), "no answer for %lld ms", (long long)stall);
+		pg_conn_lost(pg, why);
 		return -1;
 	}
 	return 0;

@@ -61,6 +61,7 @@ struct pg_wait {
 	struct pg_wait *next;
 	enum pg_wait_kind kind;
 	uint64_t batch;         /* PG_WAIT_BATCH: its number */
+	int64_t sent_ms;        /* when its sync went out (monotonic) */
 	bool failed;            /* a result of this group was an error */
 	char error[256];
 	PGresult *rows;         /* the group's row result, when it has one */
@@ -72,6 +73,7 @@ struct pg_wait {
 struct pg_change {
 	struct pg_change *next;
 	int64_t seq;
+	uint64_t after_batch;   /* this broker's last batch number when it was applied */
 	void *data;
 	int len;
 };

@@ -25,14 +25,14 @@ struct pg_store *pg_of(struct store *store)
 	return pg;
 }
 
-/* Lines for the broker's log go through stderr (the store has no logger of its own); a
- * line is kept in errmsg for store_errmsg. */
+/* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
 void pg_fail(struct pg_store *pg, const char *what, const char *why)
 {
 	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
 	size_t len = strlen(pg->errmsg);
 	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
-	fprintf(stderr, "jobs: %s\n", pg->errmsg);
+	/* pg_of's handle: the replica (NULL while opening, when err says it) */
+	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
 }
 
 static const char *pg_errmsg(const struct store *store)
@@ -136,8 +136,28 @@ static void undo_from(struct pg_store *pg, struct pg_batch *from)
 			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
 		}
 	}
-	for(struct pg_change *c = pg->replay; c; c = c->next) pg_changes_apply(pg, c->data, c->len, NULL);
+	/* what other brokers changed after `from` committed here: undoing may have put back
+	 * a value one of those changes had written too (the same update, the same second) */
+	for(struct pg_change *c = pg->replay; c; c = c->next){
+		if(c->after_batch >= from->number) pg_changes_apply(pg, c->data, c->len, NULL);
+	}
 	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+}
+
+/* Forgets the changes no unresolved batch can need again. */
+static void prune_replay(struct pg_store *pg)
+{
+	uint64_t oldest = 0;
+	for(struct pg_batch *b = pg->batches; b && !oldest; b = b->next){
+		if(!b->resolved) oldest = b->number;
+	}
+	while(pg->replay && (!oldest || pg->replay->after_batch < oldest)){
+		struct pg_change *c = pg->replay;
+		pg->replay = c->next;
+		free(c->data);
+		free(c);
+	}
+	if(!pg->replay) pg->replay_tail = NULL;
 }
 
 void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
@@ -151,7 +171,7 @@ void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 	}else{
 		undo_from(pg, b);
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
@@ -171,7 +191,7 @@ void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
 			break;
 		}
 	}
-	if(!any_unresolved(pg)) changes_free(&pg->replay, &pg->replay_tail);
+	prune_replay(pg);
 }
 
 /* Empty batches (nothing to store) resolve with the batches before them. */
@@ -366,8 +386,13 @@ static int pg_store_sync(struct store *store, const struct store_sync_hooks *hoo
 		struct pg_change *c = pg->inbox;
 		pg->inbox = c->next;
 		if(!pg->inbox) pg->inbox_tail = NULL;
-		if(pg_changes_apply(pg, c->data, c->len, hooks)) fprintf(stderr, "jobs: %s\n", pg->errmsg);
+		if(pg_changes_apply(pg, c->data, c->len, hooks)){
+			char why[sizeof(pg->errmsg)];
+			memcpy(why, pg->errmsg, sizeof(why));
+			pg_fail(pg, "another broker's change", why);
+		}
 		pg->applied_seq = c->seq;
+		c->after_batch = pg->batch_number;
 		if(keep){
 			c->next = NULL;
 			if(pg->replay_tail) pg->replay_tail->next = c;

@@ -24,6 +24,13 @@ void store_close(struct store *store)
 	if(store) store->ops->close(store);
 }
 
+void store_set_log(struct store *store, jobs_log_fn log, void *ctx)
+{
+	assert(store);
+	store->log = log;
+	store->log_ctx = ctx;
+}
+
 const char *store_errmsg(const struct store *store)
 {
 	assert(store);

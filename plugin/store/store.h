@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "util/log.h"
 #include "util/names.h"
 
 enum store_rc {
@@ -200,6 +201,9 @@ struct store;
 int store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen);
 /* Finishes what is pending, then closes. NULL is a no-op. */
 void store_close(struct store *store);
+/* Where the store logs what no caller hears of (a lost connection, a refused batch):
+ * nowhere until set. */
+void store_set_log(struct store *store, jobs_log_fn log, void *ctx);
 /* Why the last operation failed, for the log. */
 const char *store_errmsg(const struct store *store);
 

@@ -91,6 +91,8 @@ struct store_ops {
 /* The head of every implementation's handle: `struct sqlite_store { struct store base; ... }`. */
 struct store {
 	const struct store_ops *ops;
+	jobs_log_fn log;   /* store_set_log; NULL: nowhere */
+	void *log_ctx;
 };
 
 #endif
