@@ -9,6 +9,7 @@
 #include "core/ratelimit.h"
 #include "store/store.h"
 #include "core/testctl.h"
+#include "util/loglimit.h"
 
 struct service {
 	struct store *store;
@@ -32,7 +33,14 @@ struct service {
 	size_t batch_mark;
 	uint64_t batch_seq;        /* batches opened so far; the open one's number */
 	uint64_t committed_seq;    /* the last batch that committed */
+	uint64_t done_seq;         /* every batch up to this one is over (committed or failed) */
 	uint64_t batches_lost;     /* batches that did not commit, so far */
+	/* Batches whose outcome is not reported yet, oldest first (from held[held_head]):
+	 * their messages are held in the outbox. state: STORE_PENDING, the store will tell
+	 * (store_batch_poll); STORE_OK or STORE_ERROR, known, reported after those before. */
+	struct held_batch { uint64_t seq; int state; } *held;
+	size_t held_head, held_count, held_cap;
+	struct loglimit sync_errors;  /* lines about store_sync failing */
 	jobs_batch_failed_fn batch_failed;  /* NULL: none */
 	void *batch_failed_ctx;
 	/* Test controls: NULL unless plugin_opt_test_controls is on. */
@@ -64,6 +72,10 @@ static inline void service_note_wake(struct service *svc, int64_t ms)
 }
 
 #define SVC_LOG(svc, level, ...) do{ if((svc)->log) (svc)->log((svc)->log_ctx, (level), __VA_ARGS__); }while(0)
+
+/* Reports the outcome of held batches as far as the store knows it (service.h's
+ * service_flush), outside a batch; now_ms in job time. service.c. */
+void service_settle(struct service *svc, int64_t now_ms, struct outbox *ob);
 
 /* Service-side changes (fleet.c). Each returns 0, or -1 on a store error (the
  * caller rolls back and drops what was appended to the outbox). Times: epoch ms. */

@@ -84,6 +84,7 @@ int outbox_copy(struct outbox *ob, size_t i)
 	dst->not_before_ms = src->not_before_ms;
 	dst->withheld = src->withheld;
 	dst->fault = src->fault;
+	dst->held_by = src->held_by;
 	if(src->correlation && outbox_set_correlation(ob, src->correlation, src->correlation_len) != 0) return -1;
 	return 0;
 }
@@ -122,12 +123,26 @@ static bool is_notification(const struct outbox_msg *m)
 	return m->kind == OUTBOX_NOTIFY || m->kind == OUTBOX_NOTIFY_NEXT;
 }
 
-void outbox_drop_notifications(struct outbox *ob, size_t mark)
+void outbox_hold(struct outbox *ob, size_t mark, uint64_t batch)
 {
-	assert(ob && mark <= ob->count);
-	size_t kept = mark;
-	for(size_t i = mark; i < ob->count; i++){
-		if(is_notification(&ob->msgs[i])) msg_free(&ob->msgs[i]);
+	assert(ob && mark <= ob->count && batch);
+	for(size_t i = mark; i < ob->count; i++) ob->msgs[i].held_by = batch;
+}
+
+void outbox_release(struct outbox *ob, uint64_t batch)
+{
+	assert(ob && batch);
+	for(size_t i = 0; i < ob->count; i++){
+		if(ob->msgs[i].held_by == batch) ob->msgs[i].held_by = 0;
+	}
+}
+
+void outbox_drop_notifications(struct outbox *ob, uint64_t batch)
+{
+	assert(ob && batch);
+	size_t kept = 0;
+	for(size_t i = 0; i < ob->count; i++){
+		if(ob->msgs[i].held_by == batch && is_notification(&ob->msgs[i])) msg_free(&ob->msgs[i]);
 		else ob->msgs[kept++] = ob->msgs[i];
 	}
 	ob->count = kept;
@@ -137,7 +152,7 @@ void outbox_retain_later(struct outbox *ob, int64_t now_ms)
 {
 	size_t kept = 0;
 	for(size_t i = 0; i < ob->count; i++){
-		if(ob->msgs[i].not_before_ms > now_ms) ob->msgs[kept++] = ob->msgs[i];
+		if(ob->msgs[i].held_by || ob->msgs[i].not_before_ms > now_ms) ob->msgs[kept++] = ob->msgs[i];
 		else msg_free(&ob->msgs[i]);
 	}
 	ob->count = kept;

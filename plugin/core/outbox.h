@@ -1,6 +1,8 @@
 /* The messages a service call wants published. The service (notifications) and the
  * adapters (replies, management responses) append; the adapter publishes each entry
- * after the service call returns (so after its commit) and then clears the outbox.
+ * after the service call returns (so after its commit) and then clears the outbox,
+ * but for the messages held: those of a batch whose commit is not known yet
+ * (held_by, service.h), which wait until the service frees them.
  *
  * A message says what it is and whom it is for, not where it goes: the MQTT adapter
  * builds its topic (mqtt/topic.c). The outbox owns every string in it. */
@@ -47,6 +49,9 @@ struct outbox_msg {
 	int64_t not_before_ms;  /* publish at this epoch ms, not before (a delayed reply) */
 	bool withheld;          /* not to be published (a dropped reply); still reported as sent */
 	const char *fault;      /* the fault applied to this reply (a static name), or NULL */
+	/* The batch (service.h's batch number) whose commit the message waits for: not to
+	 * be published before the service frees it (0: free). */
+	uint64_t held_by;
 };
 
 struct outbox {
@@ -69,10 +74,14 @@ void outbox_set_payload(struct outbox *ob, size_t i, char *payload, size_t paylo
 /* Drops every message appended after `mark` (a previous ob->count): used when the
  * transaction that produced them rolled back. */
 void outbox_truncate(struct outbox *ob, size_t mark);
-/* Drops the notifications appended after `mark`, keeping the other messages in order. */
-void outbox_drop_notifications(struct outbox *ob, size_t mark);
-/* Frees every message whose not_before_ms is at most now_ms and keeps the others, in
- * order (the adapter has published the due ones). */
+/* Holds the messages appended after `mark` for `batch` (held_by). */
+void outbox_hold(struct outbox *ob, size_t mark, uint64_t batch);
+/* Frees the messages `batch` holds. */
+void outbox_release(struct outbox *ob, uint64_t batch);
+/* Drops the notifications `batch` holds, keeping the other messages in order. */
+void outbox_drop_notifications(struct outbox *ob, uint64_t batch);
+/* Frees every free message whose not_before_ms is at most now_ms and keeps the others
+ * (held ones, later ones), in order (the adapter has published the due free ones). */
 void outbox_retain_later(struct outbox *ob, int64_t now_ms);
 /* Frees every message and the array; the outbox can be reused. */
 void outbox_clear(struct outbox *ob);

@@ -1,4 +1,7 @@
-/* The tick: timers that expired, and jobs whose schedule or rollout is due.
+/* The tick: how pending batches ended (service.c), changes other brokers committed to
+ * a shared store (store_sync), and, on the broker the store names for it
+ * (store_runs_scheduler), timers that expired and jobs whose schedule or rollout is
+ * due.
  *
  * Mosquitto calls the tick on every pass of its loop, so the common case must cost
  * nothing: the service remembers the earliest moment anything is due and returns at
@@ -169,10 +172,52 @@ static int next_wake(struct service *svc, int64_t *out_ms)
 	return 0;
 }
 
+/* store_sync's hook: a change another broker committed is about to reach a thing's
+ * execution. */
+static int sync_touch(void *ctx, const char *thing, const char *namespace_id, int from_status, int to_status)
+{
+	return notify_touch(ctx, thing, namespace_id, notify_set_changed(from_status, to_status));
+}
+
+/* Applies what other brokers committed to a shared store, and notifies this broker's
+ * devices of it (free at once: it is committed). wall_ms: the real time (the log's
+ * limit); now_ms: job time. */
+static void sync_changes(struct service *svc, int64_t wall_ms, int64_t now_ms, struct outbox *ob)
+{
+	struct store_sync_hooks hooks = { .touch = sync_touch, .ctx = svc };
+	int rc = store_sync(svc->store, &hooks);
+	if(rc == STORE_OK){
+		/* a timer may have been set elsewhere */
+		svc->wake_known = false;
+		if(notify_emit(svc, now_ms / 1000, ob) != 0){
+			SVC_LOG(svc, JOBS_LOG_ERR, "jobs: notifications of changes from other brokers: %s",
+					store_errmsg(svc->store));
+		}
+		return;
+	}
+	notify_discard(svc);
+	uint64_t suppressed;
+	if(rc == STORE_ERROR && loglimit_allow(&svc->sync_errors, wall_ms, &suppressed)){
+		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: cannot read the changes of other brokers: %s (%llu similar lines suppressed)",
+				store_errmsg(svc->store), (unsigned long long)suppressed);
+	}
+}
+
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 {
+	int64_t wall_ms = now_ms;
 	now_ms += testing_offset_ms(svc);
+	if(!svc->batch_open){
+		if(svc->held_count) service_settle(svc, now_ms, ob);
+		sync_changes(svc, wall_ms, now_ms, ob);
+	}
 	if(svc->wake_known && (svc->next_wake_ms == 0 || now_ms < svc->next_wake_ms)) return;
+	if(!store_runs_scheduler(svc->store)){
+		/* another broker does the due work; this one reads the wake times again when
+		 * it takes the work over */
+		svc->wake_known = false;
+		return;
+	}
 
 	size_t mark = ob->count;
 	bool more = false;
@@ -202,4 +247,7 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	}
 	svc->next_wake_ms = next;
 	svc->wake_known = true;
+	/* a transaction of its own waits for the batches pending (store.h): their outcomes
+	 * are known now, and their messages, before the tick's, go out first */
+	if(svc->held_count && !svc->batch_open) service_settle(svc, now_ms, ob);
 }

@@ -11,19 +11,36 @@
 #include "core/notify.h"
 #include "core/core_state.h"
 
+/* Lines about store_sync failing: a store that cannot reach its database fails every
+ * tick. */
+#define SYNC_ERROR_LINES_PER_S 0.2
+#define SYNC_ERROR_BURST 3
+
 int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn log, void *log_ctx,
 		struct service **out, char *err, size_t errlen)
 {
+	struct store *store;
+	if(store_open(cfg, &store, err, errlen) != STORE_OK) return -1;
+	return service_create_on(cfg, store, now_ms, log, log_ctx, out, err, errlen);
+}
+
+int service_create_on(const struct jobs_config *cfg, struct store *store, int64_t now_ms, jobs_log_fn log,
+		void *log_ctx, struct service **out, char *err, size_t errlen)
+{
 	struct service *svc = calloc(1, sizeof(*svc));
 	if(!svc){
+		store_close(store);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	svc->store = store;
+	store_set_log(store, log, log_ctx);
 	svc->started_ms = now_ms;
 	svc->log = log;
 	svc->log_ctx = log_ctx;
 	svc->max_pending = cfg->max_pending;
 	svc->time_scale = cfg->time_scale > 0 ? cfg->time_scale : 1.0;
+	loglimit_init(&svc->sync_errors, SYNC_ERROR_LINES_PER_S, SYNC_ERROR_BURST);
 	svc->notify = notify_scope_create();
 	svc->region = strdup(cfg->region);
 	svc->account_id = strdup(cfg->account_id);
@@ -32,11 +49,6 @@ int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn lo
 		service_destroy(svc);
 		return -1;
 	}
-	if(store_open(cfg, &svc->store, err, errlen) != STORE_OK){
-		service_destroy(svc);
-		return -1;
-	}
-	store_set_log(svc->store, log, log_ctx);
 	if(cfg->rate_limit && !(svc->limiter = ratelimit_create(cfg->rate_limit))){
 		snprintf(err, errlen, "out of memory");
 		service_destroy(svc);
@@ -52,10 +64,13 @@ int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn lo
 	return 0;
 }
 
+/* The outbox (the adapter's) still holds the messages of batches pending here; the
+ * adapter frees them with it. store_close finishes or gives up those batches. */
 void service_destroy(struct service *svc)
 {
 	if(!svc) return;
 	store_close(svc->store);
+	free(svc->held);
 	ratelimit_destroy(svc->limiter);
 	testctl_destroy(svc->testctl);
 	notify_scope_destroy(svc->notify);
@@ -75,7 +90,7 @@ void service_log(struct service *svc, int level, const char *fmt, ...)
 	svc->log(svc->log_ctx, level, "%s", line);
 }
 
-static void fail_batch(struct service *svc, struct outbox *ob, int64_t now);
+static void batch_end(struct service *svc, struct outbox *ob, int rc, int64_t now);
 
 /* After a request in a batch: a storage failure (a full disk) can make SQLite roll the
  * whole batch back, not just the request's savepoint. Then what the batch's earlier
@@ -86,16 +101,36 @@ static void batch_check(struct service *svc, struct outbox *ob, int64_t now)
 	if(!svc->batch_open || store_in_transaction(svc->store)) return;
 	SVC_LOG(svc, JOBS_LOG_ERR, "jobs: a storage failure rolled back the requests of this pass");
 	svc->batch_open = false;
-	svc->wake_known = false;
-	fail_batch(svc, ob, now);
+	batch_end(svc, ob, STORE_ERROR, now);
+}
+
+/* Room for one more held batch (each batch takes at most one). */
+static int held_reserve(struct service *svc)
+{
+	if(svc->held_head + svc->held_count < svc->held_cap) return 0;
+	if(svc->held_head > 0){
+		memmove(svc->held, svc->held + svc->held_head, svc->held_count * sizeof(*svc->held));
+		svc->held_head = 0;
+		return 0;
+	}
+	size_t cap = svc->held_cap ? svc->held_cap * 2 : 8;
+	struct held_batch *held = realloc(svc->held, cap * sizeof(*held));
+	if(!held) return -1;
+	svc->held = held;
+	svc->held_cap = cap;
+	return 0;
 }
 
 /* Opens the batch at the first request after a flush. */
 static void batch_join(struct service *svc, const struct outbox *ob)
 {
 	if(!svc->group_commit || svc->batch_open) return;
+	/* requests then commit one by one, as without group commit */
+	if(held_reserve(svc) != 0){
+		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: cannot open a batch: out of memory");
+		return;
+	}
 	if(store_batch_begin(svc->store) != STORE_OK){
-		/* requests then commit one by one, as without group commit */
 		SVC_LOG(svc, JOBS_LOG_WARNING, "jobs: cannot open a batch: %s", store_errmsg(svc->store));
 		return;
 	}
@@ -107,6 +142,11 @@ static void batch_join(struct service *svc, const struct outbox *ob)
 uint64_t service_batch_seq(const struct service *svc)
 {
 	return svc->batch_open ? svc->batch_seq : 0;
+}
+
+bool service_batch_done(const struct service *svc, uint64_t seq)
+{
+	return seq <= svc->done_seq;
 }
 
 bool service_batch_committed(const struct service *svc, uint64_t seq)
@@ -210,13 +250,72 @@ void service_set_group_commit(struct service *svc, bool on)
 	svc->group_commit = on;
 }
 
-/* The batch did not commit: nothing it did happened. Its notifications go; the
- * adapter's hook rewrites the replies. */
-static void fail_batch(struct service *svc, struct outbox *ob, int64_t now)
+/* Reports that the batch `seq`, whose messages ob holds, committed or failed. A batch
+ * that failed: nothing it did happened. Its notifications go; the adapter's hook
+ * rewrites the replies. Then its messages are free. */
+static void batch_over(struct service *svc, struct outbox *ob, uint64_t seq, bool committed, int64_t now)
 {
-	svc->batches_lost++;
-	outbox_drop_notifications(ob, svc->batch_mark);
-	if(svc->batch_failed) svc->batch_failed(svc->batch_failed_ctx, ob, svc->batch_mark, now);
+	if(committed){
+		svc->committed_seq = seq;
+	}else{
+		outbox_drop_notifications(ob, seq);
+		if(svc->batch_failed) svc->batch_failed(svc->batch_failed_ctx, ob, seq, now);
+	}
+	outbox_release(ob, seq);
+	svc->done_seq = seq;
+}
+
+/* The open batch (just closed) ended as its commit answered: STORE_OK, STORE_ERROR or
+ * STORE_PENDING. Reported now unless earlier batches are still held, which it then
+ * follows. `now`: epoch seconds. */
+static void batch_end(struct service *svc, struct outbox *ob, int rc, int64_t now)
+{
+	uint64_t seq = svc->batch_seq;
+	if(rc == STORE_ERROR){
+		svc->batches_lost++;
+		svc->wake_known = false; /* the rolled-back batch may have set timers */
+	}
+	if(rc == STORE_OK && svc->held_count == 0){
+		/* the common case: nothing was held, nothing to free */
+		svc->committed_seq = svc->done_seq = seq;
+		return;
+	}
+	outbox_hold(ob, svc->batch_mark, seq);
+	if(rc == STORE_ERROR && svc->held_count == 0){
+		batch_over(svc, ob, seq, false, now);
+		return;
+	}
+	/* batch_join reserved its place */
+	assert(svc->held_head + svc->held_count < svc->held_cap);
+	svc->held[svc->held_head + svc->held_count++] = (struct held_batch){ .seq = seq, .state = rc };
+}
+
+void service_settle(struct service *svc, int64_t now_ms, struct outbox *ob)
+{
+	assert(!svc->batch_open);
+	while(svc->held_count){
+		const struct held_batch *h = &svc->held[svc->held_head];
+		int rc = h->state;
+		if(rc == STORE_PENDING){
+			rc = store_batch_poll(svc->store);
+			if(rc == STORE_PENDING) return;
+			if(rc == STORE_NOT_FOUND){
+				/* the store knows of no batch pending: its outcome is lost */
+				SVC_LOG(svc, JOBS_LOG_ERR, "jobs: the store lost a batch it had taken: its requests fail");
+				rc = STORE_ERROR;
+			}else if(rc == STORE_ERROR){
+				SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
+			}
+			if(rc == STORE_ERROR){
+				svc->batches_lost++;
+				svc->wake_known = false;
+			}
+		}
+		uint64_t seq = h->seq;
+		svc->held_head++;
+		if(--svc->held_count == 0) svc->held_head = 0;
+		batch_over(svc, ob, seq, rc == STORE_OK, now_ms / 1000);
+	}
 }
 
 bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
@@ -225,16 +324,8 @@ bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 	svc->batch_open = false;
 	now_ms += testing_offset_ms(svc);
 	int rc = store_batch_commit(svc->store);
-	/* A store that finishes a batch later (STORE_PENDING, store.h) needs the service to
-	 * hold the batch's replies until store_batch_poll tells how it ended; no store does
-	 * yet (SQLite finishes at once), so this path does not exist yet either. */
-	assert(rc != STORE_PENDING);
-	if(rc != STORE_OK){
-		SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
-		svc->wake_known = false; /* the rolled-back batch may have set timers */
-		fail_batch(svc, ob, now_ms / 1000);
-		return false;
-	}
-	svc->committed_seq = svc->batch_seq;
-	return true;
+	if(rc == STORE_ERROR) SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
+	batch_end(svc, ob, rc, now_ms / 1000);
+	if(svc->held_count) service_settle(svc, now_ms, ob);
+	return rc != STORE_ERROR;
 }

@@ -35,6 +35,11 @@ void service_log(struct service *svc, int level, const char *fmt, ...) __attribu
  * filled. */
 int service_create(const struct jobs_config *cfg, int64_t now_ms, jobs_log_fn log, void *log_ctx,
 		struct service **out, char *err, size_t errlen);
+/* The same on a store already opened (store.h), which the service then owns, closed on
+ * failure too: for tests that give the service a store of their own. */
+struct store;
+int service_create_on(const struct jobs_config *cfg, struct store *store, int64_t now_ms, jobs_log_fn log,
+		void *log_ctx, struct service **out, char *err, size_t errlen);
 void service_destroy(struct service *svc);
 /* What the service's store is (kind, location, schema version), for the log. */
 struct store_info;
@@ -62,16 +67,28 @@ void service_control(struct service *svc, const struct control_request *req, con
 void service_set_group_commit(struct service *svc, bool on);
 /* Commits what the requests since the last flush changed. Returns false when the
  * batch did not commit: then the batch's notifications are dropped from ob and the
- * batch-failed hook rewrites the rest. */
+ * batch-failed hook rewrites the rest.
+ *
+ * A store may finish a commit later (STORE_PENDING, store.h): then the batch's
+ * messages (replies, responses, notifications) stay in ob, held (outbox_msg.held_by
+ * is the batch's number), and service_flush returns true. The service asks the store
+ * how each such batch ended, in the order they were committed, right after a commit
+ * and at every tick: a batch that committed frees its messages; one that failed ends
+ * as a batch that fails at once does (its notifications dropped, the hook called),
+ * then frees the rest. A batch that ends at once while earlier ones are held waits
+ * for them, so the outcomes come out in order. */
 bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob);
 
-/* A batch did not commit (service_flush, or a storage failure rolled it back while a
- * request ran): nothing it did happened. The service has dropped its notifications
- * from ob; the hook turns the replies appended since `from` into what a failure
- * answers (the MQTT adapter's accepted replies into InternalError rejections, its
- * management responses into one error). `now`: epoch seconds. A request's own result
- * already says the failure (InternalError, InternalFailureException). */
-typedef void (*jobs_batch_failed_fn)(void *ctx, struct outbox *ob, size_t from, int64_t now);
+/* A batch did not commit (service_flush, a storage failure rolled it back while a
+ * request ran, or the store reported later that it failed): nothing it did happened.
+ * The service has dropped its notifications from ob; the hook turns the replies the
+ * batch holds (outbox_msg.held_by == batch) into what a failure answers (the MQTT
+ * adapter's accepted replies into InternalError rejections, its management responses
+ * into one error), and may fail what it holds elsewhere for that batch (HTTP
+ * answers); the service frees the messages after it. `now`: epoch seconds. A
+ * request's own result already says the failure (InternalError,
+ * InternalFailureException). Called once per failed batch, in batch order. */
+typedef void (*jobs_batch_failed_fn)(void *ctx, struct outbox *ob, uint64_t batch, int64_t now);
 void service_set_batch_failed(struct service *svc, jobs_batch_failed_fn fn, void *ctx);
 /* How many batches did not commit so far: a request during which the count changed
  * lost what it did. */
@@ -82,9 +99,15 @@ uint64_t service_batches_lost(const struct service *svc);
 struct testctl *service_testctl(struct service *svc);
 /* The number of the batch a request just handled ran in, 0 when none is open (the
  * request committed on its own). Replies held outside the outbox (HTTP) keep it and
- * ask, right after service_flush, whether that batch committed: a batch that a
- * storage failure rolled back mid-pass is over, and a later one has another number. */
+ * ask, right after service_flush, whether that batch is over (service_batch_done;
+ * it is not while its store's commit is pending) and, when it is, whether it
+ * committed: a batch that a storage failure rolled back mid-pass is over, and a later
+ * one has another number. service_batch_committed answers only for the batches that
+ * service_flush ended, right after it; a reply kept longer (its batch was pending)
+ * learns of a failure from the batch-failed hook, before service_batch_done says its
+ * batch is over. */
 uint64_t service_batch_seq(const struct service *svc);
+bool service_batch_done(const struct service *svc, uint64_t seq);
 bool service_batch_committed(const struct service *svc, uint64_t seq);
 
 /* A monotonic clock in ms, for the tick's time budget only (service_tick keeps
@@ -99,9 +122,14 @@ void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx);
 typedef bool (*jobs_kick_fn)(void *ctx, const char *name, bool by_username);
 void service_set_kicker(struct service *svc, jobs_kick_fn kick, void *ctx);
 
-/* Called often (Mosquitto's TICK fires on every pass of its loop): returns at once
- * unless a timer or a job's rollout or schedule is due at now_ms; then handles what
- * is due, a bounded amount per call, appending notifications to the outbox. */
+/* Called often (Mosquitto's TICK fires on every pass of its loop), outside a batch
+ * (after service_flush): learns how pending batches ended (see service_flush); applies
+ * the changes other brokers committed to a shared store (store_sync), appending the
+ * notifications they cause for this broker's devices (free at once: they are
+ * committed); then, when this broker runs the due work (store_runs_scheduler), returns
+ * at once unless a timer or a job's rollout or schedule is due at now_ms, and else
+ * handles what is due, a bounded amount per call, appending notifications to the
+ * outbox. */
 void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob);
 
 #endif

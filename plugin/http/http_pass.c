@@ -1,4 +1,5 @@
-/* Answers a pass's HTTP calls only for what the pass's commit kept. */
+/* Answers a pass's HTTP calls only for what the pass's commit kept, or says which wait
+ * for their batch. */
 #include "http/http_pass.h"
 
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 
 bool http_pass_run(struct service *svc, const struct access_config *access,
 		const struct http_request *const *reqs, size_t n, int64_t now_ms, struct outbox *ob,
-		struct http_response *out)
+		struct http_response *out, uint64_t *held)
 {
 	uint64_t batch[HTTP_PASS_MAX];
 	for(size_t i = 0; i < n; i++){
@@ -16,10 +17,15 @@ bool http_pass_run(struct service *svc, const struct access_config *access,
 	}
 	bool stored = service_flush(svc, now_ms, ob);
 	for(size_t i = 0; i < n; i++){
-		if(out[i].status < 300 && !service_batch_committed(svc, batch[i])){
-			free(out[i].body);
-			http_api_error(&out[i], 503, "ServiceUnavailableException", "internal storage error");
-		}
+		held[i] = service_batch_done(svc, batch[i]) ? 0 : batch[i];
+		if(!held[i] && !service_batch_committed(svc, batch[i])) http_pass_failed(&out[i]);
 	}
 	return stored;
+}
+
+void http_pass_failed(struct http_response *resp)
+{
+	if(resp->status >= 300) return;
+	free(resp->body);
+	http_api_error(resp, 503, "ServiceUnavailableException", "internal storage error");
 }

@@ -83,18 +83,37 @@ static cJSON *run_command(struct service *svc, const struct control_request *cre
 	return resp;
 }
 
-/* The response of a request whose batch failed: what it did is gone. */
-static cJSON *failed_response(void)
+/* The response of a request whose batch failed: what it did is gone. Each command keeps
+ * its name and correlationData (clients match answers by them), its data becomes the
+ * error; a command that had failed keeps its error (it changed nothing anyway). */
+static void mark_failed(cJSON *root)
 {
-	cJSON *root = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(root, "responses");
-	add_request_error(list, "InternalFailureException: internal storage error");
+	cJSON *entry;
+	cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(root, "responses")){
+		if(cJSON_HasObjectItem(entry, "error")) continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(entry, "data");
+		cJSON_AddStringToObject(entry, "error", "InternalFailureException: internal storage error");
+	}
+}
+
+/* The same for a response already printed; one that cannot be read back becomes one
+ * error for the request. */
+static cJSON *failed_response(const char *sent, size_t sent_len)
+{
+	cJSON *root = cJSON_ParseWithLength(sent, sent_len);
+	if(!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root, "responses"))){
+		cJSON_Delete(root);
+		root = cJSON_CreateObject();
+		add_request_error(cJSON_AddArrayToObject(root, "responses"), "InternalFailureException: internal storage error");
+		return root;
+	}
+	mark_failed(root);
 	return root;
 }
 
-char *mqtt_control_failed_payload(size_t *len)
+char *mqtt_control_failed_payload(const char *sent, size_t sent_len, size_t *len)
 {
-	return shapes_print(failed_response(), len);
+	return shapes_print(failed_response(sent, sent_len), len);
 }
 
 void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, struct outbox *ob)
@@ -148,9 +167,6 @@ void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, stru
 		}
 	}
 	cJSON_Delete(body);
-	if(service_batches_lost(svc) != lost){
-		cJSON_Delete(root);
-		root = failed_response();
-	}
+	if(service_batches_lost(svc) != lost) mark_failed(root);
 	respond(req, ob, root);
 }

@@ -14,6 +14,6 @@
 void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 /* The payload of a management response whose batch failed (mqtt_control.c; malloc'd,
  * NULL when out of memory). */
-char *mqtt_control_failed_payload(size_t *len);
+char *mqtt_control_failed_payload(const char *sent, size_t sent_len, size_t *len);
 
 #endif

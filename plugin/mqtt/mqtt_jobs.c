@@ -140,11 +140,12 @@ bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struc
 
 /* ---- a failed batch ---- */
 
-void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, size_t from, int64_t now)
+void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, uint64_t batch, int64_t now)
 {
 	(void)ctx;
-	for(size_t i = from; i < ob->count; i++){
+	for(size_t i = 0; i < ob->count; i++){
 		struct outbox_msg *m = &ob->msgs[i];
+		if(m->held_by != batch) continue;
 		size_t len = 0;
 		char *payload = NULL;
 		if(m->kind == OUTBOX_ACCEPTED){
@@ -155,7 +156,7 @@ void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, size_t from, int64_t now
 			payload = end_reply(&w, m->client_token, now, &len);
 			m->kind = OUTBOX_REJECTED;
 		}else if(m->kind == OUTBOX_RESPONSE){
-			payload = mqtt_control_failed_payload(&len);
+			payload = mqtt_control_failed_payload(m->payload, m->payload_len, &len);
 		}else{
 			continue;
 		}

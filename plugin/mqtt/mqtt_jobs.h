@@ -19,11 +19,11 @@
  * $aws/things/{thing}/jobs/ (nothing appended), true otherwise. */
 bool mqtt_jobs_device(struct service *svc, const struct jobs_request *req, struct outbox *ob);
 
-/* The service's batch-failed hook (service_set_batch_failed): the batch's accepted
- * replies become InternalError rejections and its management responses one
+/* The service's batch-failed hook (service_set_batch_failed): the accepted replies
+ * the batch holds become InternalError rejections and its management responses one
  * InternalFailureException error; rejections stay. Whoever creates a service that
- * serves MQTT sets it once (plugin.c, the tests). */
-void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, size_t from, int64_t now);
+ * serves MQTT sets it once (the tests), or calls it from its own hook (plugin.c). */
+void mqtt_jobs_fail_batch(void *ctx, struct outbox *ob, uint64_t batch, int64_t now);
 
 /* The adapter published m at now_ms (real epoch ms) on `topic`, or, for m->withheld,
  * did not: with test controls on, a message to a thing whose transcript is recorded

@@ -40,6 +40,9 @@ struct plugin {
 	struct service *svc;
 	struct outbox outbox;
 	struct http_server *http;   /* NULL unless plugin_opt_http_listen */
+	/* HTTP calls whose batch the store commits later: answered once it is over. */
+	struct held_call { struct http_call *call; struct http_response resp; uint64_t batch; } *held;
+	size_t nheld, held_cap;
 	/* TICK has fired, so it will fire after every pass of the broker's loop: requests
 	 * commit together there (group commit). Until then each request commits and
 	 * replies on its own. */
@@ -89,13 +92,14 @@ static const char *publish_error_text(int rc)
 static int64_t now_ms(void);
 
 /* Publishes and empties the outbox (the broker copies each payload), but for
- * messages held back until later (test controls' delayed replies). */
+ * messages held back until later (test controls' delayed replies) and those held by a
+ * batch whose commit is not known yet. */
 static void flush_outbox(struct plugin *p)
 {
 	int64_t now = now_ms();
 	for(size_t i = 0; i < p->outbox.count; i++){
 		const struct outbox_msg *m = &p->outbox.msgs[i];
-		if(m->not_before_ms > now) continue;
+		if(m->held_by || m->not_before_ms > now) continue;
 		char buf[512];
 		char *topic = buf;
 		size_t need = topic_build(m, buf, sizeof(buf));
@@ -304,6 +308,55 @@ static void log_http_refusals(struct plugin *p)
 	loglimit_suppress(&p->refusals, dropped);
 }
 
+/* Sends an HTTP call's answer (a refusal is logged). */
+static void answer_http(struct plugin *p, struct http_call *call, const struct http_request *hr,
+		struct http_response *resp)
+{
+	if(resp->status == 401 || resp->status == 403){
+		log_refusal(p, "HTTP %.8s %.200s key=%.40s: %d %s: %.200s", hr->method, hr->path, hr->who ? hr->who : "-",
+				resp->status, resp->error_type, resp->body ? resp->body : "");
+	}
+	http_server_finish(p->http, call, resp);
+}
+
+/* The service's batch-failed hook: the MQTT replies the batch holds, and the HTTP
+ * answers waiting for it, become failures. */
+static void batch_failed(void *ctx, struct outbox *ob, uint64_t batch, int64_t now)
+{
+	struct plugin *p = ctx;
+	mqtt_jobs_fail_batch(NULL, ob, batch, now);
+	for(size_t i = 0; i < p->nheld; i++){
+		if(p->held[i].batch == batch) http_pass_failed(&p->held[i].resp);
+	}
+}
+
+/* How many calls a pass may take: as many as there is room to hold. */
+static size_t held_room(struct plugin *p)
+{
+	if(p->held_cap - p->nheld < HTTP_PASS_MAX){
+		size_t cap = p->nheld + 2 * HTTP_PASS_MAX;
+		struct held_call *held = realloc(p->held, cap * sizeof(*held));
+		if(held){
+			p->held = held;
+			p->held_cap = cap;
+		}
+	}
+	size_t room = p->held_cap - p->nheld;
+	return room < HTTP_PASS_MAX ? room : HTTP_PASS_MAX;
+}
+
+/* Answers the held HTTP calls whose batch is over, in the order they came. */
+static void answer_held(struct plugin *p)
+{
+	size_t kept = 0;
+	for(size_t i = 0; i < p->nheld; i++){
+		struct held_call *h = &p->held[i];
+		if(service_batch_done(p->svc, h->batch)) answer_http(p, h->call, http_call_request(h->call), &h->resp);
+		else p->held[kept++] = *h;
+	}
+	p->nheld = kept;
+}
+
 /* TICK fires on every pass of the broker's loop (with zeroed times: read the clock). */
 static int on_tick(int event, void *event_data, void *userdata)
 {
@@ -317,23 +370,24 @@ static int on_tick(int event, void *event_data, void *userdata)
 	}
 	/* HTTP requests join this pass's batch; the pass's requests commit first, then
 	 * the replies go out (MQTT ones at the start of the next pass, when they would
-	 * have anyway). */
+	 * have anyway); those of a batch the store commits later wait for it. */
 	struct http_call *calls[HTTP_PASS_MAX];
 	const struct http_request *requests[HTTP_PASS_MAX];
 	struct http_response responses[HTTP_PASS_MAX];
-	size_t ncalls = p->http ? http_server_take(p->http, calls, HTTP_PASS_MAX) : 0;
+	uint64_t held[HTTP_PASS_MAX];
+	size_t ncalls = p->http ? http_server_take(p->http, calls, held_room(p)) : 0;
 	for(size_t i = 0; i < ncalls; i++) requests[i] = http_call_request(calls[i]);
-	http_pass_run(p->svc, &p->cfg.access, requests, ncalls, now, &p->outbox, responses);
+	http_pass_run(p->svc, &p->cfg.access, requests, ncalls, now, &p->outbox, responses, held);
 	for(size_t i = 0; i < ncalls; i++){
-		const struct http_request *hr = requests[i];
-		if(responses[i].status == 401 || responses[i].status == 403){
-			log_refusal(p, "HTTP %.8s %.200s key=%.40s: %d %s: %.200s", hr->method, hr->path, hr->who ? hr->who : "-",
-					responses[i].status, responses[i].error_type, responses[i].body ? responses[i].body : "");
+		if(held[i]){
+			p->held[p->nheld++] = (struct held_call){ .call = calls[i], .resp = responses[i], .batch = held[i] };
+		}else{
+			answer_http(p, calls[i], requests[i], &responses[i]);
 		}
-		http_server_finish(p->http, calls[i], &responses[i]);
 	}
 	if(p->http) log_http_refusals(p);
 	service_tick(p->svc, now, &p->outbox);
+	if(p->nheld) answer_held(p);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -382,6 +436,13 @@ static void teardown(struct plugin *p)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, on_tick, NULL);
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_ACL_CHECK, on_acl_check, NULL);
 	}
+	/* calls waiting for a batch the store has not finished: their outcome is not known */
+	for(size_t i = 0; i < p->nheld; i++){
+		free(p->held[i].resp.body);
+		http_api_error(&p->held[i].resp, 503, "ServiceUnavailableException", "the broker is stopping");
+		http_server_finish(p->http, p->held[i].call, &p->held[i].resp);
+	}
+	free(p->held);
 	http_server_stop(p->http);
 	service_destroy(p->svc);
 	config_free(&p->cfg);
@@ -427,7 +488,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 	}
 	service_set_clock(p->svc, monotonic_ms, NULL);
 	service_set_kicker(p->svc, kick, NULL);
-	service_set_batch_failed(p->svc, mqtt_jobs_fail_batch, NULL);
+	service_set_batch_failed(p->svc, batch_failed, p);
 	const struct jobs_config *cfg = &p->cfg;
 	struct store_info store;
 	service_store_info(p->svc, &store);

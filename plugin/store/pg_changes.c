@@ -11,11 +11,12 @@
 
 /* ---- a batch to PostgreSQL ---- */
 
-/* Parameter texts of one statement. */
+/* Parameter texts of one statement: an UPDATE's or DELETE's, or the rows of an INSERT. */
+#define MAX_PARAMS 8192
 struct params {
 	int n;
-	const char *values[2 * 64 + 4];
-	char *owned[2 * 64 + 4];
+	const char *values[MAX_PARAMS];
+	char *owned[MAX_PARAMS];
 	int owned_count;
 };
 
@@ -52,9 +53,57 @@ static int param_add(struct params *p, sqlite3_value *v)
 	return p->n;
 }
 
+/* INSERTs of one table in a row go as one statement of many rows (a job for a large
+ * group inserts an execution per thing): kept here until another kind of change, another
+ * table, or a full statement sends them. */
+struct inserts {
+	char table[64];
+	int ncol;
+	int rows;
+	struct strbuf sql;
+	struct params p;
+};
+
+static int inserts_send(struct pg_store *pg, struct inserts *ins)
+{
+	int rc = 0;
+	if(ins->rows){
+		rc = ins->sql.failed ? -1 : pg_send(pg, ins->sql.p, ins->p.n, ins->p.values, NULL, NULL);
+	}
+	free(ins->sql.p);
+	ins->sql = (struct strbuf){ 0 };
+	params_free(&ins->p);
+	ins->rows = 0;
+	return rc;
+}
+
+static int insert_add(struct pg_store *pg, struct inserts *ins, sqlite3_changeset_iter *it, const char *table,
+		int ncol, const char *const *names)
+{
+	if(ins->rows && (strcmp(ins->table, table) != 0 || ins->p.n + ncol > MAX_PARAMS)){
+		if(inserts_send(pg, ins)) return -1;
+	}
+	if(!ins->rows){
+		snprintf(ins->table, sizeof(ins->table), "%s", table);
+		ins->ncol = ncol;
+		strbuf_printf(&ins->sql, "INSERT INTO \"%s\" (", table);
+		for(int i = 0; i < ncol; i++) strbuf_printf(&ins->sql, "%s\"%s\"", i ? ", " : "", names[i]);
+		strbuf_printf(&ins->sql, ") VALUES ");
+	}
+	strbuf_printf(&ins->sql, "%s(", ins->rows ? ", " : "");
+	for(int i = 0; i < ncol; i++){
+		sqlite3_value *v;
+		if(sqlite3changeset_new(it, i, &v) != SQLITE_OK || !v) return -1;
+		strbuf_printf(&ins->sql, "%s$%d", i ? ", " : "", param_add(&ins->p, v));
+	}
+	strbuf_printf(&ins->sql, ")");
+	ins->rows++;
+	return 0;
+}
+
 /* One change as a statement; UPDATE and DELETE are checked (jobs_expect): the row
  * must still hold the values the batch read. */
-static int send_change(struct pg_store *pg, sqlite3_changeset_iter *it)
+static int send_change(struct pg_store *pg, struct inserts *ins, sqlite3_changeset_iter *it)
 {
 	const char *table;
 	int ncol, op, indirect;
@@ -64,19 +113,12 @@ static int send_change(struct pg_store *pg, sqlite3_changeset_iter *it)
 	int count;
 	const char *const *names = pg_table_columns(pg, table, &count);
 	if(!names || count != ncol || ncol > 64) return -1;
+	if(op == SQLITE_INSERT) return insert_add(pg, ins, it, table, ncol, names);
+	if(inserts_send(pg, ins)) return -1;
 	struct strbuf sql = { 0 };
-	struct params p = { 0 };
+	static struct params p;
 	sqlite3_value *v;
-	if(op == SQLITE_INSERT){
-		strbuf_printf(&sql, "INSERT INTO \"%s\" (", table);
-		for(int i = 0; i < ncol; i++) strbuf_printf(&sql, "%s\"%s\"", i ? ", " : "", names[i]);
-		strbuf_printf(&sql, ") VALUES (");
-		for(int i = 0; i < ncol; i++){
-			if(sqlite3changeset_new(it, i, &v) != SQLITE_OK || !v) goto fail;
-			strbuf_printf(&sql, "%s$%d", i ? ", " : "", param_add(&p, v));
-		}
-		strbuf_printf(&sql, ")");
-	}else if(op == SQLITE_UPDATE){
+	if(op == SQLITE_UPDATE){
 		strbuf_printf(&sql, "WITH u AS (UPDATE \"%s\" SET ", table);
 		int sets = 0;
 		for(int i = 0; i < ncol; i++){
@@ -138,7 +180,9 @@ int pg_changes_send(struct pg_store *pg, struct pg_batch *b, uint64_t after_batc
 	sqlite3_changeset_iter *it;
 	if(sqlite3changeset_start(&it, b->changeset_len, b->changeset) != SQLITE_OK) return -1;
 	int rc = 0;
-	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, it);
+	static struct inserts ins; /* its arrays are large: not on the stack */
+	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, &ins, it);
+	if(inserts_send(pg, &ins)) rc = -1;
 	sqlite3changeset_finalize(it);
 	if(rc) {
 		if(pg->conn) pg_conn_lost(pg, "cannot turn a batch into SQL");

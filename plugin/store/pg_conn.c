@@ -1,7 +1,8 @@
 /* The PostgreSQL store's connection: one libpq connection in pipeline mode, non-blocking.
  * Commands go out in groups, each ended by a pipeline sync; pg->waits says, in order,
  * what each group's results answer. pg_conn_pump reads what arrived without waiting,
- * hands finished groups to pg_store.c, sends what is due, and reconnects after a loss. */
+ * keeps finished groups for pg_store.c to take (pg_conn_take_done), sends what is due,
+ * and reconnects after a loss. */
 #include "store/pg_internal.h"
 
 #include <assert.h>
@@ -21,9 +22,22 @@
 /* The change log keeps an hour, and at least the last 10,000 entries: a broker that was
  * cut off longer loads a new snapshot. */
 #define FETCH_LIMIT 500
+/* Reads of the socket per pump: enough for megabytes, bounded so a flood of results
+ * cannot hold the broker's thread. */
+#define MAX_READS_PER_PUMP 256
 /* The least time without an answer after which a connection is given up (3 timeouts
  * otherwise): a batch of a large job's executions can take PostgreSQL seconds. */
 #define STALL_MIN_MS 15000
+
+/* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
+void pg_fail(struct pg_store *pg, const char *what, const char *why)
+{
+	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
+	size_t len = strlen(pg->errmsg);
+	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
+	/* the handle the port hands around: the replica's (NULL while opening, when err says it) */
+	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
+}
 
 int64_t pg_now_ms(void)
 {
@@ -158,6 +172,11 @@ int pg_conn_pipeline(struct pg_store *pg)
 void pg_conn_close(struct pg_store *pg)
 {
 	free_waits(pg);
+	for(struct pg_wait *w = pg_conn_take_done(pg), *next; w; w = next){
+		next = w->next;
+		PQclear(w->rows);
+		free(w);
+	}
 	if(pg->conn) PQfinish(pg->conn);
 	pg->conn = NULL;
 }
@@ -209,42 +228,35 @@ static void reconnect(struct pg_store *pg)
 	pg->retry_at_ms = now; /* the attempt's start, for its timeout */
 }
 
-/* A group's results are all in: what they mean. */
+/* A group's results are all in: kept for pg_conn_take_done. */
 static void group_done(struct pg_store *pg, struct pg_wait *w)
 {
-	const char *value = w->rows && PQntuples(w->rows) > 0 && !PQgetisnull(w->rows, 0, 0) ? PQgetvalue(w->rows, 0, 0) : NULL;
-	switch(w->kind){
-	case PG_WAIT_BATCH:
-		if(w->failed) pg_fail(pg, "PostgreSQL refused a batch", w->error);
-		pg_batch_resolved(pg, w->batch, !w->failed);
-		break;
-	case PG_WAIT_FETCH:
-		pg->fetching = false;
-		if(!w->failed && w->rows) pg_fetched(pg, w->rows);
-		else if(w->failed) pg_fail(pg, "cannot read the change log", w->error);
-		break;
-	case PG_WAIT_LEASE:
-		pg->lease_asked = false;
-		if(!w->failed && value && strcmp(value, "t") == 0) pg->leader = true;
-		break;
-	case PG_WAIT_IDS:
-		pg->ids_asked = false;
-		if(!w->failed && value) pg_ids_granted(pg, strtoll(value, NULL, 10));
-		break;
-	case PG_WAIT_DOUBT:
-		if(!w->failed && w->rows) pg_doubt_resolved(pg, w->rows);
-		break;
-	case PG_WAIT_NONE:
-		break;
-	}
+	w->next = NULL;
+	if(pg->done_tail) pg->done_tail->next = w;
+	else pg->done = w;
+	pg->done_tail = w;
+}
+
+struct pg_wait *pg_conn_take_done(struct pg_store *pg)
+{
+	struct pg_wait *w = pg->done;
+	pg->done = pg->done_tail = NULL;
+	return w;
 }
 
 /* Reads every result that arrived. Returns -1 when the connection was lost. */
 static int read_results(struct pg_store *pg)
 {
-	if(!PQconsumeInput(pg->conn)){
-		pg_conn_lost(pg, PQerrorMessage(pg->conn));
-		return -1;
+	/* libpq reads one packet's worth per call: read on while the socket has more (a large
+	 * result, a backlog of the change log), up to a bound per pass */
+	for(int reads = 0; reads < MAX_READS_PER_PUMP; reads++){
+		if(!PQconsumeInput(pg->conn)){
+			pg_conn_lost(pg, PQerrorMessage(pg->conn));
+			return -1;
+		}
+		struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+		if(poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) break;
+		pg->last_input_ms = pg_now_ms();
 	}
 	PGnotify *n;
 	while((n = PQnotifies(pg->conn))){
@@ -267,9 +279,6 @@ static int read_results(struct pg_store *pg)
 			pg->waits = w->next;
 			if(!pg->waits) pg->waits_tail = NULL;
 			group_done(pg, w);
-			PQclear(w->rows);
-			free(w);
-			if(!pg->conn) return -1; /* a handler dropped it */
 			continue;
 		}
 		if(st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED){
@@ -292,10 +301,12 @@ static int read_results(struct pg_store *pg)
 		pg_conn_lost(pg, PQerrorMessage(pg->conn));
 		return -1;
 	}
-	/* a stalled server or network: given up, and a new connection tried (what was sent
-	 * is then in doubt, looked up after reconnecting) */
+	/* a stalled server or network (no byte for that long while answers are awaited):
+	 * given up, and a new connection tried (what was sent is then in doubt, looked up
+	 * after reconnecting) */
 	int64_t stall = 3LL * pg->timeout_ms > STALL_MIN_MS ? 3LL * pg->timeout_ms : STALL_MIN_MS;
-	if(pg->waits && pg_now_ms() - pg->waits->sent_ms > stall){
+	int64_t since = pg->waits && pg->waits->sent_ms > pg->last_input_ms ? pg->waits->sent_ms : pg->last_input_ms;
+	if(pg->waits && pg_now_ms() - since > stall){
 		char why[96];
 		snprintf(why, sizeof(why), "no answer for %lld ms", (long long)stall);
 		pg_conn_lost(pg, why);
@@ -370,21 +381,4 @@ void pg_conn_pump(struct pg_store *pg)
 	if(read_results(pg)) return;
 	send_due(pg);
 	if(pg->conn && PQflush(pg->conn) < 0) pg_conn_lost(pg, PQerrorMessage(pg->conn));
-}
-
-/* Waits (start-up, a transaction of its own, shutdown) until `done` or the deadline. */
-void pg_conn_wait(struct pg_store *pg, int64_t deadline_ms, bool (*done)(struct pg_store *pg))
-{
-	while(!done(pg)){
-		int64_t left = deadline_ms - pg_now_ms();
-		if(left <= 0) return;
-		if(pg->conn && !pg->connecting){
-			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
-			poll(&p, 1, left > 50 ? 50 : (int)left);
-		}else{
-			struct timespec ts = { 0, 20 * 1000000L };
-			nanosleep(&ts, NULL);
-		}
-		pg_conn_pump(pg);
-	}
 }

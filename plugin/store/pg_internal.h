@@ -1,7 +1,8 @@
 /* The PostgreSQL store's parts, shared by its files (pg_store.c: the table of operations,
  * batches and their outcomes; pg_conn.c: the connection and its pipeline; pg_schema.c:
  * the tables in PostgreSQL and the snapshot that fills the replica; pg_changes.c:
- * changesets to SQL, and other brokers' changes into the replica). Nothing outside
+ * changesets to SQL, and other brokers' changes into the replica). They call downwards
+ * only: pg_store.c -> pg_changes.c -> pg_schema.c -> pg_conn.c. Nothing outside
  * plugin/store/pg_*.c includes this header.
  *
  * How it works. Each broker keeps the whole fleet in an in-memory SQLite database, the
@@ -91,7 +92,9 @@ struct pg_store {
 	bool connecting;               /* conn is a PQconnectStart in progress */
 	int64_t retry_at_ms;           /* next reconnection attempt */
 	int64_t down_since_ms;         /* 0 while connected */
+	int64_t last_input_ms;         /* the last time the socket had something to read */
 	struct pg_wait *waits, *waits_tail;
+	struct pg_wait *done, *done_tail;  /* groups whose results are all in, not acted on yet */
 
 	uint64_t batch_number;         /* the last batch numbered */
 	struct pg_batch *batches, *batches_tail;
@@ -130,9 +133,10 @@ int pg_conn_open(struct pg_store *pg);
 void pg_conn_close(struct pg_store *pg);
 /* Enters pipeline mode (after the start-up's waited statements) and LISTENs. */
 int pg_conn_pipeline(struct pg_store *pg);
-/* Pumps until done(pg) or the deadline (start-up, a transaction of its own, closing). */
-void pg_conn_wait(struct pg_store *pg, int64_t deadline_ms, bool (*done)(struct pg_store *pg));
-/* Reads whatever arrived (never blocks), handles finished groups of results, notices
+/* The groups whose results are all in, oldest first (the caller frees each entry and
+ * PQclears its rows). */
+struct pg_wait *pg_conn_take_done(struct pg_store *pg);
+/* Reads whatever arrived (never blocks), keeps finished groups of results, notices
  * NOTIFYs, sends what is due (fetch, lease, ids), reconnects when it is time. */
 void pg_conn_pump(struct pg_store *pg);
 /* Appends a group's wait entry (after its commands and PQpipelineSync were sent). */
@@ -147,12 +151,6 @@ void pg_conn_lost(struct pg_store *pg, const char *why);
 /* Runs SQL and waits for it (start-up and shutdown only, never from the loop); the
  * result is returned (PQclear it), NULL on failure with pg->errmsg set. */
 PGresult *pg_exec_wait(struct pg_store *pg, const char *sql, int n, const char *const *values);
-
-/* ---- what results mean (pg_store.c) ---- */
-void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok);
-void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed);
-void pg_fetched(struct pg_store *pg, const PGresult *rows);
-void pg_ids_granted(struct pg_store *pg, int64_t block);
 
 /* ---- the schema and the snapshot (pg_schema.c) ---- */
 /* Creates or checks PostgreSQL's tables (those of the replica that are data, not

@@ -8,6 +8,7 @@
 #include "store/sqlite_store.h"
 
 #include <assert.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,16 +24,6 @@ struct pg_store *pg_of(struct store *store)
 	struct pg_store *pg = sqlite_store_owner(store);
 	assert(pg && store->ops == &pg_ops);
 	return pg;
-}
-
-/* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
-void pg_fail(struct pg_store *pg, const char *what, const char *why)
-{
-	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
-	size_t len = strlen(pg->errmsg);
-	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
-	/* pg_of's handle: the replica (NULL while opening, when err says it) */
-	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
 }
 
 static const char *pg_errmsg(const struct store *store)
@@ -122,26 +113,33 @@ static bool was_undone(const struct pg_store *pg, uint64_t number)
  * then apply again what other brokers changed meanwhile. */
 static void undo_from(struct pg_store *pg, struct pg_batch *from)
 {
-	struct pg_batch *stack[256];
+	size_t count = 0;
+	for(struct pg_batch *b = from; b; b = b->next) count++;
+	struct pg_batch **undo = calloc(count ? count : 1, sizeof(*undo));
 	size_t n = 0;
 	for(struct pg_batch *b = from; b; b = b->next){
 		if(b->resolved) continue;
 		b->resolved = true;
 		b->ok = false;
-		if(b->changeset && n < sizeof(stack) / sizeof(*stack)) stack[n++] = b;
+		if(b->changeset && undo) undo[n++] = b;
 		remember_undone(pg, b->number);
 	}
-	while(n--){
-		if(pg_changes_undo(pg, stack[n]->changeset, stack[n]->changeset_len)){
+	for(size_t i = n; i > 0; i--){
+		if(pg_changes_undo(pg, undo[i - 1]->changeset, undo[i - 1]->changeset_len)){
 			pg_fail(pg, "cannot undo a refused batch in the replica", sqlite3_errmsg(pg->db));
 		}
 	}
+	free(undo);
 	/* what other brokers changed after `from` committed here: undoing may have put back
 	 * a value one of those changes had written too (the same update, the same second) */
 	for(struct pg_change *c = pg->replay; c; c = c->next){
 		if(c->after_batch >= from->number) pg_changes_apply(pg, c->data, c->len, NULL);
 	}
-	pg->reload_wanted |= n >= sizeof(stack) / sizeof(*stack);
+	/* out of memory: the copy may hold what PostgreSQL refused */
+	if(!undo){
+		pg->reload_wanted = true;
+		pg_fail(pg, "cannot undo a refused batch in the replica", "out of memory");
+	}
 }
 
 /* Forgets the changes no unresolved batch can need again. */
@@ -160,7 +158,7 @@ static void prune_replay(struct pg_store *pg)
 	if(!pg->replay) pg->replay_tail = NULL;
 }
 
-void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
+static void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 {
 	struct pg_batch *b = pg->batches;
 	while(b && b->number != number) b = b->next;
@@ -174,7 +172,7 @@ void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 	prune_replay(pg);
 }
 
-void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
+static void pg_doubt_resolved(struct pg_store *pg, const PGresult *committed)
 {
 	pg->doubt = false;
 	for(struct pg_batch *b = pg->batches; b; b = b->next){
@@ -254,6 +252,68 @@ static int ship(struct pg_store *pg)
 	return STORE_PENDING;
 }
 
+static void pg_fetched(struct pg_store *pg, const PGresult *rows);
+static void pg_ids_granted(struct pg_store *pg, int64_t block);
+
+/* A group's results are all in: what they mean. */
+static void group_done(struct pg_store *pg, struct pg_wait *w)
+{
+	const char *value = w->rows && PQntuples(w->rows) > 0 && !PQgetisnull(w->rows, 0, 0) ? PQgetvalue(w->rows, 0, 0) : NULL;
+	switch(w->kind){
+	case PG_WAIT_BATCH:
+		if(w->failed) pg_fail(pg, "PostgreSQL refused a batch", w->error);
+		pg_batch_resolved(pg, w->batch, !w->failed);
+		break;
+	case PG_WAIT_FETCH:
+		pg->fetching = false;
+		if(!w->failed && w->rows) pg_fetched(pg, w->rows);
+		else if(w->failed) pg_fail(pg, "cannot read the change log", w->error);
+		break;
+	case PG_WAIT_LEASE:
+		pg->lease_asked = false;
+		if(!w->failed && value && strcmp(value, "t") == 0) pg->leader = true;
+		break;
+	case PG_WAIT_IDS:
+		pg->ids_asked = false;
+		if(!w->failed && value) pg_ids_granted(pg, strtoll(value, NULL, 10));
+		break;
+	case PG_WAIT_DOUBT:
+		if(!w->failed && w->rows) pg_doubt_resolved(pg, w->rows);
+		break;
+	case PG_WAIT_NONE:
+		break;
+	}
+}
+
+/* Reads what arrived and acts on it; sends what is due. Never blocks. */
+static void pump(struct pg_store *pg)
+{
+	pg_conn_pump(pg);
+	for(struct pg_wait *w = pg_conn_take_done(pg), *next; w; w = next){
+		next = w->next;
+		group_done(pg, w);
+		PQclear(w->rows);
+		free(w);
+	}
+}
+
+/* Pumps until done(pg) or the deadline: start-up, a transaction of its own, closing. */
+static void wait_until(struct pg_store *pg, int64_t deadline_ms, bool (*done)(struct pg_store *pg))
+{
+	while(!done(pg)){
+		int64_t left = deadline_ms - pg_now_ms();
+		if(left <= 0) return;
+		if(pg->conn && !pg->connecting){
+			struct pollfd p = { .fd = PQsocket(pg->conn), .events = POLLIN };
+			poll(&p, 1, left > 50 ? 50 : (int)left);
+		}else{
+			struct timespec ts = { 0, 20 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		pump(pg);
+	}
+}
+
 /* Frees the batches at the front whose outcome is known and told. */
 static void drop_finished(struct pg_store *pg)
 {
@@ -268,7 +328,7 @@ static void drop_finished(struct pg_store *pg)
 static int pg_batch_poll(struct store *store)
 {
 	struct pg_store *pg = pg_of(store);
-	pg_conn_pump(pg);
+	pump(pg);
 	resolve_empty(pg);
 	struct pg_batch *b = pg->batches;
 	while(b && b->reported) b = b->next;
@@ -318,7 +378,7 @@ static int pg_commit(struct store *store)
 	rc = ship(pg);
 	if(rc != STORE_PENDING) return rc;
 	struct pg_batch *mine = pg->batches_tail;
-	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
+	wait_until(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
 	bool ok = mine->resolved && mine->ok;
 	/* it is told here; those before it are told by store_batch_poll as usual */
 	mine->reported = true;
@@ -329,7 +389,7 @@ static int pg_commit(struct store *store)
 
 /* ---- other brokers' changes ---- */
 
-void pg_fetched(struct pg_store *pg, const PGresult *rows)
+static void pg_fetched(struct pg_store *pg, const PGresult *rows)
 {
 	int n = PQntuples(rows);
 	if(n > 0 && !PQgetisnull(rows, 0, 4) && strtoll(PQgetvalue(rows, 0, 4), NULL, 10) > pg->fetched_seq + 1
@@ -373,7 +433,7 @@ void pg_fetched(struct pg_store *pg, const PGresult *rows)
 static int pg_store_sync(struct store *store, const struct store_sync_hooks *hooks)
 {
 	struct pg_store *pg = pg_of(store);
-	pg_conn_pump(pg);
+	pump(pg);
 	if(pg->reload_wanted){
 		snprintf(pg->errmsg, sizeof(pg->errmsg), "the change log no longer reaches back to this broker's copy:"
 				" restart the broker to load the data again");
@@ -414,7 +474,7 @@ static bool pg_runs_scheduler(struct store *store)
 
 /* ---- ids no other broker takes ---- */
 
-void pg_ids_granted(struct pg_store *pg, int64_t block)
+static void pg_ids_granted(struct pg_store *pg, int64_t block)
 {
 	if(pg->id_next >= pg->id_end){
 		pg->id_next = block * PG_ID_BLOCK;
@@ -481,6 +541,16 @@ static int pg_rollout_push_group(struct store *store, int64_t job_seq, const cha
 	return rc == STORE_OK ? renumber_queue_entry(store) : rc;
 }
 
+bool pg_store_keeps_table(const char *table)
+{
+	return pg_table_replicated(table);
+}
+
+bool pg_store_derives_table(const char *table)
+{
+	return strcmp(table, "job_counts") == 0;
+}
+
 /* ---- info, open, close ---- */
 
 static void pg_info(struct store *store, struct store_info *out)
@@ -494,7 +564,7 @@ static void pg_close(struct store *store)
 {
 	struct pg_store *pg = pg_of(store);
 	/* what is pending gets its chance to finish */
-	if(pg->conn && !pg->connecting) pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
+	if(pg->conn && !pg->connecting) wait_until(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
 	pg_conn_close(pg);
 	while(pg->batches){
 		struct pg_batch *b = pg->batches;
@@ -584,7 +654,7 @@ int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, 
 	step = "start the pipeline";
 	if(pg_conn_pipeline(pg)) goto fail;
 	/* the first block of ids, and the lease when no other broker holds it */
-	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, has_ids);
+	wait_until(pg, pg_now_ms() + pg->timeout_ms, has_ids);
 	if(!has_ids(pg)){
 		snprintf(pg->errmsg, sizeof(pg->errmsg), "no answer within %d ms", pg->timeout_ms);
 		step = "take a block of ids";
@@ -648,7 +718,7 @@ static int bump_id_blocks(struct pg_store *pg)
 	const char *v[] = { block };
 	if(pg_send(pg, "SELECT setval('jobs_id_blocks', greatest((SELECT last_value FROM jobs_id_blocks), $1::bigint))",
 				1, v, NULL, NULL) || pg_sync(pg, PG_WAIT_NONE, 0)) return -1;
-	pg_conn_wait(pg, pg_now_ms() + pg->timeout_ms, no_waits);
+	wait_until(pg, pg_now_ms() + pg->timeout_ms, no_waits);
 	return pg->waits || !pg->conn ? -1 : 0;
 }
 
@@ -656,7 +726,7 @@ int pg_store_import(struct store *store, const char *sqlite_path, char *err, siz
 {
 	struct pg_store *pg = pg_of(store);
 	struct store_counts counts;
-	if(store_counts(store, &counts) != STORE_OK){
+	if(pg_ops.counts(store, &counts) != STORE_OK){
 		snprintf(err, errlen, "cannot count the records: %s", sqlite3_errmsg(pg->db));
 		return STORE_ERROR;
 	}
@@ -685,13 +755,13 @@ int pg_store_import(struct store *store, const char *sqlite_path, char *err, siz
 		snprintf(err, errlen, "%s", msg);
 		goto done;
 	}
-	store_close(copy);
+	sqlite_store_ops()->close(copy);
 	/* copied into the replica in one transaction of its own: the session records every
 	 * row, and the commit sends them and waits for PostgreSQL */
 	char attach[4200];
 	snprintf(attach, sizeof(attach), "ATTACH '%s' AS src", copy_path);
 	if(exec_sql(pg->db, attach, err, errlen)) goto done;
-	int failed = store_begin(store) != STORE_OK;
+	int failed = pg_ops.begin(store) != STORE_OK;
 	if(failed) snprintf(err, errlen, "%s", sqlite3_errmsg(pg->db));
 	for(int i = 0; !failed && pg_tables[i]; i++){
 		char sql[256];
@@ -700,8 +770,8 @@ int pg_store_import(struct store *store, const char *sqlite_path, char *err, siz
 		failed = exec_sql(pg->db, sql, err, errlen);
 	}
 	if(failed){
-		store_rollback(store);
-	}else if(store_commit(store) != STORE_OK){
+		pg_ops.rollback(store);
+	}else if(pg_commit(store) != STORE_OK){
 		snprintf(err, errlen, "PostgreSQL did not store the records: %s", pg->errmsg);
 		failed = 1;
 	}

@@ -11,6 +11,12 @@
  * cfg->store_timeout_ms for each answer. */
 int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, size_t errlen);
 
+/* Whether the PostgreSQL store keeps a table of the SQLite schema in PostgreSQL, and
+ * whether a table is derived (rebuilt in each broker's copy by triggers, never sent).
+ * Every table of the schema must be one or the other: a test holds new tables to it. */
+bool pg_store_keeps_table(const char *table);
+bool pg_store_derives_table(const char *table);
+
 /* Moving an SQLite fleet to PostgreSQL (tools/store-copy): copies every record of the
  * SQLite database at sqlite_path (of this plugin's schema version or an older one: it is
  * read through a copy migrated in memory, the file is left as it is) into the database of

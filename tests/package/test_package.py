@@ -237,11 +237,11 @@ class PackageTest(unittest.TestCase):
         plugin = f"{plugin_dir()}/mosquitto_jobs.so"
         docs = [f"{DOC}/README.md"] + [f"{DOC}/docs/{os.path.basename(p)}"
                                        for p in glob.glob(os.path.join(ROOT, "docs", "*.md"))]
-        expected = [plugin, "usr/bin/jobsctl", "usr/bin/jobs-agent-check", SNIPPET,
+        expected = [plugin, "usr/bin/jobsctl", "usr/bin/jobs-agent-check", "usr/bin/jobs-store-copy", SNIPPET,
                     f"{DOC}/copyright", VAR] + docs
         missing = [p for p in expected if p not in self.files]
         self.assertEqual(missing, [], "not in the package; it holds:\n" + "\n".join(sorted(self.files)))
-        for tool in ("usr/bin/jobsctl", "usr/bin/jobs-agent-check"):
+        for tool in ("usr/bin/jobsctl", "usr/bin/jobs-agent-check", "usr/bin/jobs-store-copy"):
             self.assertTrue(self.files[tool].startswith("-rwxr-xr-x"), f"{tool}: {self.files[tool]}")
         self.assertTrue(self.files[VAR].startswith("d"), self.files[VAR])
         self.assertTrue(self.files[SNIPPET].startswith("-rw-r--r--"), self.files[SNIPPET])
@@ -249,7 +249,8 @@ class PackageTest(unittest.TestCase):
         man = [p for p in self.files if p.startswith("usr/share/man/") and p.endswith(".gz")]
         if installs_man_pages():
             self.assertTrue(man, "CMakeLists.txt installs manual pages, the package has none")
-            for page in ("man1/jobsctl.1.gz", "man1/jobs-agent-check.1.gz", "man7/mosquitto-jobs.7.gz"):
+            for page in ("man1/jobsctl.1.gz", "man1/jobs-agent-check.1.gz", "man1/jobs-store-copy.1.gz",
+                     "man7/mosquitto-jobs.7.gz"):
                 self.assertIn("usr/share/man/" + page, self.files)
         allowed = (plugin, "usr/bin/", "etc/mosquitto/conf.d/", f"{DOC}/", VAR,
                    "usr/share/man/", "usr/share/lintian/overrides/")

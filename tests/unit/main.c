@@ -92,6 +92,7 @@ int main(void)
 	add_jsonw_tests();
 	add_mqtt5_props_tests();
 	add_http_pass_tests();
+	add_pending_tests();
 	add_limits_tests();
 	add_testctl_tests();
 	add_pg_store_tests();

@@ -17,6 +17,7 @@ void add_sigv4_tests(void);
 void add_jsonw_tests(void);
 void add_mqtt5_props_tests(void);
 void add_http_pass_tests(void);
+void add_pending_tests(void);
 void add_limits_tests(void);
 void add_testctl_tests(void);
 void add_pg_store_tests(void);

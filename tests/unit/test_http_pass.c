@@ -46,8 +46,11 @@ static bool pass(const struct http_request *calls, size_t n, struct http_respons
 {
 	const struct http_request *reqs[8];
 	for(size_t i = 0; i < n; i++) reqs[i] = &calls[i];
+	uint64_t held[8];
 	outbox_truncate(&ob, 0);
-	return http_pass_run(svc, &cfg.access, reqs, n, NOW_MS, &ob, out);
+	bool stored = http_pass_run(svc, &cfg.access, reqs, n, NOW_MS, &ob, out, held);
+	for(size_t i = 0; i < n; i++) CU_ASSERT_EQUAL(held[i], 0);  /* SQLite commits at once */
+	return stored;
 }
 
 static struct http_request create_job(const char *path, const char *body)

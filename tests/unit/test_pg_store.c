@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "store/pg_store.h"
+#include "store/sqlite_store.h"
 #include "store/store.h"
 #include "suites.h"
 
@@ -300,8 +303,37 @@ static void test_import_sqlite(void)
 	remove_db_files(path);
 }
 
+/* A table added to the SQLite schema is either kept in PostgreSQL or derived in each
+ * copy: never silently left out of what brokers share. Needs no server. */
+static void test_every_table_shared_or_derived(void)
+{
+	struct jobs_config cfg = { .db_path = ":memory:", .synchronous = JOBS_SYNC_NORMAL };
+	struct store *s;
+	char err[512];
+	CU_ASSERT_EQUAL_FATAL(store_open(&cfg, &s, err, sizeof(err)), STORE_OK);
+	sqlite3_stmt *st;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(sqlite_store_handle(s), "SELECT name FROM sqlite_master WHERE type = 'table'"
+				" AND name NOT LIKE 'sqlite_%'", -1, &st, NULL), SQLITE_OK);
+	int tables = 0;
+	while(sqlite3_step(st) == SQLITE_ROW){
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		tables++;
+		if(pg_store_keeps_table(name) == pg_store_derives_table(name)){
+			fprintf(stderr, "table %s: neither kept in PostgreSQL nor derived (or both)\n", name);
+			CU_FAIL("a table of the schema the PostgreSQL store does not account for");
+		}
+	}
+	sqlite3_finalize(st);
+	CU_ASSERT(tables >= 7);
+	store_close(s);
+}
+
 void add_pg_store_tests(void)
 {
+	static const struct test_entry always[] = {
+		{ "every table is shared or derived", test_every_table_shared_or_derived },
+	};
+	add_suite("pg_store_schema", always, sizeof(always) / sizeof(*always));
 	if(!getenv("JOBS_PG_CONNINFO")) return;
 	static const struct test_entry tests[] = {
 		{ "a batch reaches another broker", test_batch_reaches_other_broker },
