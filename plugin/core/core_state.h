@@ -76,6 +76,10 @@ static inline void service_note_wake(struct service *svc, int64_t ms)
 /* Reports the outcome of held batches as far as the store knows it (service.h's
  * service_flush), outside a batch; now_ms in job time. service.c. */
 void service_settle(struct service *svc, int64_t now_ms, struct outbox *ob);
+/* Opens a batch for the tick's due work when group commit is on and none is open
+ * (service.c); true when it opened one, which the tick then flushes itself: a store whose
+ * commit takes a round trip never makes the tick wait for one. */
+bool service_tick_batch(struct service *svc, const struct outbox *ob);
 
 /* Service-side changes (fleet.c). Each returns 0, or -1 on a store error (the
  * caller rolls back and drops what was appended to the outbox). Times: epoch ms. */

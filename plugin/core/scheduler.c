@@ -219,8 +219,18 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 		return;
 	}
 
+	/* nothing due yet: the wake time is all there is to learn (no transaction, so a store
+	 * whose commits take a round trip has nothing to wait for) */
+	int64_t due_at;
+	if(next_wake(svc, &due_at) == 0 && (due_at == 0 || now_ms < due_at)){
+		svc->next_wake_ms = due_at;
+		svc->wake_known = true;
+		return;
+	}
+
 	size_t mark = ob->count;
 	bool more = false;
+	bool batch = service_tick_batch(svc, ob);
 	int rc = txn_begin(svc);
 	int64_t started = svc->clock ? svc->clock(svc->clock_ctx) : 0;
 	do{
@@ -247,6 +257,8 @@ void service_tick(struct service *svc, int64_t now_ms, struct outbox *ob)
 	}
 	svc->next_wake_ms = next;
 	svc->wake_known = true;
+	/* the tick's own batch commits now (a failure makes wake_known false again) */
+	if(batch) service_flush(svc, wall_ms, ob);
 	/* a transaction of its own waits for the batches pending (store.h): their outcomes
 	 * are known now, and their messages, before the tick's, go out first */
 	if(svc->held_count && !svc->batch_open) service_settle(svc, now_ms, ob);

@@ -139,6 +139,13 @@ static void batch_join(struct service *svc, const struct outbox *ob)
 	svc->batch_seq++;
 }
 
+bool service_tick_batch(struct service *svc, const struct outbox *ob)
+{
+	if(svc->batch_open) return false;
+	batch_join(svc, ob);
+	return svc->batch_open;
+}
+
 uint64_t service_batch_seq(const struct service *svc)
 {
 	return svc->batch_open ? svc->batch_seq : 0;

@@ -57,10 +57,8 @@ static void respond(const struct jobs_request *req, struct outbox *ob, cJSON *ro
 	}
 }
 
-/* The response entry of one command: its name and correlationData, then its data or
- * its error ("<Exception>: <message>"). */
-static cJSON *run_command(struct service *svc, const struct control_request *creq, const cJSON *cmd,
-		struct outbox *ob)
+/* The head of a command's response entry: its name and correlationData. */
+static cJSON *entry_for(const cJSON *cmd)
 {
 	cJSON *resp = cJSON_CreateObject();
 	if(!resp) return NULL;
@@ -68,6 +66,16 @@ static cJSON *run_command(struct service *svc, const struct control_request *cre
 	const cJSON *correlation = cJSON_GetObjectItemCaseSensitive(cmd, "correlationData");
 	cJSON_AddStringToObject(resp, "command", cJSON_IsString(name) ? name->valuestring : "");
 	if(correlation) cJSON_AddItemToObject(resp, "correlationData", cJSON_Duplicate(correlation, true));
+	return resp;
+}
+
+/* The response entry of one command: its name and correlationData, then its data or
+ * its error ("<Exception>: <message>"). */
+static cJSON *run_command(struct service *svc, const struct control_request *creq, const cJSON *cmd,
+		struct outbox *ob)
+{
+	cJSON *resp = entry_for(cmd);
+	if(!resp) return NULL;
 	struct control_result r;
 	service_control(svc, creq, cmd, &r, ob);
 	if(r.data){
@@ -159,11 +167,10 @@ void mqtt_jobs_control(struct service *svc, const struct jobs_request *req, stru
 			.now_ms = mqtt_request_ms(req) };
 		const cJSON *cmd;
 		cJSON_ArrayForEach(cmd, list){
-			cJSON *resp = run_command(svc, &creq, cmd, ob);
-			if(resp) cJSON_AddItemToArray(responses, resp);
 			/* A storage failure that rolled the whole batch back undid this request's
-			 * earlier commands too: the rest are not run, and the response says so. */
-			if(service_batches_lost(svc) != lost) break;
+			 * earlier commands too: the rest are not run, and each entry says it failed. */
+			cJSON *resp = service_batches_lost(svc) == lost ? run_command(svc, &creq, cmd, ob) : entry_for(cmd);
+			if(resp) cJSON_AddItemToArray(responses, resp);
 		}
 	}
 	cJSON_Delete(body);

@@ -156,8 +156,9 @@ PGresult *pg_exec_wait(struct pg_store *pg, const char *sql, int n, const char *
 /* Creates or checks PostgreSQL's tables (those of the replica that are data, not
  * derived), under PG_LOCK_SCHEMA. 0, or -1 with pg->errmsg. */
 int pg_schema_prepare(struct pg_store *pg);
-/* Fills the empty replica with the database's rows, and sets applied_seq. */
-int pg_snapshot_load(struct pg_store *pg);
+/* Fills the replica with the database's rows (replacing what it held when `replace`),
+ * and sets applied_seq; on failure the replica is as it was. */
+int pg_snapshot_load(struct pg_store *pg, bool replace);
 /* The replicated tables, in the order a snapshot loads them. */
 extern const char *const pg_tables[];
 /* Whether a table of the replica is kept in PostgreSQL (job_counts is not: triggers

@@ -244,18 +244,28 @@ done:
 	return rc;
 }
 
-int pg_snapshot_load(struct pg_store *pg)
+int pg_snapshot_load(struct pg_store *pg, bool replace)
 {
 	if(exec_ok(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) return -1;
 	int rc = -1;
 	PGresult *r = pg_exec_wait(pg, "SELECT coalesce(max(seq), 0) FROM jobs_changes", 0, NULL);
 	if(!r) goto done;
-	pg->applied_seq = pg->fetched_seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	int64_t seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	if(sqlite3_exec(pg->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) goto done;
 	rc = 0;
+	/* what the copy held goes in the same transaction: a failed load leaves it whole
+	 * (the derived counts first: the executions' delete triggers then do nothing) */
+	if(replace) rc = sqlite3_exec(pg->db, "DELETE FROM job_counts", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	for(int i = 0; replace && rc == 0 && pg_tables[i]; i++){
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"", pg_tables[i]);
+		rc = sqlite3_exec(pg->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	}
+	if(rc) snprintf(pg->errmsg, sizeof(pg->errmsg), "replica: %s", sqlite3_errmsg(pg->db));
 	for(int i = 0; rc == 0 && pg_tables[i]; i++) rc = load_table(pg, pg_tables[i]);
 	if(sqlite3_exec(pg->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) rc = -1;
+	if(rc == 0) pg->applied_seq = pg->fetched_seq = seq;
 done:
 	PQclear(pg_exec_wait(pg, "COMMIT", 0, NULL));
 	return rc;

@@ -219,13 +219,15 @@ static int send_batch(struct pg_store *pg, struct pg_batch *b)
 	return 0;
 }
 
-/* The local commit is done; the changes go to PostgreSQL. */
-static int ship(struct pg_store *pg)
+/* The local commit is done; the changes go to PostgreSQL. A transaction of its own that
+ * changed nothing has nothing to wait for; a batch that changed nothing waits for the
+ * batches before it (its replies may show what they did). */
+static int ship(struct pg_store *pg, bool own_transaction)
 {
 	void *changes;
 	int len;
 	if(take_changeset(pg, &changes, &len)) return STORE_ERROR;
-	if(len == 0 && !pg->batches){
+	if(len == 0 && (!pg->batches || own_transaction)){
 		sqlite3_free(changes);
 		return STORE_OK;
 	}
@@ -360,7 +362,7 @@ static int pg_batch_commit(struct store *store)
 		session_new(pg); /* what it recorded was rolled back */
 		return rc;
 	}
-	return ship(pg);
+	return ship(pg, false);
 }
 
 static bool nothing_unresolved(struct pg_store *pg)
@@ -375,7 +377,7 @@ static int pg_commit(struct store *store)
 	struct pg_store *pg = pg_of(store);
 	int rc = sqlite_store_ops()->commit(store);
 	if(rc != STORE_OK || !sqlite3_get_autocommit(pg->db)) return rc; /* inside a batch, or failed */
-	rc = ship(pg);
+	rc = ship(pg, true);
 	if(rc != STORE_PENDING) return rc;
 	struct pg_batch *mine = pg->batches_tail;
 	wait_until(pg, pg_now_ms() + pg->timeout_ms, nothing_unresolved);
@@ -430,16 +432,45 @@ static void pg_fetched(struct pg_store *pg, const PGresult *rows)
 	if(n > 0) pg->fetch_wanted = true; /* there may be more */
 }
 
+/* The copy missed changes the change log no longer holds (a broker cut off for longer
+ * than the log keeps): it is loaded again, as at start-up, on a connection of its own.
+ * The broker's thread waits for that load (as long as a start-up's: logged), once no
+ * batch of this broker is unresolved. Devices are not told what changed meanwhile; they
+ * read their jobs when they reconnect, as on AWS. */
+static int reload(struct pg_store *pg)
+{
+	if(any_unresolved(pg) || !pg->conn || pg->connecting) return STORE_NOT_FOUND; /* later */
+	if(pg->replica->log){
+		pg->replica->log(pg->replica->log_ctx, JOBS_LOG_WARNING, "jobs: this broker's copy missed changes the"
+				" change log no longer holds: loading it again from PostgreSQL");
+	}
+	PGconn *shared = pg->conn;
+	pg->conn = NULL;
+	int rc = pg_conn_open(pg);
+	if(rc == 0){
+		sqlite3session_enable(pg->session, 0);
+		rc = pg_snapshot_load(pg, true);
+		sqlite3session_enable(pg->session, 1);
+		PQfinish(pg->conn);
+	}
+	pg->conn = shared;
+	changes_free(&pg->inbox, &pg->inbox_tail);
+	if(rc != 0){
+		char why[sizeof(pg->errmsg)];
+		memcpy(why, pg->errmsg, sizeof(why));
+		pg_fail(pg, "cannot load this broker's copy again (next try in a moment)", why);
+		return STORE_ERROR;
+	}
+	pg->reload_wanted = false;
+	pg->fetch_wanted = true;
+	return STORE_OK;
+}
+
 static int pg_store_sync(struct store *store, const struct store_sync_hooks *hooks)
 {
 	struct pg_store *pg = pg_of(store);
 	pump(pg);
-	if(pg->reload_wanted){
-		snprintf(pg->errmsg, sizeof(pg->errmsg), "the change log no longer reaches back to this broker's copy:"
-				" restart the broker to load the data again");
-		pg->reload_wanted = false;
-		return STORE_ERROR;
-	}
+	if(pg->reload_wanted) return reload(pg);
 	if(!pg->inbox) return STORE_NOT_FOUND;
 	bool keep = any_unresolved(pg);
 	while(pg->inbox){
@@ -645,7 +676,7 @@ int pg_store_open(const struct jobs_config *cfg, struct store **out, char *err, 
 	step = "prepare the tables";
 	if(pg_schema_prepare(pg)) goto fail;
 	step = "load the data";
-	if(pg_snapshot_load(pg)) goto fail;
+	if(pg_snapshot_load(pg, false)) goto fail;
 	step = "start recording changes";
 	if(session_new(pg)){
 		snprintf(pg->errmsg, sizeof(pg->errmsg), "%s", sqlite3_errmsg(pg->db));

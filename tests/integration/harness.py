@@ -10,6 +10,11 @@ Environment (set by ctest, see tests/CMakeLists.txt):
                 "valgrind --leak-check=full --log-file=/tmp/vg/vg-%p.log"
                 (scripts/valgrind-it); the broker is then given more time to start
                 and stop, and its exit code is left to whoever judges the wrapper
+  JOBS_STORE    the store every Broker gets: `sqlite` (the default: a file of its
+                own) or `postgresql`: a database of its own (CREATE DATABASE, dropped
+                at cleanup) on the server that tests/with-postgres started (its
+                PGHOST, PGPORT, PGUSER). Tests of SQLite-only things are marked
+                @sqlite_only and skipped then.
 """
 import itertools
 import json
@@ -35,6 +40,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WRAPPER = shlex.split(os.environ.get("JOBS_BROKER_WRAPPER", ""))
 # Under a wrapper such as valgrind the broker starts and stops far more slowly.
 SLOW = 8 if WRAPPER else 1
+
+
+STORE = os.environ.get("JOBS_STORE", "sqlite")
+if STORE not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"JOBS_STORE is {STORE!r}: sqlite or postgresql")
+
+
+def sqlite_only(why):
+    """Marks a test (or a class of them) that is about the SQLite store itself (its
+    file, WAL, synchronous, size limit...): skipped, with `why`, when the suite runs
+    against PostgreSQL (JOBS_STORE=postgresql)."""
+    return unittest.skipIf(STORE != "sqlite", f"SQLite store only: {why}")
 
 
 def free_port():
@@ -105,20 +122,123 @@ def make_certificates(directory, clients):
                 "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")
 
 
-class Broker:
-    """A mosquitto process with the plugin. The database lives in `self.dir`,
-    so stop() followed by start() is a broker restart over the same state."""
+class SqliteStore:
+    """A SQLite database file: `path`, in a private temp dir of its own (removed when
+    the last broker using it is cleaned up), or the file given (left alone)."""
 
-    def __init__(self, options=None, extra_conf="", db_path=None):
+    kind = "sqlite"
+
+    def __init__(self, path=None):
+        self.own_dir = None if path else tempfile.mkdtemp(prefix="jobs-it-db-")
+        self.path = path or os.path.join(self.own_dir, "jobs.db")
+        self.users = 0
+
+    def options(self):
+        return {"db_path": self.path}
+
+    def location(self):
+        """What the plugin reports as the store's location (describeBroker, its log)."""
+        return self.path
+
+    def acquire(self):
+        self.users += 1
+        return self
+
+    def release(self):
+        self.users -= 1
+        if self.users <= 0 and self.own_dir:
+            shutil.rmtree(self.own_dir, ignore_errors=True)
+
+
+_store_names = itertools.count(1)
+
+
+class PostgresStore:
+    """A database of its own, jobs_<pid>_<n>, on a PostgreSQL server: created at once,
+    dropped (WITH (FORCE): a killed broker's session may linger) when the last broker
+    using it is cleaned up. The server: host, port and user given (a
+    pg.PostgresServer's: PostgresStore.on(server)) or, by default, libpq's PGHOST,
+    PGPORT and PGUSER (tests/with-postgres sets them)."""
+
+    kind = "postgresql"
+
+    def __init__(self, host=None, port=None, user=None):
+        self.host = host or os.environ.get("PGHOST")
+        self.port = int(port or os.environ.get("PGPORT") or 0)
+        self.user = user or os.environ.get("PGUSER")
+        if not (self.host and self.port and self.user):
+            raise RuntimeError("JOBS_STORE=postgresql needs PGHOST, PGPORT and PGUSER "
+                               "(run the tests under tests/with-postgres)")
+        self.dbname = f"jobs_{os.getpid()}_{next(_store_names)}"
+        self.users = 0
+        self.dropped = False
+        self.psql(f'create database "{self.dbname}"', dbname="postgres")
+
+    @classmethod
+    def on(cls, server):
+        return cls(server.host, server.port, server.user)
+
+    @property
+    def uri(self):
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    @property
+    def conninfo(self):
+        return f"host={self.host} port={self.port} user={self.user} dbname={self.dbname}"
+
+    def options(self):
+        return {"store": self.uri}
+
+    def location(self):
+        return self.uri
+
+    def psql(self, sql, dbname=None, timeout=WAIT):
+        """sql run with psql in this database (or dbname); rows as tuples of strings."""
+        import pg  # pg imports this module
+        return pg.psql(sql, f"host={self.host} port={self.port} user={self.user} "
+                            f"dbname={dbname or self.dbname}", timeout=timeout)
+
+    def acquire(self):
+        self.users += 1
+        return self
+
+    def release(self):
+        self.users -= 1
+        if self.users <= 0 and not self.dropped:
+            self.dropped = True
+            try:
+                self.psql(f'drop database if exists "{self.dbname}" with (force)', dbname="postgres")
+            except Exception as e:  # the server may be gone (a fault test stopped it)
+                sys.stderr.write(f"warning: could not drop database {self.dbname}: {e}\n")
+
+
+def default_store():
+    """A new store of the kind JOBS_STORE names."""
+    return PostgresStore() if STORE == "postgresql" else SqliteStore()
+
+
+class Broker:
+    """A mosquitto process with the plugin, on a store of its own (of the kind
+    JOBS_STORE names) unless given one: stop() followed by start() is a broker restart
+    over the same state, and Broker(store=other.store) a broker on the same state as
+    another (one after the other for SQLite; at once for PostgreSQL). The store is
+    removed when the last broker using it is cleaned up. db_path (or the option
+    db_path): a SQLite file given (SQLite-only tests), which b.db_path then names."""
+
+    def __init__(self, options=None, extra_conf="", db_path=None, store=None):
         if not PLUGIN:
             raise RuntimeError("JOBS_PLUGIN is not set")
         self.dir = tempfile.mkdtemp(prefix="jobs-it-")
         self.port = free_port()
-        self.db_path = db_path or os.path.join(self.dir, "jobs.db")
+        if store is None:
+            path = db_path or (options or {}).get("db_path")
+            store = SqliteStore(path) if path else default_store()
+        self.store = store.acquire()
+        self.db_path = store.path if store.kind == "sqlite" else None
         # An open lab by default (tests of the protocol use whatever client ids they
         # like); test_security.py and test_aws_sdk.py test the isolating defaults.
-        self.options = {"db_path": self.db_path, "isolation": "off", "other_topics": "allow",
-                        "operators": "*"}
+        self.options = dict(store.options())
+        self.options.update({"isolation": "off", "other_topics": "allow", "operators": "*"})
         self.options.update(options or {})
         # None removes a default: the plugin's own default applies
         self.options = {k: v for k, v in self.options.items() if v is not None}
@@ -249,6 +369,9 @@ class Broker:
         if getattr(self, "log", None) is not None and not self.log.closed:
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.store is not None:
+            store, self.store = self.store, None
+            store.release()
 
     def client(self, client_id, protocol=mqtt.MQTTv311, **kw):
         return Client(self.port, client_id, protocol=protocol, **kw)

@@ -359,11 +359,18 @@ class PostgresServer:
         conninfo = conninfo or self.conninfo
         if dbname:
             conninfo += f" dbname={dbname}"
-        r = subprocess.run([os.path.join(self.bindir, "psql"), "-X", "-q", "-t", "--csv",
-                            "-v", "ON_ERROR_STOP=1", "-P", f"null={_NULL}", "-d", conninfo,
-                            "-f", "-"],
-                           input=sql, capture_output=True, text=True, timeout=timeout)
-        if r.returncode != 0:
-            raise PsqlError(r.returncode, r.stderr)
-        return [tuple(None if v == _NULL else v for v in row)
-                for row in csv.reader(io.StringIO(r.stdout))]
+        return psql(sql, conninfo, timeout, self.bindir)
+
+
+def psql(sql, conninfo, timeout=WAIT, programs=None):
+    """Runs sql with psql through conninfo, as PostgresServer.psql does (rows as tuples
+    of strings, None for NULL; PsqlError on an error). programs: PostgreSQL's bindir
+    (default: bindir())."""
+    r = subprocess.run([os.path.join(programs or bindir(), "psql"), "-X", "-q", "-t", "--csv",
+                        "-v", "ON_ERROR_STOP=1", "-P", f"null={_NULL}", "-d", conninfo,
+                        "-f", "-"],
+                       input=sql, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise PsqlError(r.returncode, r.stderr)
+    return [tuple(None if v == _NULL else v for v in row)
+            for row in csv.reader(io.StringIO(r.stdout))]

@@ -353,7 +353,8 @@ class JobsctlTest(BrokerTest):
 
         data = self.ok("status")
         self.assertEqual(data["version"], m.group(1))
-        self.assertEqual(data["store"], {"kind": "sqlite", "location": self.broker.db_path,
+        store = self.broker.store
+        self.assertEqual(data["store"], {"kind": store.kind, "location": store.location(),
                                          "schemaVersion": data["store"]["schemaVersion"]})
         self.assertGreaterEqual(data["store"]["schemaVersion"], 1)
         self.assertEqual(data["jobs"], {"IN_PROGRESS": 2, "COMPLETED": 0, "CANCELED": 1,
@@ -368,7 +369,7 @@ class JobsctlTest(BrokerTest):
         self.assertLessEqual(data["uptimeSeconds"], time.time() - started + 1 +
                              (started - self.broker_started))
         # the plugin logged the same version and store when it loaded
-        self.assertIn(f"jobs: mosquitto-jobs {m.group(1)} loaded, store sqlite {self.broker.db_path} "
+        self.assertIn(f"jobs: mosquitto-jobs {m.group(1)} loaded, store {store.kind} {store.location()} "
                       f"schema {data['store']['schemaVersion']}", self.broker.read_log())
         self.assertEqual(self.jobsctl("status", "--no-such-flag").returncode, 64)
 

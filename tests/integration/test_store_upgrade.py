@@ -21,7 +21,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import WAIT, OwnBrokersTest, P
+from harness import WAIT, OwnBrokersTest, P, sqlite_only
 
 STORES = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "stores"))
 # Within this many seconds of its deadline a timer may or may not have fired yet.
@@ -36,6 +36,7 @@ def store_versions():
     return sorted(int(os.path.basename(p)[1:-3]) for p in glob.glob(os.path.join(STORES, "v*.db")))
 
 
+@sqlite_only("upgrades of SQLite files of every earlier schema")
 class StoreUpgradeTest(OwnBrokersTest):
 
     def started_on(self, version):

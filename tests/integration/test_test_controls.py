@@ -205,7 +205,10 @@ class Faults(ControlAssertions, SharedBrokerTest):
         self.assertEqual(seqs, sorted(seqs))
         self.assertEqual(len(set(seqs)), len(seqs))
         got = [(e["direction"], e["topic"][len(P(self.thing)) + 1:], e.get("fault")) for e in entries]
-        self.assertEqual(got, [
+        # The get may come in before the update's notifications and reply go out: a store
+        # that holds a batch's replies until its commit (PostgreSQL) handles requests meanwhile.
+        got_get = got.index(("in", "get", None))
+        self.assertEqual(got[:got_get] + got[got_get + 1:], [
             ("out", "notify", None),
             ("out", "notify-next", None),
             ("in", "start-next", None),
@@ -214,9 +217,10 @@ class Faults(ControlAssertions, SharedBrokerTest):
             ("out", "notify", None),
             ("out", "notify-next", None),
             ("out", f"{job_id}/update/accepted", "drop"),
-            ("in", "get", None),
             ("out", "get/accepted", None),
-        ])
+        ], got)
+        self.assertGreater(got_get, got.index(("in", f"{job_id}/update", "drop")), got)
+        self.assertLess(got_get, got.index(("out", "get/accepted", None)), got)
         self.assertEqual(json.loads(entries[2]["payload"]), {"clientToken": "s"})
         self.assertEqual(json.loads(entries[3]["payload"])["clientToken"], "s")
         ats = [e["atMs"] for e in entries]

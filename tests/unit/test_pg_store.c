@@ -253,6 +253,37 @@ static void test_one_scheduler(void)
 	store_close(other);
 }
 
+/* A broker whose copy missed changes the change log no longer holds loads it again. */
+static void test_reload_after_a_gap(void)
+{
+	fresh_database();
+	struct store *a = open_pg(), *b = open_pg();
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
+	int64_t first = add_job(a, "j1");
+	add_exec(a, "t1", first);
+	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
+	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
+	add_job(a, "j2");
+	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
+	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
+	/* the log loses j1's entry before b read it (b has not pumped since it started) */
+	PGconn *c = PQconnectdb(uri);
+	PGresult *r = PQexec(c, "DELETE FROM jobs_changes WHERE seq = (SELECT min(seq) FROM jobs_changes)");
+	CU_ASSERT_EQUAL(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(c);
+	struct touches t = { 0 };
+	CU_ASSERT_FATAL(sync_until_job(b, "j2", &t));
+	struct store_exec e;
+	CU_ASSERT_EQUAL(store_exec_get(b, "t1", first, 0, false, &e), STORE_OK);
+	int64_t counts[EXEC_STATUS_COUNT];
+	CU_ASSERT_EQUAL(store_job_counts(b, first, counts), STORE_OK);
+	CU_ASSERT_EQUAL(counts[EXEC_QUEUED], 1);
+	store_close(b);
+	store_close(a);
+}
+
 /* An SQLite fleet moves to PostgreSQL: every record, the counts, ids past the copied. */
 static void test_import_sqlite(void)
 {
@@ -340,6 +371,7 @@ void add_pg_store_tests(void)
 		{ "two brokers race on one row", test_race_on_one_row },
 		{ "one broker runs the scheduler", test_one_scheduler },
 		{ "an SQLite fleet moves in", test_import_sqlite },
+		{ "a copy that missed changes loads again", test_reload_after_a_gap },
 	};
 	add_suite("pg_store", tests, sizeof(tests) / sizeof(*tests));
 }
