@@ -312,7 +312,13 @@ class ReadAcrossBrokersTest(MultiBrokerTest):
                 self.assertEqual(version, step + 2)
 
                 def seen(reader=reader, t=t):
-                    e = self.describe(reader, t, "r1")
+                    # the reader may not know of the job yet (its creation reaches it a
+                    # moment later, as the update does): not found is "not yet"
+                    outcome, body = self.device(reader, t, "r1/get", {"includeJobDocument": False})
+                    if outcome == "rejected" and body.get("code") == "ResourceNotFound":
+                        return False
+                    self.assertEqual(outcome, "accepted", body)
+                    e = body["execution"]
                     return (e["versionNumber"], e.get("statusDetails")) == (version, details) and e
                 e = self.wait_until(seen, f"{t}: update {details} through {writer.id} read through {reader.id}")
                 self.assertEqual(e["status"], "IN_PROGRESS")
