@@ -1,7 +1,7 @@
 /* bench_jobs: what a round trip through the jobs plugin costs, next to the broker's
  * own ceiling, measured over MQTT with libmosquitto.
  *
- *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers [options]
+ *   bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers|notify [options]
  *
  * By default it starts its own mosquitto (--mosquitto PATH) on a free 127.0.0.1 port
  * with a generated configuration and the plugin (--plugin PATH), its database in a
@@ -38,6 +38,21 @@
  *                seconds (1); reports the broker's RSS before and after each job.
  *                --broker-conf FILE adds lines (queue limits) to the broker's
  *                configuration.
+ *   notify       the operator, on the first broker, creates --job-count M (200) jobs one
+ *                at a time, each for the things nfy-a (a device on the first broker) and,
+ *                with --brokers 2, nfy-b (a device on the second), a random 0 to
+ *                --interval seconds (0.1) after the previous one reached them (it is then
+ *                cancelled); reports how long each job took from the createJob request to
+ *                the device's notify-next, and to createJob's answer. --clients N (0)
+ *                loop clients, spread over the brokers, keep the brokers busy meanwhile.
+ *
+ * PostgreSQL: --store URI gives the brokers `plugin_opt_store URI`, a database that
+ * holds no jobs yet (a fresh one per run); --populate sql then fills an SQLite database
+ * as below and moves it there with jobs-store-copy (--store-copy PATH, else the one
+ * beside this program). --brokers 2 starts a second broker on the same database; client
+ * c connects to broker c % 2, and the figures are given per broker too. --db-pid PID
+ * (the postmaster) counts the database server's CPU (it and its children) apart from
+ * the other processes'.
  *
  * Setup: --things T --jobs-per-thing J writes T x J executions straight into the
  * SQLite database (--populate sql, the default for a broker this program starts: the
@@ -57,6 +72,7 @@
 #include <sqlite3.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -94,10 +110,11 @@
 #define MAX_INFLIGHT 1000
 #define MAX_SECONDS 3600
 
-enum scenario { SC_LOOP, SC_UPDATE, SC_CYCLE, SC_GET_PENDING, SC_DESCRIBE, SC_FANOUT, SC_SLOW, SC_COUNT };
+enum scenario { SC_LOOP, SC_UPDATE, SC_CYCLE, SC_GET_PENDING, SC_DESCRIBE, SC_FANOUT, SC_SLOW, SC_NOTIFY, SC_COUNT };
 static const char *const scenario_names[SC_COUNT] = {
-	"loop", "update", "cycle", "get-pending", "describe", "fanout", "slow-consumers",
+	"loop", "update", "cycle", "get-pending", "describe", "fanout", "slow-consumers", "notify",
 };
+#define MAX_BROKERS 2
 enum populate { POP_DEFAULT, POP_SQL, POP_API };
 
 struct options {
@@ -121,6 +138,10 @@ struct options {
 	double interval;
 	bool offline;              /* persistent sessions, disconnected after subscribing */
 	const char *broker_conf;   /* lines added to the generated mosquitto.conf */
+	const char *store;         /* a PostgreSQL URI: plugin_opt_store */
+	const char *store_copy;    /* jobs-store-copy */
+	int brokers;               /* brokers started on the store */
+	int db_pid;                /* the database server's postmaster, for its CPU */
 	bool no_plugin, keep, no_access_options;
 	const char *label;
 };
@@ -305,6 +326,7 @@ static double self_cpu_s(void)
 }
 
 struct broker {
+	int index;           /* 0, 1: in signal_broker_pid */
 	pid_t pid;
 	int port;
 	char dir[PATH_MAX];
@@ -315,19 +337,23 @@ struct broker {
 };
 
 /* Ctrl-C: stop the broker and leave no temporary folder behind. */
-static volatile sig_atomic_t signal_broker_pid;
+static volatile sig_atomic_t signal_broker_pid[MAX_BROKERS];
 static char signal_dir[PATH_MAX + 64];
 
 /* Async-signal-safe: also what die() does before it exits. */
 static void emergency_cleanup(void)
 {
-	if(signal_broker_pid > 0){
-		int status;
-		kill((pid_t)signal_broker_pid, SIGTERM);
-		waitpid((pid_t)signal_broker_pid, &status, 0);
+	for(int i = 0; i < MAX_BROKERS; i++){
+		if(signal_broker_pid[i] > 0){
+			int status;
+			kill((pid_t)signal_broker_pid[i], SIGTERM);
+			waitpid((pid_t)signal_broker_pid[i], &status, 0);
+		}
+		signal_broker_pid[i] = 0;
 	}
 	if(signal_dir[0]){
-		static const char *const names[] = { "/jobs.db", "/jobs.db-wal", "/jobs.db-shm", "/mosquitto.conf", "/mosquitto.log" };
+		static const char *const names[] = { "/jobs.db", "/jobs.db-wal", "/jobs.db-shm", "/mosquitto.conf", "/mosquitto.log",
+			"/jobs-2.db", "/jobs-2.db-wal", "/jobs-2.db-shm", "/mosquitto-2.conf", "/mosquitto-2.log" };
 		char p[sizeof(signal_dir) + 32];
 		size_t n = strlen(signal_dir);
 		for(size_t i = 0; i < sizeof(names) / sizeof(*names); i++){
@@ -337,7 +363,6 @@ static void emergency_cleanup(void)
 		}
 		rmdir(signal_dir);
 	}
-	signal_broker_pid = 0;
 	signal_dir[0] = '\0';
 }
 
@@ -384,7 +409,8 @@ static void print_log_tail(const struct broker *b)
 static void client_id(char *buf, size_t size, int c);
 static void slot_thing_name(char *buf, size_t size, int c, int k);
 
-static void write_config(const struct broker *b, const struct options *o, bool with_plugin)
+/* with_store: the plugin on --store (else on its SQLite file: the schema's first start) */
+static void write_config(const struct broker *b, const struct options *o, bool with_plugin, bool with_store)
 {
 	FILE *f = fopen(b->conf, "w");
 	if(!f) die("cannot write %s: %s", b->conf, strerror(errno));
@@ -409,6 +435,7 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 			"plugin_opt_db_path %s\n"
 			"plugin_opt_synchronous %s\n",
 			o->plugin, b->db, o->synchronous);
+		if(with_store && o->store) fprintf(f, "plugin_opt_store %s\n", o->store);
 	}
 	if(with_plugin && !o->no_access_options){
 		/* Thing isolation stays on, as deployed: a device whose client id is its thing
@@ -418,7 +445,8 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 			"plugin_opt_operators bench-op\n");
 		/* the operator watches the thing a fan-out reaches last */
 		if(o->scenario == SC_FANOUT) fprintf(f, "plugin_opt_grant_bench-op fan-%07ld\n", o->fanout - 1);
-		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT && o->scenario != SC_SLOW;
+		bool devices = o->scenario != SC_LOOP && o->scenario != SC_FANOUT && o->scenario != SC_SLOW
+			&& o->scenario != SC_NOTIFY;
 		for(int c = 0; devices && (o->inflight > 1 || o->random_access) && c < o->clients; c++){
 			char cid[48];
 			client_id(cid, sizeof(cid), c);
@@ -446,9 +474,9 @@ static void write_config(const struct broker *b, const struct options *o, bool w
 	fclose(f);
 }
 
-static void broker_start(struct broker *b, const struct options *o, bool with_plugin)
+static void broker_start(struct broker *b, const struct options *o, bool with_plugin, bool with_store)
 {
-	write_config(b, o, with_plugin);
+	write_config(b, o, with_plugin, with_store);
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if(pid < 0) die("fork: %s", strerror(errno));
@@ -465,14 +493,14 @@ static void broker_start(struct broker *b, const struct options *o, bool with_pl
 		_exit(127);
 	}
 	b->pid = pid;
-	signal_broker_pid = pid;
+	signal_broker_pid[b->index] = pid;
 	uint64_t deadline = now_ns() + 20 * NS_PER_S;
 	while(now_ns() < deadline){
 		if(port_open(b->port)) return;
 		int status;
 		if(waitpid(pid, &status, WNOHANG) == pid){
 			b->pid = 0;
-			signal_broker_pid = 0;
+			signal_broker_pid[b->index] = 0;
 			print_log_tail(b);
 			die("mosquitto (%s) exited at start-up", o->mosquitto_bin);
 		}
@@ -497,7 +525,7 @@ static void broker_stop(struct broker *b)
 		sleep_ms(10);
 	}
 	b->pid = 0;
-	signal_broker_pid = 0;
+	signal_broker_pid[b->index] = 0;
 }
 
 static long file_size(const char *path)
@@ -554,6 +582,7 @@ struct worker {
 	struct sample *samples;
 	size_t nsamples, cap;
 	long rts, cycles, rejected, exhausted, errors;
+	long rts_by_broker[MAX_BROKERS];
 	long per_second[MAX_SECONDS];
 	uint32_t per_second_max[MAX_SECONDS];
 	int busy;
@@ -564,10 +593,14 @@ struct worker {
 
 static struct {
 	struct options o;
-	struct broker broker;
+	struct broker broker;    /* the first broker */
+	struct broker broker2;   /* the second, with --brokers 2 */
+	int nbrokers;
 	const char *host;
-	int port;
+	int port;                /* the first broker's */
+	int ports[MAX_BROKERS];
 	int broker_pid;          /* for CPU and memory: ours, or --broker-pid */
+	int broker_pids[MAX_BROKERS];
 	long things, jobs;       /* what the store holds */
 	long active;             /* clients x inflight */
 	long stride;             /* fixed access: slot g plays thing g * stride */
@@ -596,7 +629,7 @@ static void client_id(char *buf, size_t size, int c)
 	else snprintf(buf, size, "bench-gw-%d", c);
 }
 
-static void record(struct worker *w, uint64_t sent, uint64_t now)
+static void record(struct worker *w, uint64_t sent, uint64_t now, int broker)
 {
 	uint64_t t0 = atomic_load_explicit(&B.t0, memory_order_relaxed);
 	uint64_t t1 = atomic_load_explicit(&B.t1, memory_order_relaxed);
@@ -611,6 +644,7 @@ static void record(struct worker *w, uint64_t sent, uint64_t now)
 	uint64_t us = (now - sent) / 1000;
 	w->samples[w->nsamples++] = (struct sample){ sent, us > UINT32_MAX ? UINT32_MAX : (uint32_t)us };
 	w->rts++;
+	w->rts_by_broker[broker]++;
 	uint64_t second = (now - t0) / NS_PER_S;
 	if(second < MAX_SECONDS){
 		w->per_second[second]++;
@@ -636,7 +670,8 @@ static void slot_send(struct client *c, struct slot *s)
 	s->n++;
 	switch(B.o.scenario){
 	case SC_LOOP:
-	case SC_FANOUT: {
+	case SC_FANOUT:
+	case SC_NOTIFY: {
 		char head[8];
 		snprintf(head, sizeof(head), "%05d|", s->index);
 		memcpy(c->loop_payload, head, 6);
@@ -728,7 +763,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	struct slot *s = &c->slots[slot];
 	s->busy = false;
 	w->busy--;
-	record(w, s->sent_ns, now);
+	record(w, s->sent_ns, now, c->id % B.nbrokers);
 	if(!accepted){
 		if(w->rejected++ == 0){
 			snprintf(w->first_reject, sizeof(w->first_reject), "%s %.*s", m->topic,
@@ -862,7 +897,7 @@ static void client_open(struct worker *w, struct client *c)
 	mosquitto_connect_callback_set(c->mosq, on_connect);
 	mosquitto_subscribe_callback_set(c->mosq, on_subscribe);
 	mosquitto_message_callback_set(c->mosq, on_message);
-	int rc = mosquitto_connect(c->mosq, B.host, B.port, 60);
+	int rc = mosquitto_connect(c->mosq, B.host, B.ports[c->id % B.nbrokers], 60);
 	if(rc != MOSQ_ERR_SUCCESS){
 		client_fail(c, "connect", rc);
 		return;
@@ -1165,6 +1200,185 @@ static void api_populate(struct operator *op, long fanout_members)
 	free(b.p);
 }
 
+/* Moves the SQLite database `db` into the --store database (jobs-store-copy). */
+static void store_copy(const struct options *o, const char *db)
+{
+	pid_t pid = fork();
+	if(pid < 0) die("fork: %s", strerror(errno));
+	if(pid == 0){
+		dup2(2, 1); /* its summary goes to stderr: stdout is the figures' */
+		execl(o->store_copy, o->store_copy, db, o->store, (char *)NULL);
+		fprintf(stderr, "bench_jobs: cannot run %s: %s\n", o->store_copy, strerror(errno));
+		_exit(127);
+	}
+	int status;
+	if(waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0){
+		die("%s %s %s failed (the database must hold no jobs yet)", o->store_copy, db, o->store);
+	}
+}
+
+/* CPU seconds of a process and its children (a database server: the postmaster, its
+ * backends and helpers; those that exited are left out). */
+static double tree_cpu_s(int pid)
+{
+	double sum = proc_cpu_s(pid);
+	DIR *d = sum < 0 ? NULL : opendir("/proc");
+	if(!d) return -1;
+	for(struct dirent *e; (e = readdir(d));){
+		if(e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+		char path[300], line[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if(!f) continue;
+		size_t n = fread(line, 1, sizeof(line) - 1, f);
+		fclose(f);
+		line[n] = '\0';
+		char *p = strrchr(line, ')');
+		int ppid = 0;
+		char state;
+		if(p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == pid){
+			double c = proc_cpu_s(atoi(e->d_name));
+			if(c > 0) sum += c;
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- notify: a job created through the first broker, its notify-next on a device of
+ * each broker ---- */
+
+struct watcher {
+	struct mosquitto *mosq;
+	char thing[32];
+	char topic[96];
+	atomic_int state;          /* 0 connecting, 1 subscribed, 2 refused */
+	atomic_long want;          /* the job (lat-N) whose notify-next is awaited */
+	_Atomic uint64_t got_ns;   /* when it came; 0: not yet */
+};
+
+static long lat_job(const char *payload, size_t len)
+{
+	const char *p = find_in(payload, len, "\"jobId\":\"lat-");
+	if(!p) return -1;
+	long v = 0;
+	for(p += 13; p < payload + len && *p >= '0' && *p <= '9'; p++) v = v * 10 + (*p - '0');
+	return v;
+}
+
+static void watch_on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+	(void)mosq;
+	uint64_t now = now_ns();
+	struct watcher *wt = obj;
+	if(strcmp(m->topic, wt->topic) != 0) return;
+	long n = lat_job(m->payload ? m->payload : "", m->payloadlen > 0 ? (size_t)m->payloadlen : 0);
+	uint64_t zero = 0;
+	if(n > 0 && n == atomic_load(&wt->want)) atomic_compare_exchange_strong(&wt->got_ns, &zero, now);
+}
+
+static void watch_on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct watcher *wt = obj;
+	if(rc != 0 || mosquitto_subscribe(mosq, NULL, wt->topic, 1) != MOSQ_ERR_SUCCESS) atomic_store(&wt->state, 2);
+}
+
+static void watch_on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	(void)mosq;
+	(void)mid;
+	struct watcher *wt = obj;
+	atomic_store(&wt->state, qos_count >= 1 && granted[0] <= 2 ? 1 : 2);
+}
+
+/* A device (client id = its thing) on `port`, subscribed to its notify-next, served by
+ * a thread of its own so that its arrival times are taken at once. */
+static void watch_open(struct watcher *wt, const char *thing, int port)
+{
+	snprintf(wt->thing, sizeof(wt->thing), "%s", thing);
+	snprintf(wt->topic, sizeof(wt->topic), "$aws/things/%s/jobs/notify-next", thing);
+	wt->mosq = mosquitto_new(thing, true, wt);
+	if(!wt->mosq) die("mosquitto_new failed");
+	mosquitto_int_option(wt->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_connect_callback_set(wt->mosq, watch_on_connect);
+	mosquitto_subscribe_callback_set(wt->mosq, watch_on_subscribe);
+	mosquitto_message_callback_set(wt->mosq, watch_on_message);
+	if(mosquitto_connect(wt->mosq, B.host, port, 60) != MOSQ_ERR_SUCCESS) die("%s: cannot connect", thing);
+	set_nodelay(wt->mosq);
+	if(mosquitto_loop_start(wt->mosq) != MOSQ_ERR_SUCCESS) die("%s: mosquitto_loop_start failed", thing);
+	uint64_t deadline = now_ns() + 10 * NS_PER_S;
+	while(atomic_load(&wt->state) == 0 && now_ns() < deadline) sleep_ms(2);
+	if(atomic_load(&wt->state) != 1) die("%s: no subscription to %s", thing, wt->topic);
+}
+
+static void watch_close(struct watcher *wt)
+{
+	mosquitto_disconnect(wt->mosq);
+	mosquitto_loop_stop(wt->mosq, false);
+	mosquitto_destroy(wt->mosq);
+}
+
+struct notify_figures {
+	long jobs, missed[MAX_BROKERS];
+	uint32_t *lat[MAX_BROKERS];  /* createJob sent -> notify-next on broker i's device, us */
+	size_t n[MAX_BROKERS];
+	uint32_t *answer;            /* createJob sent -> its answer, us */
+};
+
+/* --job-count jobs for the devices nfy-a (first broker) and nfy-b (second), created
+ * by the operator on the first broker one at a time, a random 0 to --interval seconds
+ * after the previous one reached both (and was cancelled). */
+static void notify_run(const struct options *o, struct operator *op, struct notify_figures *nf)
+{
+	static const char *const things[MAX_BROKERS] = { "nfy-a", "nfy-b" };
+	struct watcher wts[MAX_BROKERS];
+	memset(wts, 0, sizeof(wts));
+	for(int i = 0; i < B.nbrokers; i++) watch_open(&wts[i], things[i], B.ports[i]);
+	nf->jobs = o->job_count;
+	nf->answer = calloc((size_t)o->job_count, sizeof(uint32_t));
+	for(int i = 0; i < B.nbrokers; i++) nf->lat[i] = calloc((size_t)o->job_count, sizeof(uint32_t));
+	uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() ^ now_ns();
+	struct buf req = { 0 };
+	for(long j = 1; j <= o->job_count && !atomic_load(&B.failed); j++){
+		sleep_until(now_ns() + (uint64_t)((double)(rng_next(&rng) % 1000000) / 1e6 * o->interval * 1e9));
+		for(int i = 0; i < B.nbrokers; i++){
+			atomic_store(&wts[i].got_ns, 0);
+			atomic_store(&wts[i].want, j);
+		}
+		req.len = 0;
+		buf_printf(&req, "{\"commands\":[{\"command\":\"createJob\",\"jobId\":\"lat-%05ld\",\"document\":%s,"
+				"\"targets\":[\"%s\"%s%s%s]}]}", j, JOB_DOCUMENT, things[0], B.nbrokers > 1 ? ",\"" : "",
+				B.nbrokers > 1 ? things[1] : "", B.nbrokers > 1 ? "\"" : "");
+		uint64_t sent = now_ns();
+		op_call(op, req.p, req.len, 60);
+		nf->answer[j - 1] = (uint32_t)((now_ns() - sent) / 1000);
+		uint64_t deadline = sent + 10 * NS_PER_S;
+		for(;;){
+			bool all = true;
+			for(int i = 0; i < B.nbrokers; i++) all = all && atomic_load(&wts[i].got_ns) != 0;
+			if(all || now_ns() > deadline) break;
+			sleep_until(now_ns() + 200000);
+		}
+		for(int i = 0; i < B.nbrokers; i++){
+			uint64_t got = atomic_load(&wts[i].got_ns);
+			if(got) nf->lat[i][nf->n[i]++] = (uint32_t)((got - sent) / 1000);
+			else nf->missed[i]++;
+		}
+		req.len = 0;
+		buf_printf(&req, "{\"commands\":[{\"command\":\"cancelJob\",\"jobId\":\"lat-%05ld\"}]}", j);
+		op_call(op, req.p, req.len, 60);
+	}
+	free(req.p);
+	for(int i = 0; i < B.nbrokers; i++) watch_close(&wts[i]);
+}
+
 /* ---- results ---- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -1255,12 +1469,15 @@ static const char *populate_name(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers [options]\n"
+		"usage: bench_jobs --scenario loop|update|cycle|get-pending|describe|fanout|slow-consumers|notify [options]\n"
 		"  --clients N (100; fanout: 10)  --inflight K (1)  --qos 0|1 (1)  --threads N (1)\n"
 		"  --seconds S (10; fanout: 3 before)  --warmup S (1)  --count N  --after S (fanout: 2)\n"
 		"  --things T  --jobs-per-thing J  --access fixed|random  --populate sql|api\n"
 		"  --fanout N  --fanout-via group|list  --payload BYTES (200)\n"
 		"  slow-consumers: --devices N (5000)  --job-count M (150)  --interval S (1)  --offline\n"
+		"  notify: --job-count M (200)  --interval S (0.1: a random gap of 0 to S between jobs)  --clients N (0)\n"
+		"  --store postgresql://USER@HOST:PORT/DB: the plugin on that (empty) database  --brokers 1|2\n"
+		"  --store-copy PATH (jobs-store-copy beside this program)  --db-pid PID: the database server's CPU\n"
 		"  --broker-conf FILE: lines added to the generated mosquitto.conf (queue limits)\n"
 		"  --mosquitto PATH (mosquitto)  --plugin PATH (mosquitto_jobs.so beside this program)  --no-plugin\n"
 		"  --db DIR  --keep  --synchronous normal|full  --label TEXT\n"
@@ -1274,7 +1491,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		.mosquitto_bin = "mosquitto", .plugin = NULL, .synchronous = "normal",
 		.scenario = SC_COUNT, .clients = -1, .inflight = 1, .qos = 1, .threads = 1, .payload = 200,
 		.seconds = -1, .warmup = 1, .after = 2, .things = -1, .jobs_per_thing = -1, .label = "",
-		.devices = 5000, .job_count = 150, .interval = 1,
+		.devices = 5000, .job_count = -1, .interval = -1, .brokers = 1,
 	};
 	for(int i = 1; i < argc; i++){
 		const char *a = argv[i];
@@ -1311,6 +1528,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if(strcmp(a, "--job-count") == 0) o->job_count = atol(v);
 		else if(strcmp(a, "--interval") == 0) o->interval = atof(v);
 		else if(strcmp(a, "--broker-conf") == 0) o->broker_conf = v;
+		else if(strcmp(a, "--store") == 0) o->store = v;
+		else if(strcmp(a, "--store-copy") == 0) o->store_copy = v;
+		else if(strcmp(a, "--brokers") == 0) o->brokers = atoi(v);
+		else if(strcmp(a, "--db-pid") == 0) o->db_pid = atoi(v);
 		else if(strcmp(a, "--mosquitto") == 0) o->mosquitto_bin = v;
 		else if(strcmp(a, "--plugin") == 0) o->plugin = v;
 		else if(strcmp(a, "--db") == 0) o->db_dir = v;
@@ -1342,14 +1563,20 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 	/* The plugin: beside this program (both live in the build folder) unless named;
 	 * made absolute, as the broker's idea of the working folder may differ. */
-	static char plugin_path[PATH_MAX];
+	static char plugin_path[PATH_MAX], copy_path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if(self_len > 0){
+		self[self_len] = '\0';
+		*strrchr(self, '/') = '\0';
+	}
+	if(o->store && !o->store_copy){
+		if(self_len <= 0) die("cannot find this program's folder; give --store-copy");
+		snprintf(copy_path, sizeof(copy_path), "%.4000s/jobs-store-copy", self);
+		o->store_copy = copy_path;
+	}
 	if(!o->plugin){
-		char self[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-		if(n <= 0) die("cannot find this program's folder; give --plugin");
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		*slash = '\0';
+		if(self_len <= 0) die("cannot find this program's folder; give --plugin");
 		snprintf(plugin_path, sizeof(plugin_path), "%.4000s/mosquitto_jobs.so", self);
 		o->plugin = plugin_path;
 	}else if(o->plugin[0] != '/'){
@@ -1362,13 +1589,26 @@ static void parse_args(int argc, char **argv, struct options *o)
 	if(o->scenario == SC_FANOUT && o->fanout <= 0) o->fanout = o->fanout_list ? 100 : 100000;
 	/* the plugin, as AWS, takes at most 100 targets in one job: more things go in a group */
 	if(o->fanout_list && o->fanout > 100) die("--fanout-via list takes at most --fanout 100 (a job's target limit)");
-	if(o->clients < 0) o->clients = o->scenario == SC_FANOUT ? 10 : 100;
+	if(o->clients < 0) o->clients = o->scenario == SC_FANOUT ? 10 : o->scenario == SC_NOTIFY ? 0 : 100;
 	if(o->seconds < 0) o->seconds = o->scenario == SC_FANOUT ? 3 : 10;
-	if(o->clients < 1 || o->inflight < 1 || o->inflight > MAX_INFLIGHT || o->qos < 0 || o->qos > 1
+	if(o->job_count < 0) o->job_count = o->scenario == SC_NOTIFY ? 200 : 150;
+	if(o->interval < 0) o->interval = o->scenario == SC_NOTIFY ? 0.1 : 1;
+	if(o->clients < (o->scenario == SC_NOTIFY ? 0 : 1) || o->inflight < 1 || o->inflight > MAX_INFLIGHT || o->qos < 0 || o->qos > 1
 			|| o->threads < 1 || o->payload < 8 || o->seconds <= 0 || o->warmup < 0){
 		die("bad --clients, --inflight (1-%d), --qos (0 or 1), --threads, --payload or --seconds", MAX_INFLIGHT);
 	}
 	if(o->threads > o->clients) o->threads = o->clients;
+	if(o->brokers < 1 || o->brokers > MAX_BROKERS) die("--brokers takes 1 or %d", MAX_BROKERS);
+	if(o->brokers > 1 && !o->store) die("--brokers 2 needs --store (brokers share a PostgreSQL database)");
+	if(o->brokers > 1 && o->no_plugin) die("--brokers 2 goes with the plugin");
+	if(o->store && o->host) die("--store goes with the brokers this program starts");
+	if(o->store && strncmp(o->store, "postgresql://", 13) != 0 && strncmp(o->store, "postgres://", 11) != 0){
+		die("--store takes a PostgreSQL URI (postgresql://USER@HOST:PORT/DB)");
+	}
+	if(o->scenario == SC_NOTIFY){
+		if(o->job_count < 1 || o->job_count > 100000 || o->interval < 0) die("bad --job-count or --interval");
+		if(o->host) die("notify needs the brokers this program starts");
+	}
 	if(strcmp(o->synchronous, "normal") != 0 && strcmp(o->synchronous, "full") != 0){
 		die("--synchronous must be normal or full");
 	}
@@ -1621,15 +1861,17 @@ int main(int argc, char **argv)
 	mosquitto_lib_init();
 
 	B.active = (long)o->clients * o->inflight;
-	B.loopish = o->scenario == SC_LOOP || o->scenario == SC_FANOUT || o->scenario == SC_SLOW;
+	B.loopish = o->scenario == SC_LOOP || o->scenario == SC_FANOUT || o->scenario == SC_SLOW || o->scenario == SC_NOTIFY;
+	B.nbrokers = o->host ? 1 : o->brokers;
 	long default_jobs[SC_COUNT] = { [SC_UPDATE] = 1, [SC_DESCRIBE] = 1, [SC_GET_PENDING] = 10, [SC_CYCLE] = 300 };
 	B.jobs = o->jobs_per_thing >= 0 ? o->jobs_per_thing : default_jobs[o->scenario];
 	if(B.loopish) B.jobs = 0;
 	if(!B.loopish && B.jobs < 1) die("--jobs-per-thing must be at least 1 for %s", scenario_names[o->scenario]);
 	B.things = o->things > 0 ? o->things : B.active;
 	if(o->populate == POP_API && !o->random_access) B.things = B.active; /* API jobs name the active things */
+	if(B.things < 1) B.things = 1;
 	if(B.things < B.active && !o->random_access) die("--things must be at least clients x inflight (%ld)", B.active);
-	B.stride = o->random_access ? 1 : B.things / B.active;
+	B.stride = o->random_access || B.active < 1 ? 1 : B.things / B.active;
 	if(B.stride < 1) B.stride = 1;
 	if(o->populate == POP_API && o->random_access) die("--access random needs --populate sql");
 
@@ -1656,15 +1898,34 @@ int main(int argc, char **argv)
 		B.port = b->port;
 		bool sql = o->populate == POP_SQL && (B.jobs > 0 || group_members(o) > 0);
 		if(sql){
-			/* once to create the schema with the plugin's own migrations */
-			broker_start(b, o, true);
+			/* once to create the schema with the plugin's own migrations (SQLite) */
+			broker_start(b, o, true, false);
 			broker_stop(b);
 			sql_populate(b->db, group_members(o));
+			if(o->store){
+				store_copy(o, b->db);
+				remove_db_files(b->db);
+			}
 		}
 		if(o->scenario == SC_SLOW) raise_fd_limit(o->devices + 100); /* the broker inherits it */
-		broker_start(b, o, !o->no_plugin);
+		broker_start(b, o, !o->no_plugin, true);
 		B.broker_pid = b->pid;
+		if(B.nbrokers > 1){
+			struct broker *b2 = &B.broker2;
+			b2->index = 1;
+			snprintf(b2->dir, sizeof(b2->dir), "%s", b->dir);
+			snprintf(b2->conf, sizeof(b2->conf), "%s/mosquitto-2.conf", b->dir);
+			snprintf(b2->log, sizeof(b2->log), "%s/mosquitto-2.log", b->dir);
+			snprintf(b2->db, sizeof(b2->db), "%s/jobs-2.db", b->dir);
+			unlink(b2->log);
+			b2->port = free_port();
+			broker_start(b2, o, true, true);
+			B.ports[1] = b2->port;
+			B.broker_pids[1] = b2->pid;
+		}
 	}
+	B.ports[0] = B.port;
+	B.broker_pids[0] = B.broker_pid;
 	if(o->scenario == SC_SLOW) return slow_consumers(o, b);
 	if(o->populate == POP_API && (B.jobs > 0 || group_members(o) > 0)){
 		struct operator setup_op = { 0 };
@@ -1677,8 +1938,8 @@ int main(int argc, char **argv)
 	/* The clients. */
 	atomic_store(&B.t1, UINT64_MAX);
 	int nw = o->threads;
-	struct worker *ws = calloc((size_t)nw, sizeof(*ws));
-	struct client *clients = calloc((size_t)o->clients, sizeof(*clients));
+	struct worker *ws = calloc((size_t)nw + 1, sizeof(*ws));
+	struct client *clients = calloc((size_t)o->clients + 1, sizeof(*clients));
 	if(!ws || !clients) die("out of memory");
 	for(int i = 0; i < o->clients; i++) clients[i].id = i;
 	for(int i = 0; i < nw; i++){
@@ -1701,16 +1962,21 @@ int main(int argc, char **argv)
 	}
 
 	struct operator op = { 0 };
-	if(o->scenario == SC_FANOUT) op_open(&op);
+	if(o->scenario == SC_FANOUT || o->scenario == SC_NOTIFY) op_open(&op);
 
 	/* Go: warm up, then measure. */
 	atomic_store(&B.go, 1);
 	uint64_t t0 = now_ns() + (uint64_t)(o->warmup * 1e9);
 	sleep_until(t0);
+	double bcpus0[MAX_BROKERS];
+	for(int i = 0; i < B.nbrokers; i++) bcpus0[i] = B.broker_pids[i] ? proc_cpu_s(B.broker_pids[i]) : -1;
 	double bcpu0 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
+	double dcpu0 = o->db_pid ? tree_cpu_s(o->db_pid) : -1;
 	double scpu0 = self_cpu_s();
 	double mbusy0 = machine_busy_s();
+	double t0_wall = wall_s();
 	atomic_store(&B.t0, t0);
+	struct notify_figures nf = { 0 };
 	struct span fan = { 0, 0 };
 	uint64_t fan_answered = 0;
 	double fan_cpu = -1;
@@ -1754,6 +2020,9 @@ int main(int argc, char **argv)
 		free(req.p);
 		sleep_until(fan.to + (uint64_t)(o->after * 1e9));
 		atomic_store(&B.t1, now_ns());
+	}else if(o->scenario == SC_NOTIFY){
+		notify_run(o, &op, &nf);
+		atomic_store(&B.t1, now_ns());
 	}else if(o->count > 0){
 		while(!atomic_load(&B.stop) && !atomic_load(&B.failed)) sleep_ms(2);
 	}else{
@@ -1765,9 +2034,13 @@ int main(int argc, char **argv)
 	}
 	uint64_t t1 = atomic_load(&B.t1);
 	if(t1 == UINT64_MAX) t1 = now_ns();
+	double bcpus1[MAX_BROKERS];
+	for(int i = 0; i < B.nbrokers; i++) bcpus1[i] = B.broker_pids[i] ? proc_cpu_s(B.broker_pids[i]) : -1;
 	double bcpu1 = B.broker_pid ? proc_cpu_s(B.broker_pid) : -1;
+	double dcpu1 = o->db_pid ? tree_cpu_s(o->db_pid) : -1;
 	double scpu1 = self_cpu_s();
 	double mbusy1 = machine_busy_s();
+	double t1_wall = wall_s() - (double)(now_ns() - t1) / 1e9;
 	atomic_store(&B.stop, 1);
 	for(int i = 0; i < nw; i++) pthread_join(ws[i].thread, NULL);
 	for(int i = 0; i < nw; i++){
@@ -1775,12 +2048,14 @@ int main(int argc, char **argv)
 	}
 	if(atomic_load(&B.failed)){
 		broker_stop(b);
+		broker_stop(&B.broker2);
 		die("the run failed");
 	}
 	if(o->scenario == SC_FANOUT){
 		fan_queued = describe_queued(&op, "fanout-1");
 		op_close(&op);
 	}
+	if(o->scenario == SC_NOTIFY) op_close(&op);
 	long rss = -1, hwm = -1;
 	if(B.broker_pid) proc_mem(B.broker_pid, &rss, &hwm);
 	long db_bytes = 0, wal_bytes = 0;
@@ -1792,10 +2067,11 @@ int main(int argc, char **argv)
 	}
 
 	/* Figures. */
-	long rts = 0, cycles = 0, rejected = 0, exhausted = 0, errors = 0;
+	long rts = 0, cycles = 0, rejected = 0, exhausted = 0, errors = 0, rts_by[MAX_BROKERS] = { 0 };
 	const char *reject_example = NULL;
 	for(int i = 0; i < nw; i++){
 		rts += ws[i].rts;
+		for(int k = 0; k < B.nbrokers; k++) rts_by[k] += ws[i].rts_by_broker[k];
 		cycles += ws[i].cycles;
 		rejected += ws[i].rejected;
 		exhausted += ws[i].exhausted;
@@ -1819,9 +2095,16 @@ int main(int argc, char **argv)
 	}
 	struct stats all = select_stats(ws, nw, NULL, NULL);
 	double bcpu = bcpu0 >= 0 && bcpu1 >= 0 ? bcpu1 - bcpu0 : -1;
+	double bcpus[MAX_BROKERS];
+	for(int i = 0; i < B.nbrokers; i++){
+		bcpus[i] = bcpus0[i] >= 0 && bcpus1[i] >= 0 ? bcpus1[i] - bcpus0[i] : -1;
+		if(i > 0 && bcpu >= 0) bcpu = bcpus[i] >= 0 ? bcpu + bcpus[i] : -1; /* all brokers together */
+	}
+	double dcpu = dcpu0 >= 0 && dcpu1 >= 0 ? dcpu1 - dcpu0 : -1;
 	double scpu = scpu1 - scpu0;
 	/* What other processes took meanwhile: this machine is shared. */
-	double others = mbusy0 >= 0 && mbusy1 >= 0 && bcpu >= 0 ? (mbusy1 - mbusy0 - bcpu - scpu) / secs : -1;
+	double others = mbusy0 >= 0 && mbusy1 >= 0 && bcpu >= 0
+		? (mbusy1 - mbusy0 - bcpu - scpu - (dcpu > 0 ? dcpu : 0)) / secs : -1;
 	if(others < 0 && others > -0.05) others = 0;
 	double per_1k = bcpu >= 0 && rts > 0 ? bcpu / ((double)rts / 1000.0) : -1;
 
@@ -1829,7 +2112,9 @@ int main(int argc, char **argv)
 	json_string(stdout, "scenario", scenario_names[o->scenario]);
 	json_string(stdout, "label", o->label);
 	printf("\"qos\":%d,\"clients\":%d,\"inflight\":%d,\"threads\":%d,", o->qos, o->clients, o->inflight, o->threads);
-	json_string(stdout, "synchronous", o->no_plugin ? "-" : o->synchronous);
+	json_string(stdout, "synchronous", o->no_plugin || o->store ? "-" : o->synchronous);
+	json_string(stdout, "store", o->no_plugin ? "-" : o->store ? "postgresql" : "sqlite");
+	printf("\"brokers\":%d,\"t0_unix\":%.3f,\"t1_unix\":%.3f,", B.nbrokers, t0_wall, t1_wall);
 	printf("\"plugin\":%s,\"things\":%ld,\"jobs_per_thing\":%ld,\"executions\":%ld,",
 			o->no_plugin ? "false" : "true", B.things, B.jobs, B.jobs > 0 ? B.things * B.jobs : 0);
 	json_string(stdout, "access", o->random_access ? "random" : "fixed");
@@ -1852,6 +2137,32 @@ int main(int argc, char **argv)
 	printf("\"bench_cpu_s\":%.3f,\"bench_cpu_util\":%.3f,\"others_cpu_util\":%.2f,\"cores\":%ld,", scpu,
 			scpu / secs, others, sysconf(_SC_NPROCESSORS_ONLN));
 	printf("\"broker_rss_kb\":%ld,\"broker_hwm_kb\":%ld,\"db_bytes\":%ld,\"wal_bytes\":%ld", rss, hwm, db_bytes, wal_bytes);
+	printf(",\"db_cpu_s\":%.3f,\"db_cpu_s_per_1k\":%.5f,\"db_cpu_util\":%.3f", dcpu,
+			dcpu >= 0 && rts > 0 ? dcpu / ((double)rts / 1000.0) : -1, dcpu >= 0 ? dcpu / secs : -1);
+	/* each broker: the round trips of its clients, and its own CPU */
+	printf(",\"per_broker\":[");
+	for(int i = 0; i < B.nbrokers; i++){
+		long brss = -1, bhwm = -1;
+		if(B.broker_pids[i]) proc_mem(B.broker_pids[i], &brss, &bhwm);
+		printf("%s{\"rt_per_s\":%.1f,\"broker_cpu_s\":%.3f,\"broker_cpu_s_per_1k\":%.5f,\"broker_cpu_util\":%.3f,"
+				"\"broker_rss_kb\":%ld}", i ? "," : "", (double)rts_by[i] / secs, bcpus[i],
+				bcpus[i] >= 0 && rts_by[i] > 0 ? bcpus[i] / ((double)rts_by[i] / 1000.0) : -1,
+				bcpus[i] >= 0 ? bcpus[i] / secs : -1, brss);
+	}
+	printf("]");
+	struct stats nstat[MAX_BROKERS] = { { 0 } }, nanswer = { 0 };
+	if(o->scenario == SC_NOTIFY){
+		for(int i = 0; i < B.nbrokers; i++) nstat[i] = stats_of(nf.lat[i], nf.n[i]);
+		nanswer = stats_of(nf.answer, (size_t)nf.jobs);
+		printf(",\"notify_jobs\":%ld,\"interval_s\":%.3f,\"create_answer_p50_us\":%u,\"create_answer_p99_us\":%u,"
+				"\"create_answer_max_us\":%u,\"notify\":[", nf.jobs, o->interval, nanswer.p50, nanswer.p99, nanswer.max);
+		for(int i = 0; i < B.nbrokers; i++){
+			printf("%s{\"device_on\":%d,\"received\":%zu,\"missed\":%ld,\"p50_us\":%u,\"p99_us\":%u,\"max_us\":%u,"
+					"\"mean_us\":%.0f}", i ? "," : "", i, nstat[i].n, nf.missed[i], nstat[i].p50, nstat[i].p99,
+					nstat[i].max, nstat[i].mean);
+		}
+		printf("]");
+	}
 	struct stats base = { 0 }, during = { 0 }, later = { 0 };
 	if(o->scenario == SC_FANOUT){
 		base = select_stats(ws, nw, before, &fan);
@@ -1872,7 +2183,16 @@ int main(int argc, char **argv)
 	}
 	printf("}\n");
 
-	if(o->scenario == SC_FANOUT){
+	if(o->scenario == SC_NOTIFY){
+		printf("# notify, %s store, %d broker%s, %ld jobs (a random gap of 0 to %.2f s), %d loop clients:"
+				" createJob answered p50 %u us, p99 %u us", o->store ? "PostgreSQL" : "SQLite", B.nbrokers,
+				B.nbrokers > 1 ? "s" : "", nf.jobs, o->interval, o->clients, nanswer.p50, nanswer.p99);
+		for(int i = 0; i < B.nbrokers; i++){
+			printf("; notify-next on a device of broker %c: p50 %u us, p99 %u us, max %u us (%ld missed)", 'A' + i,
+					nstat[i].p50, nstat[i].p99, nstat[i].max, nf.missed[i]);
+		}
+		printf("; broker CPU %.2f s, database %.2f s\n", bcpu, dcpu);
+	}else if(o->scenario == SC_FANOUT){
 		printf("# fanout %ld things via %s: createJob answered in %.2f s, all queued in %.2f s (%.0f executions/s,"
 				" broker CPU %.2f s), verified %ld;"
 				" %d loop clients: before p99 %u us max %u us | during (%zu round trips) p99 %u us max %u us |"
@@ -1888,13 +2208,24 @@ int main(int argc, char **argv)
 			snprintf(extra, sizeof(extra), " (%.0f cycles/s%s)", (double)cycles / secs,
 					exhausted ? ", some things ran out of jobs" : "");
 		}
-		printf("# %s%s qos %d, %d clients x %d in flight, synchronous %s, %ld things x %ld jobs (%s, %s):"
+		printf("# %s%s qos %d, %d clients x %d in flight, %s%s, %ld things x %ld jobs (%s, %s):"
 				" %.0f round trips/s%s, p50 %u us, p99 %u us, max %u us; broker %.3f CPU-s per 1000"
 				" (%.0f%% of a core), bench %.0f%% of a core, other processes %.0f%%; broker RSS %.1f MB\n",
 				scenario_names[o->scenario], o->no_plugin ? " (no plugin)" : "", o->qos, o->clients, o->inflight,
-				o->synchronous, B.things, B.jobs, o->random_access ? "random" : "fixed", populate_name(),
+				o->store ? "PostgreSQL store, brokers " : "synchronous ",
+				o->store ? (B.nbrokers > 1 ? "2" : "1") : o->synchronous, B.things, B.jobs, o->random_access ? "random" : "fixed", populate_name(),
 				(double)rts / secs, extra, all.p50, all.p99, all.max, per_1k, bcpu / secs * 100,
 				scpu / secs * 100, others * 100, (double)rss / 1024);
+		if(o->store || B.nbrokers > 1){
+			printf("#   %s store", o->store ? "PostgreSQL" : "SQLite");
+			for(int i = 0; i < B.nbrokers; i++){
+				printf("; broker %c: %.0f round trips/s, %.3f CPU-s per 1000", 'A' + i, (double)rts_by[i] / secs,
+						bcpus[i] >= 0 && rts_by[i] > 0 ? bcpus[i] / ((double)rts_by[i] / 1000.0) : -1);
+			}
+			if(dcpu >= 0) printf("; database server %.3f CPU-s per 1000 (%.0f%% of a core)", rts ? dcpu / ((double)rts / 1000.0) : -1,
+					dcpu / secs * 100);
+			printf("\n");
+		}
 	}
 	if(rejected) fprintf(stderr, "bench_jobs: %ld rejected replies, e.g. %s\n", rejected, reject_example);
 	if(errors) fprintf(stderr, "bench_jobs: %ld unexpected messages or failed publishes\n", errors);
@@ -1903,8 +2234,18 @@ int main(int argc, char **argv)
 
 	if(!o->host){
 		broker_stop(b);
+		if(B.nbrokers > 1){
+			broker_stop(&B.broker2);
+			if(b->temp_dir && !o->keep){
+				remove_db_files(B.broker2.db);
+				unlink(B.broker2.conf);
+				unlink(B.broker2.log);
+			}
+		}
 		if(b->temp_dir && !o->keep) remove_dir(b);
 	}
+	for(int i = 0; i < MAX_BROKERS; i++) free(nf.lat[i]);
+	free(nf.answer);
 	for(int i = 0; i < nw; i++) free(ws[i].samples);
 	free(ws);
 	free(clients);
