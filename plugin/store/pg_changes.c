@@ -157,11 +157,33 @@ fail:
 	return -1;
 }
 
-int pg_changes_send(struct pg_store *pg, struct pg_batch *b, uint64_t after_batch)
+/* One batch's changes and its entry in the change log. */
+static int send_one(struct pg_store *pg, struct pg_batch *b)
 {
-	char key[24], number[24], after[24];
-	snprintf(key, sizeof(key), "%lld", (long long)PG_LOCK_COMMIT);
+	char number[24];
 	snprintf(number, sizeof(number), "%llu", (unsigned long long)b->number);
+	sqlite3_changeset_iter *it;
+	if(sqlite3changeset_start(&it, b->changeset_len, b->changeset) != SQLITE_OK) return -1;
+	int rc = 0;
+	static struct inserts ins; /* its arrays are large: not on the stack */
+	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, &ins, it);
+	if(inserts_send(pg, &ins)) rc = -1;
+	sqlite3changeset_finalize(it);
+	if(rc){
+		if(pg->conn) pg_conn_lost(pg, "cannot turn a batch into SQL");
+		return -1;
+	}
+	const char *log[] = { pg->broker, number, b->changeset };
+	int lengths[] = { 0, 0, b->changeset_len };
+	int formats[] = { 0, 0, 1 };
+	return pg_send(pg, "INSERT INTO jobs_changes (seq, broker, batch, changes)"
+			" SELECT coalesce(max(seq), 0) + 1, $1, $2, $3::bytea FROM jobs_changes", 3, log, lengths, formats);
+}
+
+int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last, uint64_t after_batch)
+{
+	char key[24], after[24];
+	snprintf(key, sizeof(key), "%lld", (long long)PG_LOCK_COMMIT);
 	snprintf(after, sizeof(after), "%llu", (unsigned long long)after_batch);
 	const char *lock[] = { key };
 	/* The commands up to the pipeline's sync are one transaction (the extended
@@ -177,25 +199,12 @@ int pg_changes_send(struct pg_store *pg, struct pg_batch *b, uint64_t after_batc
 		if(pg_send(pg, "SELECT jobs_expect(count(*)) FROM jobs_changes WHERE broker = $1 AND batch = $2", 2, v,
 					NULL, NULL)) return -1;
 	}
-	sqlite3_changeset_iter *it;
-	if(sqlite3changeset_start(&it, b->changeset_len, b->changeset) != SQLITE_OK) return -1;
-	int rc = 0;
-	static struct inserts ins; /* its arrays are large: not on the stack */
-	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, &ins, it);
-	if(inserts_send(pg, &ins)) rc = -1;
-	sqlite3changeset_finalize(it);
-	if(rc) {
-		if(pg->conn) pg_conn_lost(pg, "cannot turn a batch into SQL");
-		return -1;
+	for(struct pg_batch *b = first; b; b = b == last ? NULL : b->next){
+		if(b->changeset && send_one(pg, b)) return -1;
 	}
-	const char *log[] = { pg->broker, number, b->changeset };
-	int lengths[] = { 0, 0, b->changeset_len };
-	int formats[] = { 0, 0, 1 };
-	if(pg_send(pg, "INSERT INTO jobs_changes (seq, broker, batch, changes)"
-				" SELECT coalesce(max(seq), 0) + 1, $1, $2, $3::bytea FROM jobs_changes", 3, log, lengths, formats)) return -1;
 	const char *who[] = { pg->broker };
 	if(pg_send(pg, "SELECT pg_notify('" PG_CHANNEL "', $1)", 1, who, NULL, NULL)) return -1;
-	return pg_sync(pg, PG_WAIT_BATCH, b->number);
+	return pg_sync(pg, PG_WAIT_BATCH, last->number);
 }
 
 /* ---- changesets into the replica ---- */

@@ -171,9 +171,10 @@ bool pg_table_replicated(const char *table);
 const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count);
 
 /* ---- changesets (pg_changes.c) ---- */
-/* Sends a batch's changeset as one transaction (after the batches still unresolved
- * before it, which it checks committed). 0, or -1. */
-int pg_changes_send(struct pg_store *pg, struct pg_batch *b, uint64_t after_batch);
+/* Sends the batches first..last (a run of the list) as one transaction, each batch's
+ * changes and its change-log entry, after the batch `after_batch` (0: none), which it
+ * checks committed. 0, or -1. */
+int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last, uint64_t after_batch);
 /* Applies another broker's changeset to the replica, calling touch before each change of
  * an execution whose pending state may move. 0, or -1. */
 int pg_changes_apply(struct pg_store *pg, const void *data, int len, const struct store_sync_hooks *hooks);

@@ -158,17 +158,20 @@ static void prune_replay(struct pg_store *pg)
 	if(!pg->replay) pg->replay_tail = NULL;
 }
 
+/* The transaction that ended with batch `number` was answered: every batch it held. */
 static void pg_batch_resolved(struct pg_store *pg, uint64_t number, bool ok)
 {
-	struct pg_batch *b = pg->batches;
-	while(b && b->number != number) b = b->next;
-	if(!b || b->resolved) return;
-	if(ok){
-		b->resolved = true;
-		b->ok = true;
-	}else{
-		undo_from(pg, b);
+	struct pg_batch *first = NULL;
+	for(struct pg_batch *b = pg->batches; b && b->number <= number; b = b->next){
+		if(!b->sent || b->resolved) continue;
+		if(!first) first = b;
+		if(ok){
+			b->resolved = true;
+			b->ok = true;
+		}
 	}
+	if(!first) return;
+	if(!ok) undo_from(pg, first);
 	prune_replay(pg);
 }
 
@@ -204,19 +207,26 @@ static void resolve_empty(struct pg_store *pg)
 	}
 }
 
-/* Hands a committed batch to PostgreSQL; a batch that cannot be sent is undone. */
-static int send_batch(struct pg_store *pg, struct pg_batch *b)
+/* Group commit across passes: one transaction in flight at a time; the batches committed
+ * here meanwhile wait, and go together as the next transaction once it is answered. So a
+ * busy broker sends as many transactions as PostgreSQL commits, each with the passes
+ * that came meanwhile, and an idle one sends each batch at once. */
+static void send_queued(struct pg_store *pg)
 {
-	uint64_t after = 0;
-	for(struct pg_batch *x = pg->batches; x && x != b; x = x->next){
-		if(x->sent && !x->resolved) after = x->number;
+	if(!pg->conn || pg->connecting || pg->doubt) return;
+	struct pg_batch *first = NULL, *last = NULL;
+	for(struct pg_batch *b = pg->batches; b; b = b->next){
+		if(b->resolved) continue;
+		if(b->sent) return; /* one in flight */
+		if(!b->changeset) continue;
+		if(!first) first = b;
+		last = b;
 	}
-	b->sent = true;
-	if(!pg->conn || pg->connecting || pg->doubt || pg_changes_send(pg, b, after)){
-		undo_from(pg, b);
-		return -1;
-	}
-	return 0;
+	if(!first) return;
+	for(struct pg_batch *b = first; b; b = b == last ? NULL : b->next) b->sent = true;
+	/* a failure drops the connection: what was sent is then in doubt, looked up after
+	 * reconnecting (a transaction without its sync never commits) */
+	pg_changes_send(pg, first, last, 0);
 }
 
 /* The local commit is done; the changes go to PostgreSQL. A transaction of its own that
@@ -246,11 +256,14 @@ static int ship(struct pg_store *pg, bool own_transaction)
 	if(pg->batches_tail) pg->batches_tail->next = b;
 	else pg->batches = b;
 	pg->batches_tail = b;
-	if(len && send_batch(pg, b)){
-		if(!pg->errmsg[0] || pg->conn) snprintf(pg->errmsg, sizeof(pg->errmsg), "not connected to PostgreSQL");
-		b->reported = true; /* told now: STORE_ERROR */
+	if(len && (!pg->conn || pg->connecting || pg->doubt)){
+		/* it cannot go now: undone, and told now */
+		undo_from(pg, b);
+		snprintf(pg->errmsg, sizeof(pg->errmsg), "not connected to PostgreSQL");
+		b->reported = true;
 		return STORE_ERROR;
 	}
+	send_queued(pg);
 	return STORE_PENDING;
 }
 
@@ -297,6 +310,7 @@ static void pump(struct pg_store *pg)
 		PQclear(w->rows);
 		free(w);
 	}
+	send_queued(pg);
 }
 
 /* Pumps until done(pg) or the deadline: start-up, a transaction of its own, closing. */
