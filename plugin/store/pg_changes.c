@@ -101,9 +101,103 @@ static int insert_add(struct pg_store *pg, struct inserts *ins, sqlite3_changese
 	return 0;
 }
 
-/* One change as a statement; UPDATE and DELETE are checked (jobs_expect): the row
- * must still hold the values the batch read. */
-static int send_change(struct pg_store *pg, struct inserts *ins, sqlite3_changeset_iter *it)
+/* UPDATEs of one table that change the same columns, in a row, go as one statement:
+ * UPDATE ... FROM (VALUES ...) whose WHERE names each row's key and the values the batch
+ * read, checked to have matched every row (jobs_expect_rows): a row changed through
+ * another broker fails the transaction. Kept here like the INSERTs. */
+struct updates {
+	char table[64];
+	uint64_t olds, news;    /* the columns a row's old and new values are given for */
+	int rows;
+	const char *const *names, *const *types;
+	unsigned char pk[64];   /* copied: the iterator's moves on */
+	int ncol;
+	struct params p;
+};
+
+static int updates_send(struct pg_store *pg, struct updates *up)
+{
+	int rc = 0;
+	if(up->rows){
+		struct strbuf sql = { 0 };
+		strbuf_printf(&sql, "WITH v(");
+		int k = 0;
+		for(int i = 0; i < up->ncol; i++) if(up->olds >> i & 1) strbuf_printf(&sql, "%so%d", k++ ? ", " : "", i);
+		for(int i = 0; i < up->ncol; i++) if(up->news >> i & 1) strbuf_printf(&sql, "%sn%d", k++ ? ", " : "", i);
+		strbuf_printf(&sql, ") AS (VALUES ");
+		int n = 0;
+		for(int r = 0; r < up->rows; r++){
+			strbuf_printf(&sql, "%s(", r ? ", " : "");
+			int c = 0;
+			for(int pass = 0; pass < 2; pass++){
+				uint64_t mask = pass ? up->news : up->olds;
+				for(int i = 0; i < up->ncol; i++){
+					if(mask >> i & 1) strbuf_printf(&sql, "%s$%d::%s", c++ ? ", " : "", ++n, up->types[i]);
+				}
+			}
+			strbuf_printf(&sql, ")");
+		}
+		strbuf_printf(&sql, "), u AS (UPDATE \"%s\" AS t SET ", up->table);
+		k = 0;
+		for(int i = 0; i < up->ncol; i++){
+			if(up->news >> i & 1) strbuf_printf(&sql, "%s\"%s\" = v.n%d", k++ ? ", " : "", up->names[i], i);
+		}
+		strbuf_printf(&sql, " FROM v WHERE true");
+		for(int i = 0; i < up->ncol; i++){
+			if(!(up->olds >> i & 1)) continue;
+			strbuf_printf(&sql, up->pk[i] ? " AND t.\"%s\" = v.o%d" : " AND t.\"%s\" IS NOT DISTINCT FROM v.o%d",
+					up->names[i], i);
+		}
+		strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect_rows(count(*), %d) FROM u", up->rows);
+		rc = sql.failed ? -1 : pg_send(pg, sql.p, up->p.n, up->p.values, NULL, NULL);
+		free(sql.p);
+	}
+	params_free(&up->p);
+	up->rows = 0;
+	return rc;
+}
+
+static int update_add(struct pg_store *pg, struct updates *up, sqlite3_changeset_iter *it, const char *table,
+		int ncol, const char *const *names, const char *const *types, const unsigned char *pk)
+{
+	uint64_t olds = 0, news = 0;
+	sqlite3_value *v;
+	for(int i = 0; i < ncol; i++){
+		if(sqlite3changeset_old(it, i, &v) != SQLITE_OK) return -1;
+		if(v) olds |= 1ULL << i;
+		if(sqlite3changeset_new(it, i, &v) != SQLITE_OK) return -1;
+		if(v) news |= 1ULL << i;
+	}
+	if(!news) return 0; /* nothing changes */
+	int per_row = __builtin_popcountll(olds) + __builtin_popcountll(news);
+	if(up->rows && (strcmp(up->table, table) != 0 || up->olds != olds || up->news != news
+				|| up->p.n + per_row > MAX_PARAMS)){
+		if(updates_send(pg, up)) return -1;
+	}
+	if(!up->rows){
+		snprintf(up->table, sizeof(up->table), "%s", table);
+		up->olds = olds;
+		up->news = news;
+		up->names = names;
+		up->types = types;
+		memcpy(up->pk, pk, (size_t)ncol);
+		up->ncol = ncol;
+	}
+	for(int pass = 0; pass < 2; pass++){
+		for(int i = 0; i < ncol; i++){
+			if(!((pass ? news : olds) >> i & 1)) continue;
+			if((pass ? sqlite3changeset_new : sqlite3changeset_old)(it, i, &v) != SQLITE_OK || !v) return -1;
+			param_add(&up->p, v);
+		}
+	}
+	up->rows++;
+	return 0;
+}
+
+/* One change: INSERTs and UPDATEs join the statement being gathered; a DELETE goes
+ * as a statement of its own, checked (jobs_expect): the row must still hold the values
+ * the batch read. */
+static int send_change(struct pg_store *pg, struct inserts *ins, struct updates *up, sqlite3_changeset_iter *it)
 {
 	const char *table;
 	int ncol, op, indirect;
@@ -111,46 +205,29 @@ static int send_change(struct pg_store *pg, struct inserts *ins, sqlite3_changes
 	if(sqlite3changeset_op(it, &table, &ncol, &op, &indirect) != SQLITE_OK) return -1;
 	if(sqlite3changeset_pk(it, &pk, NULL) != SQLITE_OK) return -1;
 	int count;
-	const char *const *names = pg_table_columns(pg, table, &count);
+	const char *const *types;
+	const char *const *names = pg_table_columns(pg, table, &count, &types);
 	if(!names || count != ncol || ncol > 64) return -1;
+	if(op != SQLITE_INSERT && inserts_send(pg, ins)) return -1;
+	if(op != SQLITE_UPDATE && updates_send(pg, up)) return -1;
 	if(op == SQLITE_INSERT) return insert_add(pg, ins, it, table, ncol, names);
-	if(inserts_send(pg, ins)) return -1;
+	if(op == SQLITE_UPDATE) return update_add(pg, up, it, table, ncol, names, types, pk);
+	/* a DELETE: one row, checked against every value the batch read */
 	struct strbuf sql = { 0 };
 	static struct params p;
 	sqlite3_value *v;
-	if(op == SQLITE_UPDATE){
-		strbuf_printf(&sql, "WITH u AS (UPDATE \"%s\" SET ", table);
-		int sets = 0;
-		for(int i = 0; i < ncol; i++){
-			if(sqlite3changeset_new(it, i, &v) != SQLITE_OK) goto fail;
-			if(v) strbuf_printf(&sql, "%s\"%s\" = $%d", sets++ ? ", " : "", names[i], param_add(&p, v));
-		}
-		strbuf_printf(&sql, " WHERE true");
-		for(int i = 0; i < ncol; i++){
-			if(sqlite3changeset_old(it, i, &v) != SQLITE_OK) goto fail;
-			if(v) strbuf_printf(&sql, pk[i] ? " AND \"%s\" = $%d" : " AND \"%s\" IS NOT DISTINCT FROM $%d", names[i],
-					param_add(&p, v));
-		}
-		strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect(count(*)) FROM u");
-		if(!sets) goto skip;
-	}else{
-		strbuf_printf(&sql, "WITH u AS (DELETE FROM \"%s\" WHERE true", table);
-		for(int i = 0; i < ncol; i++){
-			if(sqlite3changeset_old(it, i, &v) != SQLITE_OK || !v) goto fail;
-			strbuf_printf(&sql, pk[i] ? " AND \"%s\" = $%d" : " AND \"%s\" IS NOT DISTINCT FROM $%d", names[i],
-					param_add(&p, v));
-		}
-		strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect(count(*)) FROM u");
+	strbuf_printf(&sql, "WITH u AS (DELETE FROM \"%s\" WHERE true", table);
+	for(int i = 0; i < ncol; i++){
+		if(sqlite3changeset_old(it, i, &v) != SQLITE_OK || !v) goto fail;
+		strbuf_printf(&sql, pk[i] ? " AND \"%s\" = $%d" : " AND \"%s\" IS NOT DISTINCT FROM $%d", names[i],
+				param_add(&p, v));
 	}
+	strbuf_printf(&sql, " RETURNING 1) SELECT jobs_expect(count(*)) FROM u");
 	if(sql.failed) goto fail;
 	int rc = pg_send(pg, sql.p, p.n, p.values, NULL, NULL);
 	free(sql.p);
 	params_free(&p);
 	return rc;
-skip:
-	free(sql.p);
-	params_free(&p);
-	return 0;
 fail:
 	free(sql.p);
 	params_free(&p);
@@ -165,9 +242,11 @@ static int send_one(struct pg_store *pg, struct pg_batch *b)
 	sqlite3_changeset_iter *it;
 	if(sqlite3changeset_start(&it, b->changeset_len, b->changeset) != SQLITE_OK) return -1;
 	int rc = 0;
-	static struct inserts ins; /* its arrays are large: not on the stack */
-	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, &ins, it);
+	static struct inserts ins; /* their arrays are large: not on the stack */
+	static struct updates up;
+	while(rc == 0 && sqlite3changeset_next(it) == SQLITE_ROW) rc = send_change(pg, &ins, &up, it);
 	if(inserts_send(pg, &ins)) rc = -1;
+	if(updates_send(pg, &up)) rc = -1;
 	sqlite3changeset_finalize(it);
 	if(rc){
 		if(pg->conn) pg_conn_lost(pg, "cannot turn a batch into SQL");
@@ -230,7 +309,7 @@ static int omit_on_conflict(void *ctx, int conflict, sqlite3_changeset_iter *it)
 static int column_index(struct pg_store *pg, const char *table, const char *name)
 {
 	int n;
-	const char *const *names = pg_table_columns(pg, table, &n);
+	const char *const *names = pg_table_columns(pg, table, &n, NULL);
 	for(int i = 0; names && i < n; i++){
 		if(strcmp(names[i], name) == 0) return i;
 	}

@@ -167,8 +167,9 @@ extern const char *const pg_tables[];
 /* Whether a table of the replica is kept in PostgreSQL (job_counts is not: triggers
  * derive it in each replica). */
 bool pg_table_replicated(const char *table);
-/* A replicated table's column names, in the replica's order (for INSERT statements). */
-const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count);
+/* A replicated table's column names, in the replica's order, and (types not NULL) their
+ * PostgreSQL types. */
+const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count, const char *const **types);
 
 /* ---- changesets (pg_changes.c) ---- */
 /* Sends the batches first..last (a run of the list) as one transaction, each batch's

@@ -73,10 +73,11 @@ struct table_columns {
 	const char *table;
 	int count;
 	char *names[MAX_COLUMNS];
+	char *types[MAX_COLUMNS];
 };
 static struct table_columns column_cache[8];
 
-const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count)
+const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count, const char *const **types)
 {
 	for(int i = 0; pg_tables[i]; i++){
 		if(strcmp(pg_tables[i], table) != 0) continue;
@@ -87,12 +88,14 @@ const char *const *pg_table_columns(struct pg_store *pg, const char *table, int 
 			if(read_columns(pg->db, table, cols, &n)) return NULL;
 			for(int k = 0; k < n; k++){
 				tc->names[k] = strdup(cols[k].name);
-				if(!tc->names[k]) return NULL;
+				tc->types[k] = strdup(cols[k].type);
+				if(!tc->names[k] || !tc->types[k]) return NULL;
 			}
 			tc->count = n;
 			tc->table = pg_tables[i];
 		}
 		*count = tc->count;
+		if(types) *types = (const char *const *)tc->types;
 		return (const char *const *)tc->names;
 	}
 	return NULL;
@@ -176,6 +179,12 @@ int pg_schema_prepare(struct pg_store *pg)
 				" USING ERRCODE = 'serialization_failure'; END IF; END $$");
 	}
 	if(rc == 0){
+		rc = exec_ok(pg, "CREATE OR REPLACE FUNCTION jobs_expect_rows(n bigint, wanted bigint) RETURNS void"
+				" LANGUAGE plpgsql AS $$ BEGIN IF n <> wanted THEN RAISE EXCEPTION"
+				" 'jobs: a row changed through another broker' USING ERRCODE = 'serialization_failure';"
+				" END IF; END $$");
+	}
+	if(rc == 0){
 		char ver[16];
 		snprintf(ver, sizeof(ver), "%d", JOBS_SQLITE_SCHEMA_VERSION);
 		const char *vv[] = { ver };
@@ -195,7 +204,7 @@ int pg_schema_prepare(struct pg_store *pg)
 static int load_table(struct pg_store *pg, const char *table)
 {
 	int n;
-	const char *const *names = pg_table_columns(pg, table, &n);
+	const char *const *names = pg_table_columns(pg, table, &n, NULL);
 	if(!names) return -1;
 	struct strbuf sel = { 0 }, ins = { 0 };
 	strbuf_printf(&sel, "SELECT ");
