@@ -124,15 +124,22 @@ static void add_exec(struct store *s, const char *thing, int64_t seq)
 	CU_ASSERT_EQUAL(store_exec_insert(s, &e), STORE_OK);
 }
 
+/* Job j_id with an execution on thing, committed through `s` as one batch: its seq. */
+static int64_t committed_job(struct store *s, const char *job_id, const char *thing)
+{
+	CU_ASSERT_EQUAL_FATAL(store_batch_begin(s), STORE_OK);
+	int64_t seq = add_job(s, job_id);
+	if(thing) add_exec(s, thing, seq);
+	CU_ASSERT_EQUAL(store_batch_commit(s), STORE_PENDING);
+	CU_ASSERT_EQUAL(outcome(s), STORE_OK);
+	return seq;
+}
+
 static void test_batch_reaches_other_broker(void)
 {
 	fresh_database();
 	struct store *a = open_pg(), *b = open_pg();
-	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
-	int64_t seq = add_job(a, "j1");
-	add_exec(a, "t1", seq);
-	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
-	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
+	int64_t seq = committed_job(a, "j1", "t1");
 	CU_ASSERT_EQUAL(store_batch_poll(a), STORE_NOT_FOUND);
 
 	struct touches t = { 0 };
@@ -180,11 +187,7 @@ static void test_race_on_one_row(void)
 {
 	fresh_database();
 	struct store *a = open_pg(), *b = open_pg();
-	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
-	int64_t seq = add_job(a, "j1");
-	add_exec(a, "t1", seq);
-	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
-	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
+	int64_t seq = committed_job(a, "j1", "t1");
 	struct touches t = { 0 };
 	CU_ASSERT_FATAL(sync_until_job(b, "j1", &t));
 
@@ -258,15 +261,8 @@ static void test_reload_after_a_gap(void)
 {
 	fresh_database();
 	struct store *a = open_pg(), *b = open_pg();
-	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
-	int64_t first = add_job(a, "j1");
-	add_exec(a, "t1", first);
-	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
-	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
-	CU_ASSERT_EQUAL_FATAL(store_batch_begin(a), STORE_OK);
-	add_job(a, "j2");
-	CU_ASSERT_EQUAL(store_batch_commit(a), STORE_PENDING);
-	CU_ASSERT_EQUAL(outcome(a), STORE_OK);
+	int64_t first = committed_job(a, "j1", "t1");
+	committed_job(a, "j2", NULL);
 	/* the log loses j1's entry before b read it (b has not pumped since it started) */
 	PGconn *c = PQconnectdb(uri);
 	PGresult *r = PQexec(c, "DELETE FROM jobs_changes WHERE seq = (SELECT min(seq) FROM jobs_changes)");
