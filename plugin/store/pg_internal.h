@@ -8,11 +8,12 @@
  * How it works. Each broker keeps the whole fleet in an in-memory SQLite database, the
  * replica, opened as an SQLite store whose table of operations is this store's: every
  * read and write of the core runs on the replica (the SQLite store's code), unchanged.
- * SQLite's session extension records what each batch changed; at the batch's commit
- * that changeset becomes one PostgreSQL transaction (INSERTs, and UPDATEs and DELETEs
- * checked against the values the batch read, so a row another broker changed meanwhile
- * fails the transaction), sent in pipeline mode without waiting. The same transaction
- * appends the changeset to the change log (jobs_changes) and NOTIFYs the other brokers,
+ * SQLite's session extension records what each batch changed; the changesets become
+ * PostgreSQL transactions (INSERTs, and UPDATEs and DELETEs checked against the values
+ * the batch read, so a row another broker changed meanwhile fails the transaction), sent
+ * in pipeline mode without waiting, one in flight at a time: the batches committed
+ * meanwhile go together as the next (group commit). A transaction also appends each
+ * batch's changeset to the change log (jobs_changes) and NOTIFYs the other brokers,
  * which fetch the log and apply the changesets to their replicas. A batch PostgreSQL
  * refused is undone in the replica by applying its inverse. */
 #ifndef MOSQUITTO_JOBS_PG_INTERNAL_H
