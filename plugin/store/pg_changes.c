@@ -259,11 +259,10 @@ static int send_one(struct pg_store *pg, struct pg_batch *b)
 			" SELECT coalesce(max(seq), 0) + 1, $1, $2, $3::bytea FROM jobs_changes", 3, log, lengths, formats);
 }
 
-int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last, uint64_t after_batch)
+int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last)
 {
-	char key[24], after[24];
+	char key[24];
 	snprintf(key, sizeof(key), "%lld", (long long)PG_LOCK_COMMIT);
-	snprintf(after, sizeof(after), "%llu", (unsigned long long)after_batch);
 	const char *lock[] = { key };
 	/* The commands up to the pipeline's sync are one transaction (the extended
 	 * protocol's implicit one): committed at the sync, or rolled back whole at the first
@@ -271,13 +270,6 @@ int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch
 	 * seq, taken under it, then follows the commit order, so a reader of the log never
 	 * sees a later seq before an earlier one commits. */
 	if(pg_send(pg, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, NULL, NULL)) return -1;
-	if(after_batch){
-		/* the batch before this one, still unresolved when this one was sent, must
-		 * have committed: this one read what it wrote */
-		const char *v[] = { pg->broker, after };
-		if(pg_send(pg, "SELECT jobs_expect(count(*)) FROM jobs_changes WHERE broker = $1 AND batch = $2", 2, v,
-					NULL, NULL)) return -1;
-	}
 	for(struct pg_batch *b = first; b; b = b == last ? NULL : b->next){
 		if(b->changeset && send_one(pg, b)) return -1;
 	}
@@ -320,9 +312,9 @@ static int column_index(struct pg_store *pg, const char *table, const char *name
 static int read_execution(struct pg_store *pg, sqlite3_value *thing, sqlite3_value *job, sqlite3_value *number,
 		char *ns, size_t ns_size, int *status)
 {
-	sqlite3_stmt *st;
-	if(sqlite3_prepare_v2(pg->db, "SELECT namespace_id, status FROM executions WHERE thing = ?1 AND job_seq = ?2"
-				" AND execution_number = ?3", -1, &st, NULL) != SQLITE_OK) return -1;
+	sqlite3_stmt *st = pg_stmt(pg, PG_ST_READ_EXECUTION, "SELECT namespace_id, status FROM executions"
+			" WHERE thing = ?1 AND job_seq = ?2 AND execution_number = ?3");
+	if(!st) return -1;
 	sqlite3_bind_value(st, 1, thing);
 	sqlite3_bind_value(st, 2, job);
 	sqlite3_bind_value(st, 3, number);
@@ -332,7 +324,7 @@ static int read_execution(struct pg_store *pg, sqlite3_value *thing, sqlite3_val
 		*status = sqlite3_column_int(st, 1);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 

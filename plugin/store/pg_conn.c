@@ -29,12 +29,20 @@
  * otherwise): a batch of a large job's executions can take PostgreSQL seconds. */
 #define STALL_MIN_MS 15000
 
+/* libpq's messages end with a newline: copied without it, for one log line. */
+static void copy_line(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src);
+	size_t len = strlen(dst);
+	while(len && (dst[len - 1] == '\n' || dst[len - 1] == ' ')) dst[--len] = '\0';
+}
+
 /* A line for the broker's log (store_set_log), kept in errmsg for store_errmsg too. */
 void pg_fail(struct pg_store *pg, const char *what, const char *why)
 {
-	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s: %s", what, why ? why : "");
-	size_t len = strlen(pg->errmsg);
-	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
+	char line[sizeof(pg->errmsg)];
+	snprintf(line, sizeof(line), "%s: %s", what, why ? why : "");
+	copy_line(pg->errmsg, sizeof(pg->errmsg), line);
 	/* the handle the port hands around: the replica's (NULL while opening, when err says it) */
 	if(pg->replica && pg->replica->log) pg->replica->log(pg->replica->log_ctx, JOBS_LOG_ERR, "jobs: %s", pg->errmsg);
 }
@@ -155,9 +163,7 @@ int pg_conn_open(struct pg_store *pg)
 {
 	pg->conn = connect_start(pg, true);
 	if(!pg->conn || PQstatus(pg->conn) != CONNECTION_OK){
-		snprintf(pg->errmsg, sizeof(pg->errmsg), "%s", pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
-		size_t len = strlen(pg->errmsg);
-		while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
+		copy_line(pg->errmsg, sizeof(pg->errmsg), pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
 		PQfinish(pg->conn);
 		pg->conn = NULL;
 		return -1;
@@ -188,9 +194,7 @@ PGresult *pg_exec_wait(struct pg_store *pg, const char *sql, int n, const char *
 	PGresult *r = PQexecParams(pg->conn, sql, n, NULL, values, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 	if(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-	snprintf(pg->errmsg, sizeof(pg->errmsg), "%s", r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
-	size_t len = strlen(pg->errmsg);
-	while(len && (pg->errmsg[len - 1] == '\n' || pg->errmsg[len - 1] == ' ')) pg->errmsg[--len] = '\0';
+	copy_line(pg->errmsg, sizeof(pg->errmsg), r ? PQresultErrorMessage(r) : PQerrorMessage(pg->conn));
 	PQclear(r);
 	return NULL;
 }
@@ -284,10 +288,7 @@ static int read_results(struct pg_store *pg)
 		}
 		if(st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED){
 			if(!w->failed){
-				snprintf(w->error, sizeof(w->error), "%s",
-						st == PGRES_FATAL_ERROR ? PQresultErrorMessage(r) : "aborted");
-				size_t len = strlen(w->error);
-				while(len && (w->error[len - 1] == '\n' || w->error[len - 1] == ' ')) w->error[--len] = '\0';
+				copy_line(w->error, sizeof(w->error), st == PGRES_FATAL_ERROR ? PQresultErrorMessage(r) : "aborted");
 			}
 			w->failed = true;
 			PQclear(r);

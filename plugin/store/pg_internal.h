@@ -81,10 +81,14 @@ struct pg_change {
 	int len;
 };
 
+/* Statements on the replica of the store's own, prepared once (pg_stmt, pg_schema.c). */
+enum pg_stmt_id { PG_ST_READ_EXECUTION, PG_ST_RENUMBER_JOB, PG_ST_RENUMBER_ENTRY, PG_ST_COUNT };
+
 struct pg_store {
 	struct store *replica;         /* the SQLite store, whose table of operations is pg_ops */
 	sqlite3 *db;                   /* the replica's handle */
 	sqlite3_session *session;      /* records the open batch's changes */
+	sqlite3_stmt *stmt[PG_ST_COUNT]; /* pg_stmt's */
 	char *conninfo;
 	int timeout_ms;
 	char broker[48];               /* this broker in the change log: host, pid, random */
@@ -127,6 +131,7 @@ struct pg_store {
 	bool ids_asked;
 };
 
+
 struct pg_store *pg_of(struct store *store);
 int64_t pg_now_ms(void);
 void pg_fail(struct pg_store *pg, const char *what, const char *why);
@@ -163,6 +168,8 @@ int pg_schema_prepare(struct pg_store *pg);
 /* Fills the replica with the database's rows (replacing what it held when `replace`),
  * and sets applied_seq; on failure the replica is as it was. */
 int pg_snapshot_load(struct pg_store *pg, bool replace);
+/* The statement `id` on the replica, prepared from `sql` on first use; NULL on error. */
+sqlite3_stmt *pg_stmt(struct pg_store *pg, enum pg_stmt_id id, const char *sql);
 /* The replicated tables, in the order a snapshot loads them. */
 extern const char *const pg_tables[];
 /* Whether a table of the replica is kept in PostgreSQL (job_counts is not: triggers
@@ -174,9 +181,9 @@ const char *const *pg_table_columns(struct pg_store *pg, const char *table, int 
 
 /* ---- changesets (pg_changes.c) ---- */
 /* Sends the batches first..last (a run of the list) as one transaction, each batch's
- * changes and its change-log entry, after the batch `after_batch` (0: none), which it
- * checks committed. 0, or -1. */
-int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last, uint64_t after_batch);
+ * changes and its change-log entry. The caller sends it when no transaction of its is in
+ * flight, so nothing it read is still unresolved. 0, or -1. */
+int pg_changes_send(struct pg_store *pg, struct pg_batch *first, struct pg_batch *last);
 /* Applies another broker's changeset to the replica, calling touch before each change of
  * an execution whose pending state may move. 0, or -1. */
 int pg_changes_apply(struct pg_store *pg, const void *data, int len, const struct store_sync_hooks *hooks);

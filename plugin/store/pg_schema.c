@@ -101,6 +101,12 @@ const char *const *pg_table_columns(struct pg_store *pg, const char *table, int 
 	return NULL;
 }
 
+sqlite3_stmt *pg_stmt(struct pg_store *pg, enum pg_stmt_id id, const char *sql)
+{
+	if(!pg->stmt[id] && sqlite3_prepare_v2(pg->db, sql, -1, &pg->stmt[id], NULL) != SQLITE_OK) return NULL;
+	return pg->stmt[id];
+}
+
 static int exec_ok(struct pg_store *pg, const char *sql)
 {
 	PGresult *r = pg_exec_wait(pg, sql, 0, NULL);

@@ -226,7 +226,7 @@ static void send_queued(struct pg_store *pg)
 	for(struct pg_batch *b = first; b; b = b == last ? NULL : b->next) b->sent = true;
 	/* a failure drops the connection: what was sent is then in doubt, looked up after
 	 * reconnecting (a transaction without its sync never commits) */
-	pg_changes_send(pg, first, last, 0);
+	pg_changes_send(pg, first, last);
 }
 
 /* The local commit is done; the changes go to PostgreSQL. A transaction of its own that
@@ -554,15 +554,15 @@ static int take_id(struct pg_store *pg, int64_t *out)
 }
 
 /* Gives the row SQLite numbered the next id of this broker's block. */
-static int renumber(struct pg_store *pg, const char *sql, int64_t from, int64_t *to)
+static int renumber(struct pg_store *pg, enum pg_stmt_id id, const char *sql, int64_t from, int64_t *to)
 {
 	if(take_id(pg, to)) return STORE_ERROR;
-	sqlite3_stmt *st;
-	if(sqlite3_prepare_v2(pg->db, sql, -1, &st, NULL) != SQLITE_OK) return STORE_ERROR;
+	sqlite3_stmt *st = pg_stmt(pg, id, sql);
+	if(!st) return STORE_ERROR;
 	sqlite3_bind_int64(st, 1, *to);
 	sqlite3_bind_int64(st, 2, from);
 	int rc = sqlite3_step(st) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -571,7 +571,7 @@ static int pg_job_insert(struct store *store, struct store_job *job)
 	int rc = sqlite_store_ops()->job_insert(store, job);
 	if(rc != STORE_OK) return rc;
 	int64_t id;
-	rc = renumber(pg_of(store), "UPDATE jobs SET seq = ?1 WHERE seq = ?2", job->seq, &id);
+	rc = renumber(pg_of(store), PG_ST_RENUMBER_JOB, "UPDATE jobs SET seq = ?1 WHERE seq = ?2", job->seq, &id);
 	if(rc == STORE_OK) job->seq = id;
 	return rc;
 }
@@ -580,7 +580,8 @@ static int renumber_queue_entry(struct store *store)
 {
 	struct pg_store *pg = pg_of(store);
 	int64_t id;
-	return renumber(pg, "UPDATE rollout_queue SET id = ?1 WHERE id = ?2", sqlite3_last_insert_rowid(pg->db), &id);
+	return renumber(pg, PG_ST_RENUMBER_ENTRY, "UPDATE rollout_queue SET id = ?1 WHERE id = ?2",
+			sqlite3_last_insert_rowid(pg->db), &id);
 }
 
 static int pg_rollout_push(struct store *store, int64_t job_seq, const char *thing)
@@ -628,6 +629,7 @@ static void pg_close(struct store *store)
 	changes_free(&pg->inbox, &pg->inbox_tail);
 	changes_free(&pg->replay, &pg->replay_tail);
 	if(pg->session) sqlite3session_delete(pg->session);
+	for(int i = 0; i < PG_ST_COUNT; i++) sqlite3_finalize(pg->stmt[i]);
 	sqlite_store_ops()->close(store);
 	free(pg->conninfo);
 	free(pg);
