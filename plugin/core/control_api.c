@@ -1,7 +1,8 @@
 /* The management API's command table: one command in, a typed result out
  * (service.h, control.h). Each command runs in its own transaction. The handlers live
  * in one file per noun: control_jobs.c, control_executions.c, control_groups.c,
- * control_broker.c, control_testing.c; the helpers they share in control_fields.c. */
+ * control_broker.c, control_testing.c, control_events.c; the helpers they share in
+ * control_fields.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static const struct {
 	{ "startTranscript", control_start_transcript },
 	{ "getTranscript", control_get_transcript },
 	{ "stopTranscript", control_stop_transcript },
+	{ "updateEventConfigurations", control_update_event_configurations },
+	{ "describeEventConfigurations", control_describe_event_configurations },
 };
 
 static control_fn find_command(const char *name)

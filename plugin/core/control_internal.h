@@ -73,6 +73,10 @@ int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cm
 int control_list_things_in_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
+/* Event configurations (control_events.c). */
+int control_update_event_configurations(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_event_configurations(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
 /* The broker itself (control_broker.c). */
 int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 

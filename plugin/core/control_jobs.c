@@ -247,19 +247,7 @@ int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 				"job %s is %s: cancel it first, or delete with force", c->job_id, store_job_status_name(job.status));
 		goto cleanup;
 	}
-	/* The things whose pending execution goes away are told so. */
-	struct store_exec *execs;
-	size_t n;
-	if(store_job_executions(c->svc->store, job.seq, (1u << EXEC_QUEUED) | (1u << EXEC_IN_PROGRESS), &execs, &n) != STORE_OK){
-		control_fail_store(c);
-		goto cleanup;
-	}
-	rc = 0;
-	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_delete_execution(c->svc, &execs[i]) != 0) rc = control_fail_store(c);
-	}
-	store_exec_array_free(execs, n);
-	if(rc == 0 && store_job_delete(c->svc->store, job.seq) != STORE_OK) rc = control_fail_store(c);
+	rc = fleet_delete_job(c->svc, &job, c->now_ms) == 0 ? 0 : control_fail_store(c);
 cleanup:
 	store_job_free(&job);
 	return rc;

@@ -75,6 +75,8 @@ enum stmt_id {
 	ST_COUNT_EXECS,
 	ST_COUNT_THINGS,
 	ST_COUNT_GROUPS,
+	ST_EVENT_CONFIGS,
+	ST_EVENT_CONFIG_SET,
 	ST_COUNT
 };
 
@@ -326,6 +328,10 @@ int sqlite_target_add(struct store *store, int64_t job_seq, enum target_kind kin
 int sqlite_continuous_jobs_for_group(struct store *store, const char *group,
 		struct store_job **out, size_t *count);
 int sqlite_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
+
+/* sqlite_events.c */
+int sqlite_event_configs(struct store *store, struct store_event_config **out, size_t *count);
+int sqlite_event_config_set(struct store *store, const char *type, bool enabled, int64_t now);
 
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);

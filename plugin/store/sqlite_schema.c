@@ -145,6 +145,14 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"    (SELECT p.status FROM executions p WHERE p.thing = OLD.thing AND p.job_seq = OLD.job_seq"
 	"      AND p.execution_number < OLD.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
 	"END;",
+	/* 5 -> 6: event configurations (UpdateEventConfigurations), one row per event type
+	 * set; the plugin writes every type at its first start. */
+	"CREATE TABLE event_configurations("
+	"  event_type TEXT PRIMARY KEY,"
+	"  enabled INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 /* The database's schema version (PRAGMA user_version: 0 for a new file). */

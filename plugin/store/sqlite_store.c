@@ -363,4 +363,6 @@ static const struct store_ops sqlite_ops = {
 	.rollout_pop = sqlite_rollout_pop,
 	.rollout_clear = sqlite_rollout_clear,
 	.rollout_count = sqlite_rollout_count,
+	.event_configs = sqlite_event_configs,
+	.event_config_set = sqlite_event_config_set,
 };

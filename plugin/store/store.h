@@ -376,4 +376,19 @@ int store_rollout_clear(struct store *store, int64_t job_seq);
 /* The number of entries in the job's queue (a group entry counts once). */
 int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out);
 
+/* Event configurations (AWS's UpdateEventConfigurations): one row per event type ever
+ * set, named as AWS names it ("JOB", "JOB_EXECUTION", "THING", ...). */
+#define STORE_EVENT_TYPE_MAX 32
+struct store_event_config {
+	char type[STORE_EVENT_TYPE_MAX];
+	bool enabled;
+	int64_t created_at;   /* epoch seconds: when the type was first set */
+	int64_t updated_at;   /* when it was last set */
+};
+/* Every row, by type; *out is malloc'd (free()). */
+int store_event_configs(struct store *store, struct store_event_config **out, size_t *count);
+/* Sets a type: a new row (created_at and updated_at now), or the row's enabled and
+ * updated_at. */
+int store_event_config_set(struct store *store, const char *type, bool enabled, int64_t now);
+
 #endif

@@ -87,6 +87,9 @@ struct store_ops {
 			struct store_name **out, size_t *count);
 	int (*rollout_clear)(struct store *store, int64_t job_seq);
 	int (*rollout_count)(struct store *store, int64_t job_seq, int64_t *out);
+
+	int (*event_configs)(struct store *store, struct store_event_config **out, size_t *count);
+	int (*event_config_set)(struct store *store, const char *type, bool enabled, int64_t now);
 };
 
 /* The head of every implementation's handle: `struct sqlite_store { struct store base; ... }`. */
