@@ -305,6 +305,8 @@ class JobEvents(HttpApiTest):
             while len(codes) < 2 and time.time() < deadline:
                 time.sleep(0.01)
             self.assertEqual(codes, [(128,), (128,)])
+            self.assertIn(f"refused subscribe on $aws/events/#: client {dev_id}", self.broker.read_log())
+            self.assertIn("the jobs events are for operators of the management API", self.broker.read_log())
         finally:
             raw.loop_stop()
             raw.disconnect()
