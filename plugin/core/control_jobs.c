@@ -253,17 +253,6 @@ cleanup:
 	return rc;
 }
 
-static const char *const process_detail_keys[EXEC_STATUS_COUNT] = {
-	[EXEC_IN_PROGRESS] = "numberOfInProgressThings",
-	[EXEC_QUEUED] = "numberOfQueuedThings",
-	[EXEC_SUCCEEDED] = "numberOfSucceededThings",
-	[EXEC_FAILED] = "numberOfFailedThings",
-	[EXEC_REJECTED] = "numberOfRejectedThings",
-	[EXEC_TIMED_OUT] = "numberOfTimedOutThings",
-	[EXEC_REMOVED] = "numberOfRemovedThings",
-	[EXEC_CANCELED] = "numberOfCanceledThings",
-};
-
 static const char *selection_name(int selection)
 {
 	return selection == TARGET_CONTINUOUS ? "CONTINUOUS" : "SNAPSHOT";
@@ -308,7 +297,7 @@ int control_describe_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		}
 		cJSON_Delete(policies);
 		cJSON *pd = cJSON_AddObjectToObject(o, "jobProcessDetails");
-		for(int s = 0; pd && s < EXEC_STATUS_COUNT; s++) shapes_add_int(pd, process_detail_keys[s], counts[s]);
+		for(int s = 0; pd && s < EXEC_STATUS_COUNT; s++) shapes_add_int(pd, shapes_process_detail_key(s), counts[s]);
 	}
 	store_job_free(&job);
 	return 0;

@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/core_state.h"
+#include "core/shapes.h"
 #include "core/status.h"
 #include "util/jsonw.h"
 
@@ -50,14 +51,10 @@ bool events_type_parse(const char *name, enum event_type *out)
 
 /* ---- payloads ---- */
 
-/* The counts a job event's jobProcessDetails shows: those AWS's example shows. */
-static const struct { int status; const char *key; } process_details[] = {
-	{ EXEC_CANCELED, "numberOfCanceledThings" },
-	{ EXEC_REJECTED, "numberOfRejectedThings" },
-	{ EXEC_FAILED, "numberOfFailedThings" },
-	{ EXEC_REMOVED, "numberOfRemovedThings" },
-	{ EXEC_SUCCEEDED, "numberOfSucceededThings" },
-	{ EXEC_TIMED_OUT, "numberOfTimedOutThings" },
+/* The counts a job event's jobProcessDetails shows: those AWS's example shows, in its
+ * order. */
+static const int process_details[] = {
+	EXEC_CANCELED, EXEC_REJECTED, EXEC_FAILED, EXEC_REMOVED, EXEC_SUCCEEDED, EXEC_TIMED_OUT,
 };
 
 static void begin_event(struct jsonw *w, const char *type, const char *event_id, int64_t now,
@@ -115,7 +112,7 @@ char *events_job_payload(const struct store_job *job, const char *operation, con
 		jsonw_key(&w, "jobProcessDetails");
 		jsonw_object_begin(&w);
 		for(size_t i = 0; i < sizeof(process_details) / sizeof(*process_details); i++){
-			jsonw_key_int(&w, process_details[i].key, counts[process_details[i].status]);
+			jsonw_key_int(&w, shapes_process_detail_key(process_details[i]), counts[process_details[i]]);
 		}
 		jsonw_object_end(&w);
 	}
