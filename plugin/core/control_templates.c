@@ -205,13 +205,19 @@ static int load_template(struct control_ctx *c, const char *id, struct store_tem
 	return 0;
 }
 
-/* What a template and its summary share. */
-static void add_template_common(struct control_ctx *c, cJSON *o, const struct store_template *t)
+/* What a template and its summary begin with. */
+static void add_template_ids(struct control_ctx *c, cJSON *o, const struct store_template *t)
 {
 	control_add_arn(c, o, "jobTemplateArn", "jobtemplate", t->id);
 	cJSON_AddStringToObject(o, "jobTemplateId", t->id);
 	if(t->description) cJSON_AddStringToObject(o, "description", t->description);
-	shapes_add_int(o, "createdAt", t->created_at);
+}
+
+/* Moves fields[key] to the end of obj, if it is there. */
+static void move_field(cJSON *fields, const char *key, cJSON *obj)
+{
+	cJSON *f = cJSON_DetachItemFromObjectCaseSensitive(fields, key);
+	if(f) cJSON_AddItemToObject(obj, key, f);
 }
 
 int control_describe_job_template(struct control_ctx *c, const cJSON *cmd, cJSON *data)
@@ -219,12 +225,13 @@ int control_describe_job_template(struct control_ctx *c, const cJSON *cmd, cJSON
 	char id[JOBS_JOB_ID_MAX + 1];
 	struct store_template t;
 	if(template_id(c, cmd, id) || load_template(c, id, &t)) return -1;
-	add_template_common(c, data, &t);
-	cJSON *fields = cJSON_Parse(t.fields), *f;
-	while(fields && (f = fields->child)){
-		cJSON_DetachItemViaPointer(fields, f);
-		cJSON_AddItemToObject(data, f->string, f);
-	}
+	/* in the order of AWS's model */
+	add_template_ids(c, data, &t);
+	cJSON *fields = cJSON_Parse(t.fields);
+	move_field(fields, "documentSource", data);
+	move_field(fields, "document", data);
+	shapes_add_int(data, "createdAt", t.created_at);
+	for(int i = 0; config_fields[i]; i++) move_field(fields, config_fields[i], data);
 	cJSON_Delete(fields);
 	store_template_free(&t);
 	return 0;
@@ -241,7 +248,8 @@ int control_list_job_templates(struct control_ctx *c, const cJSON *cmd, cJSON *d
 	for(size_t i = 0; arr && i < n && i < (size_t)page.limit; i++){
 		cJSON *o = cJSON_CreateObject();
 		if(!o) break;
-		add_template_common(c, o, &list[i]);
+		add_template_ids(c, o, &list[i]);
+		shapes_add_int(o, "createdAt", list[i].created_at);
 		cJSON_AddItemToArray(arr, o);
 	}
 	control_page_next(data, &page, n);
@@ -269,15 +277,10 @@ static void add_managed_arn(struct control_ctx *c, cJSON *o, const struct manage
 	cJSON_AddStringToObject(o, "templateArn", arn);
 }
 
-/* What a managed template and its summary share. */
-static void add_managed_common(struct control_ctx *c, cJSON *o, const struct managed_template *t)
+static void add_environments(cJSON *o, const struct managed_template *t)
 {
-	add_managed_arn(c, o, t);
-	cJSON_AddStringToObject(o, "templateName", t->name);
-	cJSON_AddStringToObject(o, "description", t->description);
 	cJSON *env = cJSON_AddArrayToObject(o, "environments");
 	if(env) cJSON_AddItemToArray(env, cJSON_CreateString(t->environment));
-	cJSON_AddStringToObject(o, "templateVersion", t->version);
 }
 
 static int managed_name(struct control_ctx *c, const cJSON *cmd, bool required, const char **name)
@@ -304,7 +307,11 @@ int control_list_managed_job_templates(struct control_ctx *c, const cJSON *cmd, 
 		if(matched++ < (size_t)page.offset || matched > (size_t)(page.offset + page.limit)) continue;
 		cJSON *o = cJSON_CreateObject();
 		if(!o) break;
-		add_managed_common(c, o, t);
+		add_managed_arn(c, o, t);
+		cJSON_AddStringToObject(o, "templateName", t->name);
+		cJSON_AddStringToObject(o, "description", t->description);
+		add_environments(o, t);
+		cJSON_AddStringToObject(o, "templateVersion", t->version);
 		cJSON_AddItemToArray(arr, o);
 	}
 	control_page_next(data, &page, matched > (size_t)page.offset ? matched - (size_t)page.offset : 0);
@@ -332,7 +339,11 @@ int control_describe_managed_job_template(struct control_ctx *c, const cJSON *cm
 		return control_fail(c, "ResourceNotFoundException", "managed job template %.64s%s%.16s does not exist", name,
 				version ? " version " : "", version ? version : "");
 	}
-	add_managed_common(c, data, t);
+	cJSON_AddStringToObject(data, "templateName", t->name);
+	add_managed_arn(c, data, t);
+	cJSON_AddStringToObject(data, "description", t->description);
+	cJSON_AddStringToObject(data, "templateVersion", t->version);
+	add_environments(data, t);
 	cJSON *params = cJSON_AddArrayToObject(data, "documentParameters");
 	for(size_t i = 0; params && i < t->nparams; i++){
 		const struct managed_param *p = &t->params[i];
