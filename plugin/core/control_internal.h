@@ -36,6 +36,9 @@ bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const c
 /* Helpers (control_fields.c). */
 /* Required jobId into c->job_id. */
 int control_job_id(struct control_ctx *c, const cJSON *cmd);
+/* A required id of the jobId pattern (1-64 of [a-zA-Z0-9_-]) under `key`, into `out`
+ * (JOBS_JOB_ID_MAX + 1 bytes). */
+int control_id(struct control_ctx *c, const cJSON *cmd, const char *key, char *out);
 /* Loads the job c->job_id; ResourceNotFoundException when missing. */
 int control_load_job(struct control_ctx *c, struct store_job *job);
 /* A required thing name (also for thingGroupName: same pattern), into `out`. */

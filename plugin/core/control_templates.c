@@ -34,16 +34,7 @@ static const char *const job_config_fields[] = {
 
 static int template_id(struct control_ctx *c, const cJSON *cmd, char *out)
 {
-	const char *id;
-	struct jf_error err;
-	int rc = jf_string(cmd, "jobTemplateId", &id, &err);
-	if(rc == JF_ABSENT) return control_fail(c, "InvalidRequestException", "jobTemplateId is required");
-	if(rc != JF_OK) return control_fail_invalid(c, &err);
-	if(!names_job_id_valid(id, strlen(id))){
-		return control_fail(c, "InvalidRequestException", "jobTemplateId must be 1-64 characters of [a-zA-Z0-9_-]");
-	}
-	strcpy(out, id);
-	return 0;
+	return control_id(c, cmd, "jobTemplateId", out);
 }
 
 /* The resource of an ARN (what follows its fifth ':'), and its account (the fifth
