@@ -1,7 +1,9 @@
 # CHANGELOG.md's newest version is the project's (CMakeLists.txt's project()), and its
-# entry has a date. Run by ctest: cmake -DCHANGELOG=... -DVERSION=... -P check-changelog.cmake
+# entry has a date; an "## [Unreleased]" heading above it (Keep a Changelog's, for what
+# is not released yet) is passed over. Run by ctest: cmake -DCHANGELOG=... -DVERSION=... -P check-changelog.cmake
 cmake_minimum_required(VERSION 3.18)
 file(STRINGS "${CHANGELOG}" headings REGEX "^## ")
+list(FILTER headings EXCLUDE REGEX "^## \\[Unreleased\\]$")
 if(NOT headings)
   message(FATAL_ERROR "${CHANGELOG} has no version heading")
 endif()
