@@ -95,7 +95,7 @@ int control_add_thing_to_thing_group(struct control_ctx *c, const cJSON *cmd, cJ
 {
 	(void)data;
 	char group[JOBS_THING_NAME_MAX + 1], thing[JOBS_THING_NAME_MAX + 1];
-	if(membership(c, cmd, group, thing)) return -1;
+	if(membership(c, cmd, group, thing) || control_registered_thing(c, thing)) return -1;
 	int rc = store_member_add(c->svc->store, group, thing, c->now);
 	if(rc == STORE_EXISTS) return 0;
 	if(rc != STORE_OK || fleet_thing_joined(c->svc, group, thing, c->now_ms) != 0) return control_fail_store(c);

@@ -145,6 +145,15 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"    (SELECT p.status FROM executions p WHERE p.thing = OLD.thing AND p.job_seq = OLD.job_seq"
 	"      AND p.execution_number < OLD.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
 	"END;",
+	/* 5 -> 6: the registry of things (CreateThing): attributes as a JSON object. */
+	"CREATE TABLE things("
+	"  name TEXT PRIMARY KEY,"
+	"  thing_id TEXT NOT NULL,"
+	"  type_name TEXT,"
+	"  attributes TEXT NOT NULL DEFAULT '{}',"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 /* The database's schema version (PRAGMA user_version: 0 for a new file). */
