@@ -178,7 +178,7 @@ static const struct command commands[] = {
 		A_THING,
 		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "the thing's new type" },
 		{ "--attribute-payload", "attributePayload", ARG_STRUCT, OPTIONAL,
-			"attributes={k=v,k2=},merge=true (an empty value removes an attribute)" },
+			"attributes={k=v,k2=\"\"},merge=true (an empty value removes an attribute)" },
 		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL, "fail unless the thing has this version" },
 		{ "--remove-thing-type", "removeThingType", ARG_BOOL, OPTIONAL, "remove the thing's type" },
 	}, NULL },
