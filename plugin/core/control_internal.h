@@ -33,6 +33,10 @@ int control_fail_store(struct control_ctx *c);
 /* Adds `key: arn:aws:iot:<region>:<account>:<kind>/<name>`. */
 bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const char *kind, const char *name);
 
+/* Appends {groupName, groupArn} to a list (listThingGroups, listThingGroupsForThing);
+ * false when out of memory. */
+bool control_add_group_entry(struct control_ctx *c, cJSON *list, const char *name);
+
 /* Helpers (control_fields.c). */
 /* Required jobId into c->job_id. */
 int control_job_id(struct control_ctx *c, const cJSON *cmd);

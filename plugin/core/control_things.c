@@ -319,11 +319,7 @@ int control_list_thing_groups_for_thing(struct control_ctx *c, const cJSON *cmd,
 	}
 	cJSON *list = cJSON_AddArrayToObject(data, "thingGroups");
 	for(size_t i = 0; list && i < n && i < (size_t)page.limit; i++){
-		cJSON *o = cJSON_CreateObject();
-		if(!o) break;
-		cJSON_AddStringToObject(o, "groupName", groups[i].name);
-		control_add_arn(c, o, "groupArn", "thinggroup", groups[i].name);
-		cJSON_AddItemToArray(list, o);
+		if(!control_add_group_entry(c, list, groups[i].name)) break;
 	}
 	control_page_next(data, &page, n);
 	free(groups);

@@ -1,5 +1,5 @@
 /* The SQLite store's registered things (CreateThing's registry): a row per thing, its
- * attributes as one JSON object text, and the groups a thing belongs to. */
+ * attributes as one JSON object text. The groups a thing belongs to: sqlite_groups.c. */
 #include "store/sqlite_internal.h"
 
 int sqlite_thing_get(struct store *store, const char *name, struct store_thing *out)
@@ -73,23 +73,4 @@ int sqlite_thing_list(struct store *store, const struct store_thing_filter *filt
 	sqlite3_bind_int(st, 5, limit);
 	sqlite3_bind_int64(st, 6, offset);
 	return sqlite_fetch_things(st, out, count);
-}
-
-int sqlite_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
-		struct store_name **out, size_t *count)
-{
-	struct sqlite_store *s = sqlite_of(store);
-	sqlite3_stmt *st = sqlite_stmt(s, ST_THING_GROUPS,
-		"SELECT group_name FROM group_members WHERE thing = ?1 ORDER BY group_name LIMIT ?2 OFFSET ?3");
-	if(!st) return STORE_ERROR;
-	sqlite3_bind_text(st, 1, thing, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, limit);
-	sqlite3_bind_int64(st, 3, offset);
-	struct sqlite_rows rows = { .size = sizeof(struct store_name) };
-	int rc = sqlite_fetch_names(st, &rows);
-	if(rc == STORE_OK){
-		*out = rows.items;
-		*count = rows.count;
-	}
-	return rc;
 }
