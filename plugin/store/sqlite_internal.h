@@ -75,6 +75,10 @@ enum stmt_id {
 	ST_COUNT_EXECS,
 	ST_COUNT_THINGS,
 	ST_COUNT_GROUPS,
+	ST_TEMPLATE_GET,
+	ST_TEMPLATE_INSERT,
+	ST_TEMPLATE_DELETE,
+	ST_TEMPLATE_LIST,
 	ST_THING_GET,
 	ST_THING_INSERT,
 	ST_THING_UPDATE,
@@ -232,6 +236,15 @@ enum group_col { SQLITE_GROUP_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, GROUP_
 #define SQLITE_IN_GROUP_ALL_ROW 1
 #define SQLITE_GROUP_SELECT SQLITE_GROUP_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, GROUP_ALL)
 
+/* A job template (table job_templates), in one form. */
+#define SQLITE_TEMPLATE_COLUMNS(F, X, arg) \
+	F(ID,          "template_id", ROW, arg) \
+	X(DESCRIPTION, "description", ROW, arg) \
+	X(FIELDS,      "fields",      ROW, arg) \
+	X(CREATED_AT,  "created_at",  ROW, arg)
+enum template_col { SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, TEMPLATE_COL_) TEMPLATE_COL_COUNT };
+#define SQLITE_IN_TEMPLATE_ALL_ROW 1
+#define SQLITE_TEMPLATE_SELECT SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, TEMPLATE_ALL)
 /* A registered thing (table things), in one form. */
 #define SQLITE_THING_COLUMNS(F, X, arg) \
 	F(NAME,       "name",       ROW, arg) \
@@ -275,6 +288,9 @@ int sqlite_fetch_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
 /* The same for SQLITE_GROUP_SELECT (store_group_array_free). */
 int sqlite_fetch_group(sqlite3_stmt *st, struct store_group *out);
 int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *count);
+/* The same for SQLITE_TEMPLATE_SELECT (store_template_array_free). */
+int sqlite_fetch_template(sqlite3_stmt *st, struct store_template *out);
+int sqlite_fetch_templates(sqlite3_stmt *st, struct store_template **out, size_t *count);
 /* The same for SQLITE_THING_SELECT (store_thing_array_free). */
 int sqlite_fetch_thing(sqlite3_stmt *st, struct store_thing *out);
 int sqlite_fetch_things(sqlite3_stmt *st, struct store_thing **out, size_t *count);
@@ -349,6 +365,12 @@ int sqlite_continuous_jobs_for_group(struct store *store, const char *group,
 		struct store_job **out, size_t *count);
 int sqlite_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
 
+/* sqlite_templates.c */
+int sqlite_template_get(struct store *store, const char *id, struct store_template *out);
+int sqlite_template_insert(struct store *store, const struct store_template *t);
+int sqlite_template_delete(struct store *store, const char *id);
+int sqlite_template_list(struct store *store, int64_t offset, int limit,
+		struct store_template **out, size_t *count);
 int sqlite_thing_get(struct store *store, const char *name, struct store_thing *out);
 int sqlite_thing_insert(struct store *store, const struct store_thing *thing);
 int sqlite_thing_update(struct store *store, const struct store_thing *thing);

@@ -1,5 +1,5 @@
 /* The port's records (store.h), whichever store filled them: freeing jobs, executions,
- * groups and things, the job states' names, an execution's running deadline. */
+ * groups, templates and things, the job states' names, an execution's running deadline. */
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -80,4 +80,17 @@ void store_thing_array_free(struct store_thing *things, size_t count)
 {
 	for(size_t i = 0; i < count; i++) store_thing_free(&things[i]);
 	free(things);
+}
+
+void store_template_free(struct store_template *t)
+{
+	free(t->description);
+	free(t->fields);
+	memset(t, 0, sizeof(*t));
+}
+
+void store_template_array_free(struct store_template *templates, size_t count)
+{
+	for(size_t i = 0; i < count; i++) store_template_free(&templates[i]);
+	free(templates);
 }
