@@ -134,7 +134,10 @@ int control_create_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		return -1;
 	}
 	/* no billing groups here: a name of one never exists */
-	if(billing) return control_fail(c, "ResourceNotFoundException", "billing group %.128s does not exist", billing);
+	if(billing && !names_thing_valid(billing, strlen(billing))){
+		return control_fail(c, "InvalidRequestException", "billingGroupName must be 1-128 characters of [a-zA-Z0-9:_-]");
+	}
+	if(billing) return control_fail(c, "ResourceNotFoundException", "billing group %s does not exist", billing);
 	cJSON *attrs = cJSON_CreateObject();
 	int rc = attrs ? apply_attributes(c, attrs, given, false) : control_fail(c, "InternalFailureException", "out of memory");
 	if(rc == 0) rc = check_attribute_count(c, t.name, attrs, type);

@@ -92,6 +92,7 @@ class ThingsTest(HttpApiTest, ControlAssertions):
             dict(thingName=t, attributePayload={"attributes": {"a": "x" * 801}}),
             dict(thingName=t, attributePayload={"attributes": {"a": "no spaces"}}),
             dict(thingName=t, attributePayload={"attributes": {"a": "1"}, "merge": "yes"}),
+            dict(thingName=t, billingGroupName="b g"),
             # three attributes without a thing type, fifty with one (AWS's limits)
             dict(thingName=t, attributePayload={"attributes": {f"a{i}": "1" for i in range(4)}}),
             dict(thingName=t, thingTypeName="ty", attributePayload={"attributes": {f"a{i}": "1" for i in range(51)}}),
