@@ -71,14 +71,29 @@ COMMANDS = {
         "--max-results": "maxResults", "--next-token": "nextToken",
         "--name-prefix-filter": "namePrefixFilter"}),
     "status": ("describeBroker", {}),
+    "create-thing": ("createThing", {
+        "--thing-name": "thingName", "--thing-type-name": "thingTypeName",
+        "--attribute-payload": "attributePayload", "--billing-group-name": "billingGroupName"}),
+    "describe-thing": ("describeThing", {"--thing-name": "thingName"}),
+    "update-thing": ("updateThing", {
+        "--thing-name": "thingName", "--thing-type-name": "thingTypeName",
+        "--attribute-payload": "attributePayload", "--expected-version": "expectedVersion",
+        "--remove-thing-type": "removeThingType"}),
+    "delete-thing": ("deleteThing", {"--thing-name": "thingName", "--expected-version": "expectedVersion"}),
+    "list-things": ("listThings", {
+        "--attribute-name": "attributeName", "--attribute-value": "attributeValue",
+        "--thing-type-name": "thingTypeName", "--use-prefix-attribute-value": "usePrefixAttributeValue",
+        "--max-results": "maxResults", "--next-token": "nextToken"}),
+    "list-thing-groups-for-thing": ("listThingGroupsForThing", {
+        "--thing-name": "thingName", "--max-results": "maxResults", "--next-token": "nextToken"}),
 }
 
 # A value for each flag type, and the JSON it must become.
 INT_FIELDS = {"maxResults", "executionNumber", "expectedVersion"}
-BOOL_FIELDS = {"force"}
+BOOL_FIELDS = {"force", "removeThingType", "usePrefixAttributeValue"}
 JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
                "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails",
-               "thingGroupProperties"}
+               "thingGroupProperties", "attributePayload"}
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
@@ -314,6 +329,12 @@ class JobsctlTest(BrokerTest):
             "list-things-in-thing-group": ["--thing-group-name", "nosuch"],
             "list-thing-groups": [],
             "status": [],
+            "create-thing": ["--thing-name", "t1"],
+            "describe-thing": ["--thing-name", "nosuch"],
+            "update-thing": ["--thing-name", "nosuch", "--remove-thing-type"],
+            "delete-thing": ["--thing-name", "nosuch"],
+            "list-things": [],
+            "list-thing-groups-for-thing": ["--thing-name", "t1"],
         }
         self.assertEqual(set(runs) | {"create-job", "describe-job", "cancel-job",
                                       "describe-job-execution"}, set(COMMANDS))
