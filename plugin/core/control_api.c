@@ -41,6 +41,8 @@ static const struct {
 	{ "startTranscript", control_start_transcript },
 	{ "getTranscript", control_get_transcript },
 	{ "stopTranscript", control_stop_transcript },
+	{ "updateJob", control_update_job },
+	{ "associateTargetsWithJob", control_associate_targets_with_job },
 };
 
 static control_fn find_command(const char *name)

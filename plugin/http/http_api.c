@@ -418,6 +418,8 @@ static const struct control_route control_routes[] = {
 	{ "DELETE", { "thing-groups", "*" }, 2, "deleteThingGroup", { "thingGroupName" }, false },
 	{ "GET", { "thing-groups", "*", "things" }, 3, "listThingsInThingGroup", { "thingGroupName" }, false },
 	{ "GET", { "thing-groups" }, 1, "listThingGroups", { NULL }, false },
+	{ "PATCH", { "jobs", "*" }, 2, "updateJob", { "jobId" }, true },
+	{ "POST", { "jobs", "*", "targets" }, 3, "associateTargetsWithJob", { "jobId" }, true },
 };
 
 static void control_call(struct service *svc, const struct access_config *access, const struct http_request *req,

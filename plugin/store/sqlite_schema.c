@@ -145,6 +145,8 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"    (SELECT p.status FROM executions p WHERE p.thing = OLD.thing AND p.job_seq = OLD.job_seq"
 	"      AND p.execution_number < OLD.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
 	"END;",
+	/* 5 -> 6: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
+	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
 };
 
 /* The database's schema version (PRAGMA user_version: 0 for a new file). */

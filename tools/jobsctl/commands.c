@@ -75,7 +75,8 @@ static const struct command commands[] = {
 		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
 			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
 		{ "--scheduling-config", "schedulingConfig", ARG_STRUCT, OPTIONAL,
-			"startTime=...,endTime=...,endBehavior=..." },
+			"startTime=...,endTime=...,endBehavior=...,maintenanceWindows=[{startTime=\"cron(0 2 ? * SUN *)\","
+			"durationInMinutes=N}]: roll out only inside the windows (UTC)" },
 	}, NULL },
 	{ "describe-job", "describeJob", "Describe a job, with its execution counts", {
 		A_JOB_ID,
@@ -164,6 +165,26 @@ static const struct command commands[] = {
 	{ "status", "describeBroker",
 		"Describe the broker: version, store, counts, uptime",
 		{ { .flag = NULL } }, NULL },  /* no options */
+	{ "update-job", "updateJob", "Change a job in progress or scheduled: description and configs", {
+		A_JOB_ID,
+		{ "--description", "description", ARG_STRING, OPTIONAL, "a new description" },
+		{ "--presigned-url-config", "presignedUrlConfig", ARG_STRUCT, OPTIONAL, "roleArn=...,expiresInSec=N" },
+		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_STRUCT, OPTIONAL,
+			"maximumPerMinute=N,... (from now on)" },
+		{ "--abort-config", "abortConfig", ARG_STRUCT, OPTIONAL, "criteriaList=[...] (checked at once)" },
+		{ "--timeout-config", "timeoutConfig", ARG_STRUCT, OPTIONAL,
+			"inProgressTimeoutInMinutes=N (for executions not started yet)" },
+		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
+			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
+		A_NAMESPACE,
+	}, NULL },
+	{ "associate-targets-with-job", "associateTargetsWithJob",
+		"Add things or thing groups to a continuous job in progress", {
+		{ "--targets", "targets", ARG_STRINGS, REQUIRED, "thing names or ARNs, thing group ARNs" },
+		A_JOB_ID,
+		{ "--comment", "comment", ARG_STRING, OPTIONAL, "why (describe-job shows it)" },
+		A_NAMESPACE,
+	}, NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
