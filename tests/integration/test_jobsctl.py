@@ -71,13 +71,22 @@ COMMANDS = {
         "--max-results": "maxResults", "--next-token": "nextToken",
         "--name-prefix-filter": "namePrefixFilter"}),
     "status": ("describeBroker", {}),
+    "update-job": ("updateJob", {
+        "--job-id": "jobId", "--description": "description",
+        "--presigned-url-config": "presignedUrlConfig",
+        "--job-executions-rollout-config": "jobExecutionsRolloutConfig",
+        "--abort-config": "abortConfig", "--timeout-config": "timeoutConfig",
+        "--job-executions-retry-config": "jobExecutionsRetryConfig", "--namespace-id": "namespaceId"}),
+    "associate-targets-with-job": ("associateTargetsWithJob", {
+        "--targets": "targets", "--job-id": "jobId", "--comment": "comment",
+        "--namespace-id": "namespaceId"}),
 }
 
 # A value for each flag type, and the JSON it must become.
 INT_FIELDS = {"maxResults", "executionNumber", "expectedVersion"}
 BOOL_FIELDS = {"force"}
 JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
-               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails",
+               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails", "presignedUrlConfig",
                "thingGroupProperties"}
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
