@@ -323,6 +323,9 @@ class JobsctlTest(BrokerTest):
             "list-things-in-thing-group": ["--thing-group-name", "nosuch"],
             "list-thing-groups": [],
             "status": [],
+            "update-job": ["--job-id", "r1", "--description", "second",
+                           "--presigned-url-config", "roleArn=arn:aws:iam::000000000000:role/r,expiresInSec=600"],
+            "associate-targets-with-job": ["--job-id", "r1", "--targets", "t2", "--comment", "more"],
         }
         self.assertEqual(set(runs) | {"create-job", "describe-job", "cancel-job",
                                       "describe-job-execution"}, set(COMMANDS))
@@ -340,6 +343,11 @@ class JobsctlTest(BrokerTest):
         log = self.broker.read_log()
         for name in runs:
             self.assertIn(f"command={COMMANDS[name][0]} ", log)
+        # update-job took: describe-job shows what it sent
+        job = self.ok("describe-job", "--job-id", "r1")["job"]
+        self.assertEqual(job["description"], "second")
+        self.assertEqual(job["presignedUrlConfig"], {"roleArn": "arn:aws:iam::000000000000:role/r",
+                                                     "expiresInSec": 600})
 
     def test_status_counts_what_the_broker_holds(self):
         started = time.time()
