@@ -1,6 +1,7 @@
 /* Parsing and checking of createJob's policy fields, and the abort rule. */
 #include "core/policy.h"
 
+#include "util/civil.h"
 #include "util/cron.h"
 
 #include <stdio.h>
@@ -151,10 +152,8 @@ int policy_parse_time(const char *text, int64_t *out_ms)
 			|| tm.tm_hour > 23 || tm.tm_min > 59 || sec > 59 || tm.tm_year < 1970){
 		return -1;
 	}
-	static const int month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (tm.tm_year % 4 == 0 && tm.tm_year % 100 != 0) || tm.tm_year % 400 == 0;
-	if(tm.tm_mday > month_days[tm.tm_mon - 1] || (tm.tm_mon == 2 && !leap && tm.tm_mday > 28)) return -1;
-	int64_t days = cron_days_from_civil(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	if(tm.tm_mday > civil_days_in_month(tm.tm_year, tm.tm_mon)) return -1;
+	int64_t days = civil_to_days(tm.tm_year, tm.tm_mon, tm.tm_mday);
 	*out_ms = ((days * 24 + tm.tm_hour) * 60 + tm.tm_min) * 60000 + (int64_t)sec * 1000;
 	return 0;
 }

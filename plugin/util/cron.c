@@ -1,6 +1,8 @@
 /* AWS's cron expressions: parsing, and the next time one fires (cron.h). */
 #include "util/cron.h"
 
+#include "util/civil.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -216,37 +218,6 @@ int cron_parse(const char *text, struct cron *out, char *err, size_t errlen)
 	return 0;
 }
 
-int64_t cron_days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	/* Howard Hinnant's algorithm: no timegm, no TZ */
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
-static int days_in_month(int y, int m)
-{
-	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 /* 1 (Sunday) to 7 (Saturday); 1970-01-01 was a Thursday. */
 static int weekday(int64_t days)
 {
@@ -254,27 +225,27 @@ static int weekday(int64_t days)
 	return (int)(w < 0 ? w + 7 : w) + 1;
 }
 
-static bool is_weekday(int y, int m, int d)
+static bool is_weekday(int64_t y, int m, int d)
 {
-	int w = weekday(cron_days_from_civil(y, m, d));
+	int w = weekday(civil_to_days(y, m, d));
 	return w >= 2 && w <= 6;
 }
 
 /* The weekday nearest day n of the month, never in another month (AWS's nW). */
-static int nearest_weekday(int y, int m, int n)
+static int nearest_weekday(int64_t y, int m, int n)
 {
-	int dim = days_in_month(y, m);
+	int dim = civil_days_in_month(y, m);
 	if(n > dim) n = dim;
-	int w = weekday(cron_days_from_civil(y, m, n));
+	int w = weekday(civil_to_days(y, m, n));
 	if(w == 7) return n == 1 ? 3 : n - 1;     /* Saturday: Friday, or Monday the 3rd */
 	if(w == 1) return n == dim ? n - 2 : n + 1; /* Sunday: Monday, or Friday */
 	return n;
 }
 
-static bool day_matches(const struct cron *c, int y, int m, int d)
+static bool day_matches(const struct cron *c, int64_t y, int m, int d)
 {
-	int dim = days_in_month(y, m);
-	int w = weekday(cron_days_from_civil(y, m, d));
+	int dim = civil_days_in_month(y, m);
+	int w = weekday(civil_to_days(y, m, d));
 	switch(c->dom_kind){
 	case CRON_DAY_ANY: break;
 	case CRON_DOM_LAST: if(d != dim) return false; break;
@@ -295,7 +266,7 @@ static bool day_matches(const struct cron *c, int y, int m, int d)
 	}
 }
 
-static bool year_matches(const struct cron *c, int y)
+static bool year_matches(const struct cron *c, int64_t y)
 {
 	if(y < CRON_YEAR_MIN || y > CRON_YEAR_MAX) return false;
 	int i = y - CRON_YEAR_MIN;
@@ -320,7 +291,8 @@ int64_t cron_next(const struct cron *c, int64_t from_ms)
 	int64_t minute = (from_ms + 59999) / 60000;  /* whole minutes, rounded up */
 	int64_t day = minute / 1440;
 	int from = (int)(minute % 1440);
-	int y, m, d;
+	int64_t y;
+	int m, d;
 	civil_from_days(day, &y, &m, &d);
 	while(y <= CRON_YEAR_MAX){
 		if(!year_matches(c, y)){
@@ -334,10 +306,10 @@ int64_t cron_next(const struct cron *c, int64_t from_ms)
 		}
 		if(day_matches(c, y, m, d)){
 			int at = first_minute(c, from);
-			if(at >= 0) return (cron_days_from_civil(y, m, d) * 1440 + at) * 60000;
+			if(at >= 0) return (civil_to_days(y, m, d) * 1440 + at) * 60000;
 		}
 		from = 0;
-		if(++d > days_in_month(y, m)){
+		if(++d > civil_days_in_month(y, m)){
 			d = 1;
 			if(++m > 12) y++, m = 1;
 		}

@@ -48,7 +48,4 @@ int cron_parse(const char *text, struct cron *out, char *err, size_t errlen);
  * minutes), or -1 when it never does again (up to CRON_YEAR_MAX). */
 int64_t cron_next(const struct cron *c, int64_t from_ms);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (month 1-12). */
-int64_t cron_days_from_civil(int64_t y, int64_t m, int64_t d);
-
 #endif

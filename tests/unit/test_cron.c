@@ -4,12 +4,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/civil.h"
 #include "util/cron.h"
 #include "suites.h"
 
 static int64_t at(int y, int m, int d, int h, int mi)
 {
-	return (cron_days_from_civil(y, m, d) * 1440 + h * 60 + mi) * 60000;
+	return (civil_to_days(y, m, d) * 1440 + h * 60 + mi) * 60000;
 }
 
 static int64_t next_of(const char *expr, int64_t from_ms)
@@ -24,7 +25,13 @@ static int64_t next_of(const char *expr, int64_t from_ms)
 
 static void test_days_from_civil(void)
 {
-	CU_ASSERT_EQUAL(cron_days_from_civil(1970, 1, 1), 0);
+	CU_ASSERT_EQUAL(civil_to_days(1970, 1, 1), 0);
+	int64_t y;
+	int m, d;
+	civil_from_days(civil_to_days(2028, 2, 29), &y, &m, &d);
+	CU_ASSERT_TRUE(y == 2028 && m == 2 && d == 29);
+	CU_ASSERT_EQUAL(civil_days_in_month(2100, 2), 28);
+	CU_ASSERT_EQUAL(civil_days_in_month(2000, 2), 29);
 	CU_ASSERT_EQUAL(at(2026, 12, 8, 0, 0), 1796688000000LL);
 	CU_ASSERT_EQUAL(at(2028, 2, 29, 3, 0), 1835406000000LL);
 }
