@@ -1,7 +1,7 @@
 /* The management API's command table: one command in, a typed result out
  * (service.h, control.h). Each command runs in its own transaction. The handlers live
  * in one file per noun: control_jobs.c, control_executions.c, control_groups.c,
- * control_broker.c, control_testing.c; the helpers they share in control_fields.c. */
+ * control_broker.c, control_testing.c, control_templates.c; the helpers they share in control_fields.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,12 @@ static const struct {
 	{ "startTranscript", control_start_transcript },
 	{ "getTranscript", control_get_transcript },
 	{ "stopTranscript", control_stop_transcript },
+	{ "createJobTemplate", control_create_job_template },
+	{ "describeJobTemplate", control_describe_job_template },
+	{ "listJobTemplates", control_list_job_templates },
+	{ "deleteJobTemplate", control_delete_job_template },
+	{ "listManagedJobTemplates", control_list_managed_job_templates },
+	{ "describeManagedJobTemplate", control_describe_managed_job_template },
 	{ "updateJob", control_update_job },
 	{ "associateTargetsWithJob", control_associate_targets_with_job },
 };

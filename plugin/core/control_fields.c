@@ -44,18 +44,23 @@ bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const c
 	return cJSON_AddStringToObject(obj, key, buf) != NULL;
 }
 
+int control_id(struct control_ctx *c, const cJSON *cmd, const char *key, char *out)
+{
+	const char *id;
+	struct jf_error err;
+	int rc = jf_string(cmd, key, &id, &err);
+	if(rc == JF_ABSENT) return control_fail(c, "InvalidRequestException", "%s is required", key);
+	if(rc != JF_OK) return control_fail_invalid(c, &err);
+	if(!names_job_id_valid(id, strlen(id))){
+		return control_fail(c, "InvalidRequestException", "%s must be 1-64 characters of [a-zA-Z0-9_-]", key);
+	}
+	strcpy(out, id);
+	return 0;
+}
+
 int control_job_id(struct control_ctx *c, const cJSON *cmd)
 {
-	const char *job_id;
-	struct jf_error err;
-	int rc = jf_string(cmd, "jobId", &job_id, &err);
-	if(rc == JF_ABSENT) return control_fail(c, "InvalidRequestException", "jobId is required");
-	if(rc != JF_OK) return control_fail_invalid(c, &err);
-	if(!names_job_id_valid(job_id, strlen(job_id))){
-		return control_fail(c, "InvalidRequestException", "jobId must be 1-64 characters of [a-zA-Z0-9_-]");
-	}
-	snprintf(c->job_id, sizeof(c->job_id), "%s", job_id);
-	return 0;
+	return control_id(c, cmd, "jobId", c->job_id);
 }
 
 int control_load_job(struct control_ctx *c, struct store_job *job)

@@ -36,6 +36,9 @@ bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const c
 /* Helpers (control_fields.c). */
 /* Required jobId into c->job_id. */
 int control_job_id(struct control_ctx *c, const cJSON *cmd);
+/* A required id of the jobId pattern (1-64 of [a-zA-Z0-9_-]) under `key`, into `out`
+ * (JOBS_JOB_ID_MAX + 1 bytes). */
+int control_id(struct control_ctx *c, const cJSON *cmd, const char *key, char *out);
 /* Loads the job c->job_id; ResourceNotFoundException when missing. */
 int control_load_job(struct control_ctx *c, struct store_job *job);
 /* A required thing name (also for thingGroupName: same pattern), into `out`. */
@@ -99,5 +102,22 @@ int control_advance_time(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_start_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_get_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_stop_transcript(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
+/* Job templates (control_templates.c). */
+int control_create_job_template(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_job_template(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_job_templates(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_delete_job_template(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_managed_job_templates(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_managed_job_template(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+/* createJob with jobTemplateArn: *out is a new command (cJSON_Delete it), the
+ * template's document and fields merged under the command's own (a managed template's
+ * document with documentParameters substituted); *out is NULL when the command names
+ * no template. -1 with the failure set (documentParameters without a managed
+ * template, an unknown template, bad parameters). */
+int control_template_expand(struct control_ctx *c, const cJSON *cmd, cJSON **out);
+/* Keeps the command's jobTemplateArn and documentParameters with the job's policy
+ * fields, for describeJob. */
+int control_template_record(struct control_ctx *c, const cJSON *cmd, struct store_job *job);
 
 #endif

@@ -17,8 +17,7 @@
 
 /* Fields of CreateJob this version does not act on: refused rather than ignored. */
 static const char *const unsupported_create_fields[] = {
-	"documentSource", "jobTemplateArn", "destinationPackageVersions",
-	"documentParameters",
+	"documentSource", "destinationPackageVersions",
 };
 
 /* A target: a bare thing name, a thing ARN or a thing group ARN
@@ -88,6 +87,7 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	job->abort_config = pp.abort_config;
 	job->policies = pp.policies;
 	job->maintenance_windows = pp.maintenance_windows;
+	if(control_template_record(c, cmd, job)) return -1;
 	/* A start in the future makes the job SCHEDULED; one in the past is "now" (AWS
 	 * wants it 30 minutes ahead; local testing does not). */
 	int64_t now_ms = c->now_ms;
@@ -133,7 +133,7 @@ int control_queue_group(struct control_ctx *c, struct store_job *job, const char
 	return 0;
 }
 
-int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
+static int create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 {
 	struct jf_error err;
 	const cJSON *targets;
@@ -193,6 +193,17 @@ int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	rc = 0;
 cleanup:
 	store_job_free(&job);
+	return rc;
+}
+
+/* A job from a template (jobTemplateArn) is created from the command the template's
+ * fields make (control_templates.c). */
+int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
+{
+	cJSON *expanded;
+	if(control_template_expand(c, cmd, &expanded)) return -1;
+	int rc = create_job(c, expanded ? expanded : cmd, data);
+	cJSON_Delete(expanded);
 	return rc;
 }
 

@@ -384,6 +384,7 @@ static const struct control_error control_errors[] = {
 	{ "ResourceAlreadyExistsException", 409 },
 	{ "InvalidStateTransitionException", 409 },
 	{ "VersionConflictException", 409 },
+	{ "ConflictException", 409 },
 	{ "LimitExceededException", 410 },
 	{ "ThrottlingException", 400 }, /* the iot model says 400 */
 	{ "InternalFailureException", 500 },
@@ -418,6 +419,12 @@ static const struct control_route control_routes[] = {
 	{ "DELETE", { "thing-groups", "*" }, 2, "deleteThingGroup", { "thingGroupName" }, false },
 	{ "GET", { "thing-groups", "*", "things" }, 3, "listThingsInThingGroup", { "thingGroupName" }, false },
 	{ "GET", { "thing-groups" }, 1, "listThingGroups", { NULL }, false },
+	{ "PUT", { "job-templates", "*" }, 2, "createJobTemplate", { "jobTemplateId" }, true },
+	{ "GET", { "job-templates", "*" }, 2, "describeJobTemplate", { "jobTemplateId" }, false },
+	{ "GET", { "job-templates" }, 1, "listJobTemplates", { NULL }, false },
+	{ "DELETE", { "job-templates", "*" }, 2, "deleteJobTemplate", { "jobTemplateId" }, false },
+	{ "GET", { "managed-job-templates" }, 1, "listManagedJobTemplates", { NULL }, false },
+	{ "GET", { "managed-job-templates", "*" }, 2, "describeManagedJobTemplate", { "templateName" }, false },
 	{ "PATCH", { "jobs", "*" }, 2, "updateJob", { "jobId" }, true },
 	{ "POST", { "jobs", "*", "targets" }, 3, "associateTargetsWithJob", { "jobId" }, true },
 };

@@ -76,6 +76,10 @@ enum stmt_id {
 	ST_COUNT_EXECS,
 	ST_COUNT_THINGS,
 	ST_COUNT_GROUPS,
+	ST_TEMPLATE_GET,
+	ST_TEMPLATE_INSERT,
+	ST_TEMPLATE_DELETE,
+	ST_TEMPLATE_LIST,
 	ST_COUNT
 };
 
@@ -228,6 +232,16 @@ enum group_col { SQLITE_GROUP_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, GROUP_
 #define SQLITE_IN_GROUP_ALL_ROW 1
 #define SQLITE_GROUP_SELECT SQLITE_GROUP_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, GROUP_ALL)
 
+/* A job template (table job_templates), in one form. */
+#define SQLITE_TEMPLATE_COLUMNS(F, X, arg) \
+	F(ID,          "template_id", ROW, arg) \
+	X(DESCRIPTION, "description", ROW, arg) \
+	X(FIELDS,      "fields",      ROW, arg) \
+	X(CREATED_AT,  "created_at",  ROW, arg)
+enum template_col { SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, TEMPLATE_COL_) TEMPLATE_COL_COUNT };
+#define SQLITE_IN_TEMPLATE_ALL_ROW 1
+#define SQLITE_TEMPLATE_SELECT SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, TEMPLATE_ALL)
+
 /* ---- reading rows (sqlite_rows.c) ---- */
 
 /* A growing array of items of `size` bytes each, for the queries that return lists. */
@@ -259,6 +273,9 @@ int sqlite_fetch_jobs(sqlite3_stmt *st, struct store_job **out, size_t *count);
 /* The same for SQLITE_GROUP_SELECT (store_group_array_free). */
 int sqlite_fetch_group(sqlite3_stmt *st, struct store_group *out);
 int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *count);
+/* The same for SQLITE_TEMPLATE_SELECT (store_template_array_free). */
+int sqlite_fetch_template(sqlite3_stmt *st, struct store_template *out);
+int sqlite_fetch_templates(sqlite3_stmt *st, struct store_template **out, size_t *count);
 /* A query of one name column: its rows appended to rows (of struct store_name), as
  * sqlite_fetch_rows. */
 int sqlite_fetch_names(sqlite3_stmt *st, struct sqlite_rows *rows);
@@ -329,6 +346,13 @@ int sqlite_target_add(struct store *store, int64_t job_seq, enum target_kind kin
 int sqlite_continuous_jobs_for_group(struct store *store, const char *group,
 		struct store_job **out, size_t *count);
 int sqlite_job_targets_thing(struct store *store, int64_t job_seq, const char *thing, bool *out);
+
+/* sqlite_templates.c */
+int sqlite_template_get(struct store *store, const char *id, struct store_template *out);
+int sqlite_template_insert(struct store *store, const struct store_template *t);
+int sqlite_template_delete(struct store *store, const char *id);
+int sqlite_template_list(struct store *store, int64_t offset, int limit,
+		struct store_template **out, size_t *count);
 
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);

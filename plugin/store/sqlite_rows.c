@@ -276,6 +276,31 @@ int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *coun
 	return fetch_all(st, sizeof(**out), read_group, free_groups, out, count);
 }
 
+static void read_template(sqlite3_stmt *st, void *item)
+{
+	struct store_template *t = item;
+	memset(t, 0, sizeof(*t));
+	sqlite_column_copy(st, TEMPLATE_COL_ID, t->id, sizeof(t->id));
+	t->description = sqlite_column_strdup(st, TEMPLATE_COL_DESCRIPTION);
+	t->fields = sqlite_column_strdup(st, TEMPLATE_COL_FIELDS);
+	t->created_at = sqlite3_column_int64(st, TEMPLATE_COL_CREATED_AT);
+}
+
+static void free_templates(void *items, size_t count)
+{
+	store_template_array_free(items, count);
+}
+
+int sqlite_fetch_template(sqlite3_stmt *st, struct store_template *out)
+{
+	return fetch_one(st, read_template, out);
+}
+
+int sqlite_fetch_templates(sqlite3_stmt *st, struct store_template **out, size_t *count)
+{
+	return fetch_all(st, sizeof(**out), read_template, free_templates, out, count);
+}
+
 static void read_name(sqlite3_stmt *st, void *item)
 {
 	struct store_name *name = item;

@@ -145,7 +145,16 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"    (SELECT p.status FROM executions p WHERE p.thing = OLD.thing AND p.job_seq = OLD.job_seq"
 	"      AND p.execution_number < OLD.execution_number ORDER BY p.execution_number DESC LIMIT 1);"
 	"END;",
-	/* 5 -> 6: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
+	/* 5 -> 6: job templates (CreateJobTemplate); `fields` holds the template's document
+	 * and configs as one JSON object. */
+	"CREATE TABLE job_templates("
+	"  template_id TEXT PRIMARY KEY,"
+	"  description TEXT,"
+	"  fields TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX job_templates_by_time ON job_templates(created_at, template_id);",
+	/* 6 -> 7: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
 	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
 };
 

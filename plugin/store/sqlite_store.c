@@ -364,4 +364,8 @@ static const struct store_ops sqlite_ops = {
 	.rollout_pop = sqlite_rollout_pop,
 	.rollout_clear = sqlite_rollout_clear,
 	.rollout_count = sqlite_rollout_count,
+	.template_get = sqlite_template_get,
+	.template_insert = sqlite_template_insert,
+	.template_delete = sqlite_template_delete,
+	.template_list = sqlite_template_list,
 };

@@ -360,3 +360,27 @@ int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out)
 	assert(store && out);
 	return store->ops->rollout_count(store, job_seq, out);
 }
+
+int store_template_get(struct store *store, const char *id, struct store_template *out)
+{
+	assert(store && id && out);
+	return store->ops->template_get(store, id, out);
+}
+
+int store_template_insert(struct store *store, const struct store_template *t)
+{
+	assert(store && t && t->fields);
+	return store->ops->template_insert(store, t);
+}
+
+int store_template_delete(struct store *store, const char *id)
+{
+	assert(store && id);
+	return store->ops->template_delete(store, id);
+}
+
+int store_template_list(struct store *store, int64_t offset, int limit, struct store_template **out, size_t *count)
+{
+	assert(store && out && count);
+	return store->ops->template_list(store, offset, limit, out, count);
+}

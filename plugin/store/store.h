@@ -193,6 +193,18 @@ struct store_name {
 
 enum target_kind { TARGET_KIND_THING = 0, TARGET_KIND_GROUP = 1 };
 
+/* A job template (CreateJobTemplate). The store keeps its fields opaque: `fields` is a
+ * JSON object of what the template holds besides its id, description and time (its
+ * document and configs, as the core checked them). */
+struct store_template {
+	char id[JOBS_JOB_ID_MAX + 1];
+	char *description;                        /* NULL when none */
+	char *fields;                             /* JSON object text */
+	int64_t created_at;
+};
+void store_template_free(struct store_template *t);
+void store_template_array_free(struct store_template *templates, size_t count);
+
 struct store;
 
 /* Opens the store the configuration names, with the durability it asks for, and caps
@@ -380,5 +392,13 @@ int store_rollout_pop(struct store *store, int64_t job_seq, int limit, struct st
 int store_rollout_clear(struct store *store, int64_t job_seq);
 /* The number of entries in the job's queue (a group entry counts once). */
 int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out);
+
+/* Job templates. Insert: STORE_EXISTS when the id is taken. Delete: STORE_NOT_FOUND
+ * when there was no such template. List: a page in creation order (then by id); *out is
+ * malloc'd (store_template_array_free). */
+int store_template_get(struct store *store, const char *id, struct store_template *out);
+int store_template_insert(struct store *store, const struct store_template *t);
+int store_template_delete(struct store *store, const char *id);
+int store_template_list(struct store *store, int64_t offset, int limit, struct store_template **out, size_t *count);
 
 #endif

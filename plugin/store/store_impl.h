@@ -88,6 +88,12 @@ struct store_ops {
 			struct store_name **out, size_t *count);
 	int (*rollout_clear)(struct store *store, int64_t job_seq);
 	int (*rollout_count)(struct store *store, int64_t job_seq, int64_t *out);
+
+	int (*template_get)(struct store *store, const char *id, struct store_template *out);
+	int (*template_insert)(struct store *store, const struct store_template *t);
+	int (*template_delete)(struct store *store, const char *id);
+	int (*template_list)(struct store *store, int64_t offset, int limit,
+			struct store_template **out, size_t *count);
 };
 
 /* The head of every implementation's handle: `struct sqlite_store { struct store base; ... }`. */

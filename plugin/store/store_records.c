@@ -1,5 +1,5 @@
 /* The port's records (store.h), whichever store filled them: freeing jobs, executions
- * and groups, the job states' names, an execution's running deadline. */
+ * groups and templates, the job states' names, an execution's running deadline. */
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -68,4 +68,17 @@ void store_group_array_free(struct store_group *groups, size_t count)
 {
 	for(size_t i = 0; i < count; i++) store_group_free(&groups[i]);
 	free(groups);
+}
+
+void store_template_free(struct store_template *t)
+{
+	free(t->description);
+	free(t->fields);
+	memset(t, 0, sizeof(*t));
+}
+
+void store_template_array_free(struct store_template *templates, size_t count)
+{
+	for(size_t i = 0; i < count; i++) store_template_free(&templates[i]);
+	free(templates);
 }

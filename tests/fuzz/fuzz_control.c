@@ -4,7 +4,7 @@
  * Input: [mode][clk][rest...]
  *   mode & 1 == 0: raw. rest is the payload as it is.
  *   mode & 1 == 1: structured. rest drives a generator that builds a syntactically
- *                  valid {"commands":[{"command":<one of the 17>, <fields>}, ...]}
+ *                  valid {"commands":[{"command":<one of the table's>, <fields>}, ...]}
  *                  (1-4 commands; field names and values from tables of the API's
  *                  own, or arbitrary JSON), so deep paths are reached.
  *   mode & 2: an MQTT 5 response topic (mode & 8: the response topic itself);
@@ -44,7 +44,9 @@ static const char *const commands[] = {
 	"describeJobExecution", "cancelJobExecution", "deleteJobExecution",
 	"listJobExecutionsForJob", "listJobExecutionsForThing", "createThingGroup",
 	"deleteThingGroup", "addThingToThingGroup", "removeThingFromThingGroup",
-	"listThingsInThingGroup", "listThingGroups", "describeBroker",
+	"listThingsInThingGroup", "listThingGroups", "describeBroker", "createJobTemplate",
+	"describeJobTemplate", "listJobTemplates", "deleteJobTemplate", "listManagedJobTemplates",
+	"describeManagedJobTemplate",
 	"updateJob", "associateTargetsWithJob",
 };
 
@@ -53,7 +55,8 @@ enum field {
 	F_NAMESPACE, F_TIMEOUT, F_RETRY, F_ROLLOUT, F_ABORT, F_SCHEDULING, F_FORCE,
 	F_REASON, F_COMMENT, F_STATUS, F_MAX_RESULTS, F_NEXT_TOKEN, F_EXEC_NUMBER,
 	F_EXPECTED_VERSION, F_STATUS_DETAILS, F_GROUP_PROPS, F_PREFIX, F_CORRELATION,
-	F_UNSUPPORTED, F_COUNT
+	F_TEMPLATE_ID, F_TEMPLATE_ARN, F_DOC_PARAMS, F_JOB_ARN, F_TEMPLATE_NAME, F_TEMPLATE_VERSION,
+	F_WINDOWS, F_UNSUPPORTED, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -62,12 +65,12 @@ static const char *const field_names[F_COUNT] = {
 	"jobExecutionsRolloutConfig", "abortConfig", "schedulingConfig", "force",
 	"reasonCode", "comment", "status", "maxResults", "nextToken", "executionNumber",
 	"expectedVersion", "statusDetails", "thingGroupProperties", "namePrefixFilter",
-	"correlationData", "documentSource",
+	"correlationData", "jobTemplateId", "jobTemplateArn", "documentParameters", "jobArn",
+	"templateName", "templateVersion", "maintenanceWindows", "documentSource",
 };
 
 static const char *const unsupported[] = {
-	"documentSource", "presignedUrlConfig", "jobTemplateArn", "documentParameters",
-	"destinationPackageVersions", "command", "commands",
+	"documentSource", "presignedUrlConfig", "destinationPackageVersions", "command", "commands",
 };
 
 /* Keys for generic objects: the API's own names, nested ones included. */
@@ -104,6 +107,15 @@ static const char *const statuses[] = {
 	"CANCELED", "COMPLETED", "SCHEDULED", "DELETION_IN_PROGRESS", "queued",
 };
 static const char *const failure_types[] = { "FAILED", "TIMED_OUT", "REJECTED", "ALL", "SUCCEEDED" };
+static const char *const template_ids[] = { "tp1", "tp2", "tp3", "AWS-Reboot" };
+static const char *const managed_names[] = {
+	"AWS-Download-File", "AWS-Install-Application", "AWS-Reboot", "AWS-Remove-Application",
+	"AWS-Restart-Application", "AWS-Start-Application", "AWS-Stop-Application", "AWS-Run-Command",
+};
+static const char *const template_versions[] = { "1.0", "2.0", "1", "x.y", "11.0" };
+static const char *const param_keys[] = {
+	"downloadUrl", "filePath", "runAsUser", "pathToHandler", "packages", "services", "other",
+};
 
 #define PICK(r, table) (table)[fr_u8(r) % N(table)]
 
@@ -386,6 +398,42 @@ static cJSON *gen_field(struct fuzz_reader *r, enum field f)
 		return o;
 	}
 	case F_CORRELATION: return gen_value(r, 2);
+	case F_TEMPLATE_ID: return cJSON_CreateString(PICK(r, template_ids));
+	case F_TEMPLATE_ARN: {
+		char s[160];
+		uint8_t k = fr_u8(r);
+		if(k & 1) snprintf(s, sizeof(s), ARN "jobtemplate/%s", PICK(r, template_ids));
+		else if(k & 2) snprintf(s, sizeof(s), "arn:aws:iot:us-east-1::jobtemplate/%s", PICK(r, managed_names));
+		else snprintf(s, sizeof(s), "arn:aws:iot:us-east-1::jobtemplate/%s:%s", PICK(r, managed_names),
+				PICK(r, template_versions));
+		return cJSON_CreateString(s);
+	}
+	case F_DOC_PARAMS: {
+		cJSON *o = cJSON_CreateObject();
+		for(int n = fr_u8(r) % 5; n > 0; n--){
+			cJSON_AddItemToObject(o, PICK(r, param_keys), fr_u8(r) & 1 ? gen_string(r, false)
+					: cJSON_CreateString(PICK(r, strings)));
+		}
+		return o;
+	}
+	case F_JOB_ARN: {
+		char s[128];
+		snprintf(s, sizeof(s), ARN "job/%s", PICK(r, job_ids));
+		return cJSON_CreateString(s);
+	}
+	case F_TEMPLATE_NAME: return cJSON_CreateString(PICK(r, managed_names));
+	case F_TEMPLATE_VERSION: return cJSON_CreateString(PICK(r, template_versions));
+	case F_WINDOWS: {
+		cJSON *a = cJSON_CreateArray();
+		for(int n = fr_u8(r) % 3; n > 0; n--){
+			cJSON *w = cJSON_CreateObject();
+			cJSON_AddItemToObject(w, "startTime", fr_u8(r) & 1 ? cJSON_CreateString("cron(0 2 * * ? *)")
+					: gen_string(r, false));
+			cJSON_AddItemToObject(w, "durationInMinutes", fr_u8(r) & 1 ? minutes(r) : gen_number(r));
+			cJSON_AddItemToArray(a, w);
+		}
+		return a;
+	}
 	default: return gen_value(r, 1);
 	}
 }
@@ -396,9 +444,9 @@ static const char *field_key(struct fuzz_reader *r, enum field f)
 }
 
 /* Each command's fields (management.md), in the order of the command table. */
-static const enum field command_fields[][12] = {
+static const enum field command_fields[][16] = {
 	/* createJob */ { F_JOB_ID, F_TARGETS, F_DOCUMENT, F_DESCRIPTION, F_TARGET_SELECTION, F_NAMESPACE,
-		F_TIMEOUT, F_RETRY, F_ROLLOUT, F_ABORT, F_SCHEDULING, F_COUNT },
+		F_TIMEOUT, F_RETRY, F_ROLLOUT, F_ABORT, F_SCHEDULING, F_TEMPLATE_ARN, F_DOC_PARAMS, F_COUNT },
 	/* cancelJob */ { F_JOB_ID, F_FORCE, F_REASON, F_COMMENT, F_COUNT },
 	/* deleteJob */ { F_JOB_ID, F_FORCE, F_COUNT },
 	/* describeJob */ { F_JOB_ID, F_COUNT },
@@ -416,10 +464,18 @@ static const enum field command_fields[][12] = {
 	/* listThingsInThingGroup */ { F_GROUP, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
 	/* listThingGroups */ { F_PREFIX, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
 	/* describeBroker */ { F_COUNT },
+	/* createJobTemplate */ { F_TEMPLATE_ID, F_DESCRIPTION, F_DOCUMENT, F_JOB_ARN, F_TIMEOUT, F_RETRY, F_ROLLOUT,
+		F_ABORT, F_WINDOWS, F_COUNT },
+	/* describeJobTemplate */ { F_TEMPLATE_ID, F_COUNT },
+	/* listJobTemplates */ { F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
+	/* deleteJobTemplate */ { F_TEMPLATE_ID, F_COUNT },
+	/* listManagedJobTemplates */ { F_TEMPLATE_NAME, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
+	/* describeManagedJobTemplate */ { F_TEMPLATE_NAME, F_TEMPLATE_VERSION, F_COUNT },
 	/* updateJob */ { F_JOB_ID, F_DESCRIPTION, F_ROLLOUT, F_ABORT, F_TIMEOUT, F_RETRY, F_NAMESPACE,
 		F_UNSUPPORTED, F_COUNT },
 	/* associateTargetsWithJob */ { F_JOB_ID, F_TARGETS, F_COMMENT, F_NAMESPACE, F_COUNT },
 };
+_Static_assert(N(command_fields) == N(commands), "one row of fields per command");
 
 /* Builds the structured request from the reader; the caller frees the string. */
 static char *build_request(struct fuzz_reader *r)

@@ -96,6 +96,7 @@ int main(void)
 	add_limits_tests();
 	add_testctl_tests();
 	add_pg_store_tests();
+	add_docparams_tests();
 	add_cron_tests();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();

@@ -15,7 +15,7 @@
 #include "jobsctl.h"
 #include "../man/roff.h"
 
-#define MAX_ARGS 12                 /* per command, with room for the end marker */
+#define MAX_ARGS 16                 /* per command, with room for the end marker */
 #define JSON_FILE_MAX (16u << 20)   /* file:// values */
 
 enum arg_type {
@@ -49,6 +49,7 @@ struct command {
 #define A_FORCE(what) { "--force", "force", ARG_BOOL, OPTIONAL, what }
 #define A_NAMESPACE { "--namespace-id", "namespaceId", ARG_STRING, OPTIONAL, \
 	"job namespace (Greengrass uses aws-gg-deployment)" }
+#define A_TEMPLATE_ID(what) { "--job-template-id", "jobTemplateId", ARG_STRING, REQUIRED, what }
 #define A_MAX_RESULTS { "--max-results", "maxResults", ARG_INT, OPTIONAL, "at most this many results per page" }
 #define A_NEXT_TOKEN { "--next-token", "nextToken", ARG_STRING, OPTIONAL, \
 	"the nextToken of the previous page" }
@@ -61,7 +62,8 @@ static const struct command commands[] = {
 		{ "--job-id", "jobId", ARG_STRING, REQUIRED, "the new job's id: 1-64 of [a-zA-Z0-9_-]" },
 		{ "--targets", "targets", ARG_STRINGS, REQUIRED,
 			"thing names or ARNs (arn:aws:iot:REGION:ACCOUNT:thing/NAME or .../thinggroup/NAME)" },
-		{ "--document", "document", ARG_JSON, REQUIRED, "the job document, a JSON object" },
+		{ "--document", "document", ARG_JSON, OPTIONAL,
+			"the job document, a JSON object (required unless --job-template-arn gives it)" },
 		{ "--description", "description", ARG_STRING, OPTIONAL, "a description" },
 		{ "--target-selection", "targetSelection", ARG_STRING, OPTIONAL, "SNAPSHOT (default) or CONTINUOUS" },
 		A_NAMESPACE,
@@ -77,6 +79,11 @@ static const struct command commands[] = {
 		{ "--scheduling-config", "schedulingConfig", ARG_STRUCT, OPTIONAL,
 			"startTime=...,endTime=...,endBehavior=...,maintenanceWindows=[{startTime=\"cron(0 2 ? * SUN *)\","
 			"durationInMinutes=N}]: roll out only inside the windows (UTC)" },
+		{ "--job-template-arn", "jobTemplateArn", ARG_STRING, OPTIONAL,
+			"create the job from a template: arn:aws:iot:REGION:ACCOUNT:jobtemplate/ID, or a managed one, "
+			"arn:aws:iot:REGION::jobtemplate/NAME:VERSION" },
+		{ "--document-parameters", "documentParameters", ARG_MAP, OPTIONAL,
+			"a managed template's parameters: key=value,key2=value2" },
 	}, NULL },
 	{ "describe-job", "describeJob", "Describe a job, with its execution counts", {
 		A_JOB_ID,
@@ -165,6 +172,45 @@ static const struct command commands[] = {
 	{ "status", "describeBroker",
 		"Describe the broker: version, store, counts, uptime",
 		{ { .flag = NULL } }, NULL },  /* no options */
+	{ "create-job-template", "createJobTemplate", "Create a job template", {
+		A_TEMPLATE_ID("the new template's id: 1-64 of [a-zA-Z0-9_-]"),
+		{ "--description", "description", ARG_STRING, REQUIRED, "a description" },
+		{ "--job-arn", "jobArn", ARG_STRING, OPTIONAL,
+			"take the document and configs of this job (arn:aws:iot:REGION:ACCOUNT:job/ID)" },
+		{ "--document", "document", ARG_JSON, OPTIONAL, "the job document, a JSON object" },
+		{ "--document-source", "documentSource", ARG_STRING, OPTIONAL, "an S3 URL of the job document" },
+		{ "--presigned-url-config", "presignedUrlConfig", ARG_STRUCT, OPTIONAL, "roleArn=...,expiresInSec=N" },
+		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_STRUCT, OPTIONAL,
+			"maximumPerMinute=N,exponentialRate={...}" },
+		{ "--abort-config", "abortConfig", ARG_STRUCT, OPTIONAL, "criteriaList=[{...}]" },
+		{ "--timeout-config", "timeoutConfig", ARG_STRUCT, OPTIONAL, "inProgressTimeoutInMinutes=N" },
+		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
+			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
+		{ "--maintenance-windows", "maintenanceWindows", ARG_JSON, OPTIONAL,
+			"[{\"startTime\":\"cron(...)\",\"durationInMinutes\":N}]" },
+		{ "--destination-package-versions", "destinationPackageVersions", ARG_STRINGS, OPTIONAL,
+			"package version ARNs" },
+	}, NULL },
+	{ "describe-job-template", "describeJobTemplate", "Describe a job template", {
+		A_TEMPLATE_ID("the template's id"),
+	}, NULL },
+	{ "list-job-templates", "listJobTemplates", "List job templates", {
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	}, "jobTemplates" },
+	{ "delete-job-template", "deleteJobTemplate", "Delete a job template", {
+		A_TEMPLATE_ID("the template's id"),
+	}, NULL },
+	{ "list-managed-job-templates", "listManagedJobTemplates", "List the AWS managed job templates", {
+		{ "--template-name", "templateName", ARG_STRING, OPTIONAL, "only the versions of this template" },
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	}, "managedJobTemplates" },
+	{ "describe-managed-job-template", "describeManagedJobTemplate",
+		"Describe an AWS managed job template: its document and parameters", {
+		{ "--template-name", "templateName", ARG_STRING, REQUIRED, "the template's name (AWS-Download-File ...)" },
+		{ "--template-version", "templateVersion", ARG_STRING, OPTIONAL, "its version (default: the latest)" },
+	}, NULL },
 	{ "update-job", "updateJob", "Change a job in progress or scheduled: description and configs", {
 		A_JOB_ID,
 		{ "--description", "description", ARG_STRING, OPTIONAL, "a new description" },
