@@ -161,11 +161,11 @@ int policy_parse_time(const char *text, int64_t *out_ms)
 #define WINDOW_MINUTES_MAX 1430
 #define CRON_TEXT_MAX 256
 
-/* maintenanceWindows: [{startTime: a cron expression, durationInMinutes: 1-1430}],
- * kept as a JSON array of exactly those two fields (NULL when absent or empty). */
-static int parse_windows(const cJSON *cfg, char **windows, struct jf_error *err)
+int policy_parse_windows(const cJSON *cfg, char **windows, struct jf_error *err)
 {
 	const cJSON *list = NULL, *item;
+	*windows = NULL;
+	err->msg[0] = '\0';
 	if(jf_array(cfg, "maintenanceWindows", &list, err) != JF_OK) return err->msg[0] ? JF_BAD : JF_OK;
 	if(cJSON_GetArraySize(list) == 0) return JF_OK;
 	cJSON *clean = cJSON_CreateArray();
@@ -216,7 +216,7 @@ static int parse_schedule(const cJSON *cmd, struct job_policy *p, char **windows
 	const cJSON *cfg = NULL;
 	const char *start = NULL, *end = NULL, *behavior = NULL;
 	if(jf_object(cmd, "schedulingConfig", &cfg, err) != JF_OK) return err->msg[0] ? JF_BAD : JF_OK;
-	if(parse_windows(cfg, windows, err) != JF_OK) return JF_BAD;
+	if(policy_parse_windows(cfg, windows, err) != JF_OK) return JF_BAD;
 	if(jf_string(cfg, "startTime", &start, err) == JF_BAD || jf_string(cfg, "endTime", &end, err) == JF_BAD
 			|| jf_string(cfg, "endBehavior", &behavior, err) == JF_BAD){
 		return JF_BAD;

@@ -26,6 +26,12 @@ struct parsed_policy {
 int policy_parse(const cJSON *cmd, struct parsed_policy *out, struct jf_error *err);
 void policy_free(struct parsed_policy *p);
 
+/* maintenanceWindows, the field of `obj` (schedulingConfig's, or a job template's):
+ * [{startTime: a cron expression (util/cron.h), durationInMinutes: 1-1430}]. JF_OK with
+ * *windows a malloc'd JSON array of exactly those fields (NULL when absent or empty), or
+ * JF_BAD with err. */
+int policy_parse_windows(const cJSON *obj, char **windows, struct jf_error *err);
+
 /* "YYYY-MM-DDTHH:MM" (UTC, optionally with ":SS" and a trailing "Z") to epoch ms. */
 int policy_parse_time(const char *text, int64_t *out_ms);
 

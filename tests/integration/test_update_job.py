@@ -317,3 +317,7 @@ class MaintenanceWindowTest(JobChangeTest):
                        json.dumps({"maintenanceWindows": [{"startTime": "cron(0 10 * * * *)", "durationInMinutes": 5}]}))
         self.assertAwsError(bad, "InvalidRequestException")
         self.assertEqual(self.control_ok("listJobExecutionsForThing", thingName=self.thing)["executionSummaries"], [])
+        # a job template's windows are checked the same way
+        self.assertIn("Day-of-week", self.control_fails(
+            "createJobTemplate", "InvalidRequestException", jobTemplateId=self.name("tpl"), description="d",
+            document={"a": 1}, maintenanceWindows=[{"startTime": "cron(0 10 * * MON *)", "durationInMinutes": 60}]))
