@@ -349,6 +349,12 @@ static const struct config_option options[] = {
 	{ .name = "http_max_connections_per_address", .type = CONFIG_INT, FIELD(http_max_connections_per_address),
 		.min = 1, .max = 1000000, .def = "128",
 		.help = "HTTP connections from one client address." },
+	{ .name = "require_registered_things", .type = CONFIG_SWITCH, FIELD(require_registered_things),
+		.choices = on_off, .def = "off",
+		.help = "`on`: as in AWS IoT, a thing must be registered (`createThing`) before a job targets it "
+			"(`createJob` answers `ResourceNotFoundException` otherwise), a thing group takes it "
+			"(`addThingToThingGroup`) or `listThingGroupsForThing` names it. `off`: any valid thing "
+			"name may be a target or a member, registered or not ([management.md](management.md#things))." },
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))

@@ -64,6 +64,7 @@ struct jobs_config {
 	int http_max_connections_per_address;
 	int http_request_timeout;              /* seconds a request may take to arrive whole */
 	bool test_controls;     /* the test-control commands (testctl.h); off by default */
+	bool require_registered_things; /* job targets and group members must be registered things */
 };
 
 struct jobs_option {

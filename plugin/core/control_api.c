@@ -1,7 +1,7 @@
 /* The management API's command table: one command in, a typed result out
  * (service.h, control.h). Each command runs in its own transaction. The handlers live
  * in one file per noun: control_jobs.c, control_executions.c, control_groups.c,
- * control_broker.c, control_testing.c, control_templates.c; the helpers they share in control_fields.c. */
+ * control_things.c, control_broker.c, control_testing.c, control_templates.c; the helpers they share in control_fields.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +47,12 @@ static const struct {
 	{ "deleteJobTemplate", control_delete_job_template },
 	{ "listManagedJobTemplates", control_list_managed_job_templates },
 	{ "describeManagedJobTemplate", control_describe_managed_job_template },
+	{ "createThing", control_create_thing },
+	{ "describeThing", control_describe_thing },
+	{ "updateThing", control_update_thing },
+	{ "deleteThing", control_delete_thing },
+	{ "listThings", control_list_things },
+	{ "listThingGroupsForThing", control_list_thing_groups_for_thing },
 	{ "updateJob", control_update_job },
 	{ "associateTargetsWithJob", control_associate_targets_with_job },
 };

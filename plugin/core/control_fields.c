@@ -44,6 +44,15 @@ bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const c
 	return cJSON_AddStringToObject(obj, key, buf) != NULL;
 }
 
+bool control_add_group_entry(struct control_ctx *c, cJSON *list, const char *name)
+{
+	cJSON *o = cJSON_CreateObject();
+	if(!o) return false;
+	cJSON_AddStringToObject(o, "groupName", name);
+	control_add_arn(c, o, "groupArn", "thinggroup", name);
+	return cJSON_AddItemToArray(list, o);
+}
+
 int control_id(struct control_ctx *c, const cJSON *cmd, const char *key, char *out)
 {
 	const char *id;

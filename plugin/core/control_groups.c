@@ -95,7 +95,7 @@ int control_add_thing_to_thing_group(struct control_ctx *c, const cJSON *cmd, cJ
 {
 	(void)data;
 	char group[JOBS_THING_NAME_MAX + 1], thing[JOBS_THING_NAME_MAX + 1];
-	if(membership(c, cmd, group, thing)) return -1;
+	if(membership(c, cmd, group, thing) || control_registered_thing(c, thing)) return -1;
 	int rc = store_member_add(c->svc->store, group, thing, c->now);
 	if(rc == STORE_EXISTS) return 0;
 	if(rc != STORE_OK || fleet_thing_joined(c->svc, group, thing, c->now_ms) != 0) return control_fail_store(c);
@@ -152,11 +152,7 @@ int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *da
 	}
 	cJSON *list = cJSON_AddArrayToObject(data, "thingGroups");
 	for(size_t i = 0; list && i < n && i < (size_t)page.limit; i++){
-		cJSON *o = cJSON_CreateObject();
-		if(!o) break;
-		cJSON_AddStringToObject(o, "groupName", groups[i].name);
-		control_add_arn(c, o, "groupArn", "thinggroup", groups[i].name);
-		cJSON_AddItemToArray(list, o);
+		if(!control_add_group_entry(c, list, groups[i].name)) break;
 	}
 	control_page_next(data, &page, n);
 	store_group_array_free(groups, n);

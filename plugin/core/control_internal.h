@@ -33,6 +33,10 @@ int control_fail_store(struct control_ctx *c);
 /* Adds `key: arn:aws:iot:<region>:<account>:<kind>/<name>`. */
 bool control_add_arn(struct control_ctx *c, cJSON *obj, const char *key, const char *kind, const char *name);
 
+/* Appends {groupName, groupArn} to a list (listThingGroups, listThingGroupsForThing);
+ * false when out of memory. */
+bool control_add_group_entry(struct control_ctx *c, cJSON *list, const char *name);
+
 /* Helpers (control_fields.c). */
 /* Required jobId into c->job_id. */
 int control_job_id(struct control_ctx *c, const cJSON *cmd);
@@ -89,6 +93,17 @@ int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *da
 /* UpdateJob and AssociateTargetsWithJob (control_job_update.c). */
 int control_update_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_associate_targets_with_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+
+/* Things (control_things.c). */
+int control_create_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_update_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_delete_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_things(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_list_thing_groups_for_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+/* With plugin_opt_require_registered_things on, fails with ResourceNotFoundException
+ * unless `name` is a registered thing; 0 when it is, or the option is off. */
+int control_registered_thing(struct control_ctx *c, const char *name);
 
 /* The broker itself (control_broker.c). */
 int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data);

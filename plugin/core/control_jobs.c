@@ -46,6 +46,7 @@ int control_parse_target(struct control_ctx *c, const cJSON *item, struct contro
 		return control_fail(c, "InvalidRequestException", "target %.200s is not a valid name", item->valuestring);
 	}
 	strcpy(t->name, name);
+	if(t->kind == TARGET_KIND_THING) return control_registered_thing(c, t->name);
 	if(t->kind == TARGET_KIND_GROUP){
 		struct store_group g;
 		int rc = store_group_get(c->svc->store, t->name, &g);

@@ -49,6 +49,7 @@ struct service {
 	jobs_kick_fn kick;
 	void *kick_ctx;
 	int64_t started_ms;        /* epoch ms: when service_create ran (describeBroker's uptime) */
+	bool require_registered_things; /* plugin_opt_require_registered_things */
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */

@@ -55,6 +55,7 @@ int service_create_on(const struct jobs_config *cfg, struct store *store, int64_
 		return -1;
 	}
 	svc->identity = cfg->access.identity;
+	svc->require_registered_things = cfg->require_registered_things;
 	if(cfg->test_controls && !(svc->testctl = testctl_create())){
 		snprintf(err, errlen, "out of memory");
 		service_destroy(svc);

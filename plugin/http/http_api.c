@@ -163,7 +163,7 @@ static bool call_utf8(const struct http_request *req, const struct parsed *p, bo
 static void add_params(cJSON *obj, const struct parsed *p)
 {
 	static const char *const numbers[] = { "maxResults", "executionNumber", "expectedVersion", NULL };
-	static const char *const booleans[] = { "force", "includeJobDocument", NULL };
+	static const char *const booleans[] = { "force", "includeJobDocument", "usePrefixAttributeValue", NULL };
 	for(int i = 0; i < p->nparams; i++){
 		const char *k = p->keys[i], *v = p->values[i];
 		bool done = false;
@@ -425,6 +425,12 @@ static const struct control_route control_routes[] = {
 	{ "DELETE", { "job-templates", "*" }, 2, "deleteJobTemplate", { "jobTemplateId" }, false },
 	{ "GET", { "managed-job-templates" }, 1, "listManagedJobTemplates", { NULL }, false },
 	{ "GET", { "managed-job-templates", "*" }, 2, "describeManagedJobTemplate", { "templateName" }, false },
+	{ "POST", { "things", "*" }, 2, "createThing", { "thingName" }, true },
+	{ "GET", { "things", "*" }, 2, "describeThing", { "thingName" }, false },
+	{ "PATCH", { "things", "*" }, 2, "updateThing", { "thingName" }, true },
+	{ "DELETE", { "things", "*" }, 2, "deleteThing", { "thingName" }, false },
+	{ "GET", { "things" }, 1, "listThings", { NULL }, false },
+	{ "GET", { "things", "*", "thing-groups" }, 3, "listThingGroupsForThing", { "thingName" }, false },
 	{ "PATCH", { "jobs", "*" }, 2, "updateJob", { "jobId" }, true },
 	{ "POST", { "jobs", "*", "targets" }, 3, "associateTargetsWithJob", { "jobId" }, true },
 };

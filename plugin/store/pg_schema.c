@@ -23,7 +23,7 @@
 #include "util/strbuf.h"
 
 const char *const pg_tables[] = { "jobs", "executions", "thing_groups", "group_members", "job_targets",
-	"rollout_queue", "job_templates", NULL };
+	"rollout_queue", "job_templates", "things", NULL };
 
 bool pg_table_replicated(const char *table)
 {
@@ -75,7 +75,7 @@ struct table_columns {
 	char *names[MAX_COLUMNS];
 	char *types[MAX_COLUMNS];
 };
-static struct table_columns column_cache[8];
+static struct table_columns column_cache[sizeof(pg_tables) / sizeof(pg_tables[0])];
 
 const char *const *pg_table_columns(struct pg_store *pg, const char *table, int *count, const char *const **types)
 {

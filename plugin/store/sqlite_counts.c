@@ -50,7 +50,8 @@ int sqlite_counts(struct store *store, struct store_counts *out)
 	}
 	if(rc == STORE_OK){
 		rc = count_one(sqlite_stmt(s, ST_COUNT_THINGS,
-				"SELECT count(*) FROM (SELECT thing FROM executions UNION SELECT thing FROM group_members)"),
+				"SELECT count(*) FROM (SELECT thing FROM executions UNION SELECT thing FROM group_members"
+				" UNION SELECT name FROM things)"),
 				&out->things);
 	}
 	if(rc == STORE_OK) rc = count_one(sqlite_stmt(s, ST_COUNT_GROUPS, "SELECT count(*) FROM thing_groups"), &out->groups);

@@ -1,4 +1,5 @@
-/* The SQLite store's thing groups, their members, and the targets jobs were created for. */
+/* The SQLite store's thing groups, their members (and a thing's groups), and the targets
+ * jobs were created for. */
 #include "store/sqlite_internal.h"
 
 int sqlite_group_get(struct store *store, const char *name, struct store_group *out)
@@ -79,14 +80,13 @@ int sqlite_member_remove(struct store *store, const char *group, const char *thi
 		"DELETE FROM group_members WHERE group_name = ?1 AND thing = ?2", group, thing, 0);
 }
 
-int sqlite_member_list(struct store *store, const char *group, int64_t offset, int limit,
-		struct store_name **out, size_t *count)
+/* A page of one column of names, by a query of (key, limit, offset). */
+static int name_page(struct sqlite_store *s, enum stmt_id id, const char *sql, const char *key, int64_t offset,
+		int limit, struct store_name **out, size_t *count)
 {
-	struct sqlite_store *s = sqlite_of(store);
-	sqlite3_stmt *st = sqlite_stmt(s, ST_MEMBER_LIST,
-		"SELECT thing FROM group_members WHERE group_name = ?1 ORDER BY thing LIMIT ?2 OFFSET ?3");
+	sqlite3_stmt *st = sqlite_stmt(s, id, sql);
 	if(!st) return STORE_ERROR;
-	sqlite3_bind_text(st, 1, group, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, limit);
 	sqlite3_bind_int64(st, 3, offset);
 	struct sqlite_rows rows = { .size = sizeof(struct store_name) };
@@ -96,6 +96,22 @@ int sqlite_member_list(struct store *store, const char *group, int64_t offset, i
 		*count = rows.count;
 	}
 	return rc;
+}
+
+int sqlite_member_list(struct store *store, const char *group, int64_t offset, int limit,
+		struct store_name **out, size_t *count)
+{
+	return name_page(sqlite_of(store), ST_MEMBER_LIST,
+		"SELECT thing FROM group_members WHERE group_name = ?1 ORDER BY thing LIMIT ?2 OFFSET ?3",
+		group, offset, limit, out, count);
+}
+
+int sqlite_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
+		struct store_name **out, size_t *count)
+{
+	return name_page(sqlite_of(store), ST_THING_GROUPS,
+		"SELECT group_name FROM group_members WHERE thing = ?1 ORDER BY group_name LIMIT ?2 OFFSET ?3",
+		thing, offset, limit, out, count);
 }
 
 /* ---- job targets ---- */

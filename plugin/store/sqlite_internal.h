@@ -80,6 +80,12 @@ enum stmt_id {
 	ST_TEMPLATE_INSERT,
 	ST_TEMPLATE_DELETE,
 	ST_TEMPLATE_LIST,
+	ST_THING_GET,
+	ST_THING_INSERT,
+	ST_THING_UPDATE,
+	ST_THING_DELETE,
+	ST_THING_LIST,
+	ST_THING_GROUPS,
 	ST_COUNT
 };
 
@@ -241,6 +247,17 @@ enum group_col { SQLITE_GROUP_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, GROUP_
 enum template_col { SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, TEMPLATE_COL_) TEMPLATE_COL_COUNT };
 #define SQLITE_IN_TEMPLATE_ALL_ROW 1
 #define SQLITE_TEMPLATE_SELECT SQLITE_TEMPLATE_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, TEMPLATE_ALL)
+/* A registered thing (table things), in one form. */
+#define SQLITE_THING_COLUMNS(F, X, arg) \
+	F(NAME,       "name",       ROW, arg) \
+	X(THING_ID,   "thing_id",   ROW, arg) \
+	X(TYPE_NAME,  "type_name",  ROW, arg) \
+	X(ATTRIBUTES, "attributes", ROW, arg) \
+	X(VERSION,    "version",    ROW, arg) \
+	X(CREATED_AT, "created_at", ROW, arg)
+enum thing_col { SQLITE_THING_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, THING_COL_) THING_COL_COUNT };
+#define SQLITE_IN_THING_ALL_ROW 1
+#define SQLITE_THING_SELECT SQLITE_THING_COLUMNS(SQLITE_COL_FIRST, SQLITE_COL_NEXT, THING_ALL)
 
 /* ---- reading rows (sqlite_rows.c) ---- */
 
@@ -276,6 +293,9 @@ int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *coun
 /* The same for SQLITE_TEMPLATE_SELECT (store_template_array_free). */
 int sqlite_fetch_template(sqlite3_stmt *st, struct store_template *out);
 int sqlite_fetch_templates(sqlite3_stmt *st, struct store_template **out, size_t *count);
+/* The same for SQLITE_THING_SELECT (store_thing_array_free). */
+int sqlite_fetch_thing(sqlite3_stmt *st, struct store_thing *out);
+int sqlite_fetch_things(sqlite3_stmt *st, struct store_thing **out, size_t *count);
 /* A query of one name column: its rows appended to rows (of struct store_name), as
  * sqlite_fetch_rows. */
 int sqlite_fetch_names(sqlite3_stmt *st, struct sqlite_rows *rows);
@@ -293,7 +313,8 @@ int sqlite_schema_check(sqlite3 *db, const char *path, char *err, size_t errlen)
  * database in err. */
 int sqlite_migrate(sqlite3 *db, const char *path, char *err, size_t errlen);
 
-/* ---- the operations of store_impl.h (sqlite_jobs.c, sqlite_groups.c, sqlite_counts.c) ---- */
+/* ---- the operations of store_impl.h (sqlite_jobs.c, sqlite_groups.c, sqlite_things.c,
+ * sqlite_counts.c) ---- */
 
 int sqlite_job_get(struct store *store, const char *job_id, struct store_job *out);
 int sqlite_job_get_state(struct store *store, const char *job_id, struct store_job *out);
@@ -353,6 +374,14 @@ int sqlite_template_insert(struct store *store, const struct store_template *t);
 int sqlite_template_delete(struct store *store, const char *id);
 int sqlite_template_list(struct store *store, int64_t offset, int limit,
 		struct store_template **out, size_t *count);
+int sqlite_thing_get(struct store *store, const char *name, struct store_thing *out);
+int sqlite_thing_insert(struct store *store, const struct store_thing *thing);
+int sqlite_thing_update(struct store *store, const struct store_thing *thing);
+int sqlite_thing_delete(struct store *store, const char *name);
+int sqlite_thing_list(struct store *store, const struct store_thing_filter *filter, int64_t offset,
+		int limit, struct store_thing **out, size_t *count);
+int sqlite_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
+		struct store_name **out, size_t *count);
 
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);

@@ -276,6 +276,35 @@ int sqlite_fetch_groups(sqlite3_stmt *st, struct store_group **out, size_t *coun
 	return fetch_all(st, sizeof(**out), read_group, free_groups, out, count);
 }
 
+/* ---- things ---- */
+
+static void read_thing(sqlite3_stmt *st, void *item)
+{
+	struct store_thing *t = item;
+	memset(t, 0, sizeof(*t));
+	sqlite_column_copy(st, THING_COL_NAME, t->name, sizeof(t->name));
+	sqlite_column_copy(st, THING_COL_THING_ID, t->thing_id, sizeof(t->thing_id));
+	t->type_name = sqlite_column_strdup(st, THING_COL_TYPE_NAME);
+	t->attributes = sqlite_column_strdup(st, THING_COL_ATTRIBUTES);
+	t->version = sqlite3_column_int64(st, THING_COL_VERSION);
+	t->created_at = sqlite3_column_int64(st, THING_COL_CREATED_AT);
+}
+
+static void free_things(void *items, size_t count)
+{
+	store_thing_array_free(items, count);
+}
+
+int sqlite_fetch_thing(sqlite3_stmt *st, struct store_thing *out)
+{
+	return fetch_one(st, read_thing, out);
+}
+
+int sqlite_fetch_things(sqlite3_stmt *st, struct store_thing **out, size_t *count)
+{
+	return fetch_all(st, sizeof(**out), read_thing, free_things, out, count);
+}
+
 static void read_template(sqlite3_stmt *st, void *item)
 {
 	struct store_template *t = item;

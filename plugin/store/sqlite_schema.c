@@ -154,7 +154,16 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"  created_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
 	"CREATE INDEX job_templates_by_time ON job_templates(created_at, template_id);",
-	/* 6 -> 7: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
+	/* 6 -> 7: the registry of things (CreateThing): attributes as a JSON object. */
+	"CREATE TABLE things("
+	"  name TEXT PRIMARY KEY,"
+	"  thing_id TEXT NOT NULL,"
+	"  type_name TEXT,"
+	"  attributes TEXT NOT NULL DEFAULT '{}',"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  created_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
+	/* 7 -> 8: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
 	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
 };
 

@@ -1,7 +1,7 @@
 /* The SQLite store: the connection (one, used only by the broker's thread, in WAL
  * mode), transactions as savepoints inside an optional batch, the WAL's upkeep, and
  * the table of operations that store.c dispatches through. The queries are in
- * sqlite_jobs.c and sqlite_groups.c, row reading in sqlite_rows.c, the schema in
+ * sqlite_jobs.c, sqlite_groups.c and sqlite_things.c, row reading in sqlite_rows.c, the schema in
  * sqlite_schema.c. */
 #include "store/sqlite_internal.h"
 
@@ -368,4 +368,10 @@ static const struct store_ops sqlite_ops = {
 	.template_insert = sqlite_template_insert,
 	.template_delete = sqlite_template_delete,
 	.template_list = sqlite_template_list,
+	.thing_get = sqlite_thing_get,
+	.thing_insert = sqlite_thing_insert,
+	.thing_update = sqlite_thing_update,
+	.thing_delete = sqlite_thing_delete,
+	.thing_list = sqlite_thing_list,
+	.thing_groups = sqlite_thing_groups,
 };

@@ -361,6 +361,44 @@ int store_rollout_count(struct store *store, int64_t job_seq, int64_t *out)
 	return store->ops->rollout_count(store, job_seq, out);
 }
 
+int store_thing_get(struct store *store, const char *name, struct store_thing *out)
+{
+	assert(store && name && out);
+	return store->ops->thing_get(store, name, out);
+}
+
+int store_thing_insert(struct store *store, const struct store_thing *thing)
+{
+	assert(store && thing && thing->attributes);
+	return store->ops->thing_insert(store, thing);
+}
+
+int store_thing_update(struct store *store, const struct store_thing *thing)
+{
+	assert(store && thing && thing->attributes);
+	return store->ops->thing_update(store, thing);
+}
+
+int store_thing_delete(struct store *store, const char *name)
+{
+	assert(store && name);
+	return store->ops->thing_delete(store, name);
+}
+
+int store_thing_list(struct store *store, const struct store_thing_filter *filter, int64_t offset,
+		int limit, struct store_thing **out, size_t *count)
+{
+	assert(store && filter && out && count);
+	return store->ops->thing_list(store, filter, offset, limit, out, count);
+}
+
+int store_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
+		struct store_name **out, size_t *count)
+{
+	assert(store && thing && out && count);
+	return store->ops->thing_groups(store, thing, offset, limit, out, count);
+}
+
 int store_template_get(struct store *store, const char *id, struct store_template *out)
 {
 	assert(store && id && out);

@@ -191,6 +191,30 @@ struct store_name {
 	char name[JOBS_THING_NAME_MAX + 1];
 };
 
+/* A registered thing (the registry of CreateThing). Jobs and groups take any thing
+ * name, registered or not, unless the configuration asks for registered things. */
+#define STORE_THING_ID_LEN 36                 /* a UUID's text */
+struct store_thing {
+	char name[JOBS_THING_NAME_MAX + 1];
+	char thing_id[STORE_THING_ID_LEN + 1];
+	char *type_name;                          /* NULL when none */
+	char *attributes;                         /* JSON object text of string values */
+	int64_t version;                          /* 1 at creation, +1 per update */
+	int64_t created_at;
+};
+void store_thing_free(struct store_thing *thing);
+void store_thing_array_free(struct store_thing *things, size_t count);
+
+/* Filters of store_thing_list: NULL for "any". attr_name and attr_value: things with
+ * an attribute of that name (any name when NULL) whose value is attr_value (any value
+ * when NULL), or starts with it when attr_prefix. */
+struct store_thing_filter {
+	const char *attr_name;
+	const char *attr_value;
+	bool attr_prefix;
+	const char *type_name;
+};
+
 enum target_kind { TARGET_KIND_THING = 0, TARGET_KIND_GROUP = 1 };
 
 /* A job template (CreateJobTemplate). The store keeps its fields opaque: `fields` is a
@@ -231,8 +255,8 @@ struct store_info {
 void store_info(struct store *store, struct store_info *out);
 
 /* What the store holds, counted: jobs by status; executions by status, each thing's
- * latest execution of each job (as describeJob counts them); things (those with an
- * execution or in a thing group); thing groups. */
+ * latest execution of each job (as describeJob counts them); things (those registered,
+ * with an execution or in a thing group); thing groups. */
 struct store_counts {
 	int64_t jobs[JOB_STATUS_COUNT];
 	int64_t executions[EXEC_STATUS_COUNT];
@@ -362,6 +386,21 @@ int store_member_add(struct store *store, const char *group, const char *thing, 
 int store_member_remove(struct store *store, const char *group, const char *thing);
 /* A page of a group's things, by name; *out is malloc'd (free()). */
 int store_member_list(struct store *store, const char *group, int64_t offset, int limit,
+		struct store_name **out, size_t *count);
+
+/* Registered things. STORE_EXISTS when the name is taken; STORE_NOT_FOUND when there is
+ * no such thing. store_thing_update writes the type, the attributes and the version.
+ * Deleting a thing deletes its row only (group memberships are the caller's). */
+int store_thing_get(struct store *store, const char *name, struct store_thing *out);
+int store_thing_insert(struct store *store, const struct store_thing *thing);
+int store_thing_update(struct store *store, const struct store_thing *thing);
+int store_thing_delete(struct store *store, const char *name);
+/* A page of things by name; *out is malloc'd (store_thing_array_free). */
+int store_thing_list(struct store *store, const struct store_thing_filter *filter, int64_t offset,
+		int limit, struct store_thing **out, size_t *count);
+/* A page of the groups a thing (registered or not) belongs to, by name; *out is
+ * malloc'd (free()). */
+int store_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
 		struct store_name **out, size_t *count);
 
 /* Job targets: what a job was created for. Adding a target twice keeps one. */

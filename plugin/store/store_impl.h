@@ -94,6 +94,14 @@ struct store_ops {
 	int (*template_delete)(struct store *store, const char *id);
 	int (*template_list)(struct store *store, int64_t offset, int limit,
 			struct store_template **out, size_t *count);
+	int (*thing_get)(struct store *store, const char *name, struct store_thing *out);
+	int (*thing_insert)(struct store *store, const struct store_thing *thing);
+	int (*thing_update)(struct store *store, const struct store_thing *thing);
+	int (*thing_delete)(struct store *store, const char *name);
+	int (*thing_list)(struct store *store, const struct store_thing_filter *filter, int64_t offset,
+			int limit, struct store_thing **out, size_t *count);
+	int (*thing_groups)(struct store *store, const char *thing, int64_t offset, int limit,
+			struct store_name **out, size_t *count);
 };
 
 /* The head of every implementation's handle: `struct sqlite_store { struct store base; ... }`. */

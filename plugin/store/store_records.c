@@ -1,5 +1,5 @@
-/* The port's records (store.h), whichever store filled them: freeing jobs, executions
- * groups and templates, the job states' names, an execution's running deadline. */
+/* The port's records (store.h), whichever store filled them: freeing jobs, executions,
+ * groups, templates and things, the job states' names, an execution's running deadline. */
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -68,6 +68,19 @@ void store_group_array_free(struct store_group *groups, size_t count)
 {
 	for(size_t i = 0; i < count; i++) store_group_free(&groups[i]);
 	free(groups);
+}
+
+void store_thing_free(struct store_thing *thing)
+{
+	free(thing->type_name);
+	free(thing->attributes);
+	memset(thing, 0, sizeof(*thing));
+}
+
+void store_thing_array_free(struct store_thing *things, size_t count)
+{
+	for(size_t i = 0; i < count; i++) store_thing_free(&things[i]);
+	free(things);
 }
 
 void store_template_free(struct store_template *t)

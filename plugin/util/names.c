@@ -1,4 +1,5 @@
-/* Character-class checks for thing names, job ids, namespaces and details keys. */
+/* Character-class checks for thing names, job ids, namespaces, details keys and thing
+ * attributes. */
 #include "util/names.h"
 
 #include <assert.h>
@@ -38,6 +39,27 @@ bool names_namespace_valid(const char *s, size_t len)
 bool names_details_key_valid(const char *s, size_t len)
 {
 	return all_match(s, len, JOBS_DETAILS_KEY_MAX, true);
+}
+
+/* Words and the characters of `extra`, from min to max of them. */
+static bool all_in(const char *s, size_t len, size_t min, size_t max, const char *extra)
+{
+	assert(s || len == 0);
+	if(len < min || len > max) return false;
+	for(size_t i = 0; i < len; i++){
+		if(!is_word(s[i]) && (s[i] == '\0' || !strchr(extra, s[i]))) return false;
+	}
+	return true;
+}
+
+bool names_attribute_name_valid(const char *s, size_t len)
+{
+	return all_in(s, len, 1, JOBS_ATTRIBUTE_NAME_MAX, ".,@/:#");
+}
+
+bool names_attribute_value_valid(const char *s, size_t len)
+{
+	return all_in(s, len, 0, JOBS_ATTRIBUTE_VALUE_MAX, ".,@/:#=[]");
 }
 
 bool names_identity_valid(const char *identity)

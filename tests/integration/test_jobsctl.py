@@ -71,6 +71,21 @@ COMMANDS = {
         "--max-results": "maxResults", "--next-token": "nextToken",
         "--name-prefix-filter": "namePrefixFilter"}),
     "status": ("describeBroker", {}),
+    "create-thing": ("createThing", {
+        "--thing-name": "thingName", "--thing-type-name": "thingTypeName",
+        "--attribute-payload": "attributePayload", "--billing-group-name": "billingGroupName"}),
+    "describe-thing": ("describeThing", {"--thing-name": "thingName"}),
+    "update-thing": ("updateThing", {
+        "--thing-name": "thingName", "--thing-type-name": "thingTypeName",
+        "--attribute-payload": "attributePayload", "--expected-version": "expectedVersion",
+        "--remove-thing-type": "removeThingType"}),
+    "delete-thing": ("deleteThing", {"--thing-name": "thingName", "--expected-version": "expectedVersion"}),
+    "list-things": ("listThings", {
+        "--attribute-name": "attributeName", "--attribute-value": "attributeValue",
+        "--thing-type-name": "thingTypeName", "--use-prefix-attribute-value": "usePrefixAttributeValue",
+        "--max-results": "maxResults", "--next-token": "nextToken"}),
+    "list-thing-groups-for-thing": ("listThingGroupsForThing", {
+        "--thing-name": "thingName", "--max-results": "maxResults", "--next-token": "nextToken"}),
     "update-job": ("updateJob", {
         "--job-id": "jobId", "--description": "description",
         "--presigned-url-config": "presignedUrlConfig",
@@ -84,8 +99,10 @@ COMMANDS = {
 
 # A value for each flag type, and the JSON it must become.
 INT_FIELDS = {"maxResults", "executionNumber", "expectedVersion"}
-BOOL_FIELDS = {"force"}
+BOOL_FIELDS = {"force", "removeThingType", "usePrefixAttributeValue"}
 JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
+               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails",
+               "thingGroupProperties", "attributePayload"}
                "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails", "presignedUrlConfig",
                "thingGroupProperties"}
 
@@ -323,6 +340,12 @@ class JobsctlTest(BrokerTest):
             "list-things-in-thing-group": ["--thing-group-name", "nosuch"],
             "list-thing-groups": [],
             "status": [],
+            "create-thing": ["--thing-name", "t1"],
+            "describe-thing": ["--thing-name", "nosuch"],
+            "update-thing": ["--thing-name", "nosuch", "--remove-thing-type"],
+            "delete-thing": ["--thing-name", "nosuch"],
+            "list-things": [],
+            "list-thing-groups-for-thing": ["--thing-name", "t1"],
             "update-job": ["--job-id", "r1", "--description", "second",
                            "--presigned-url-config", "roleArn=arn:aws:iam::000000000000:role/r,expiresInSec=600"],
             "associate-targets-with-job": ["--job-id", "r1", "--targets", "t2", "--comment", "more"],

@@ -166,6 +166,8 @@ class StoreUpgradeTest(OwnBrokersTest):
                                      f"v{version} {thing} describe {job}")
             dev.close()
 
+        for thing, want in record.get("things", {}).items():
+            self.same(want, self.control_ok(op, "describeThing", thingName=thing), f"v{version} thing {thing}")
         if version >= 2:
             groups = self.paged(op, "listThingGroups", "thingGroups")
             self.assertEqual(sorted(g["groupName"] for g in groups), sorted(record["groups"]))

@@ -227,6 +227,22 @@ static void check_groups(int version, struct store *s, const cJSON *record)
 	}
 }
 
+/* The registered things of a store whose record has them. */
+static void check_things(int version, struct store *s, const cJSON *record)
+{
+	const cJSON *t;
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(record, "things")){
+		struct store_thing thing;
+		CU_ASSERT_EQUAL_FATAL(store_thing_get(s, t->string, &thing), STORE_OK);
+		CHECK(version, same_text(thing.thing_id, str(t, "thingId")), "thing id", t->string);
+		CHECK(version, same_text(thing.type_name, str(t, "thingTypeName")), "thing type", t->string);
+		CHECK(version, same_json(thing.attributes, cJSON_GetObjectItemCaseSensitive(t, "attributes")),
+				"thing attributes", t->string);
+		CHECK(version, thing.version == num(t, "version"), "thing version", t->string);
+		store_thing_free(&thing);
+	}
+}
+
 static void test_every_version_reads_back(void)
 {
 	int version = 1;
@@ -249,6 +265,7 @@ static void test_every_version_reads_back(void)
 		check_jobs(version, s, record);
 		check_executions(version, s, record);
 		check_groups(version, s, record);
+		check_things(version, s, record);
 		store_close(s);
 		/* the upgrade was written: the copy is now of this plugin's version */
 		sqlite3 *db;

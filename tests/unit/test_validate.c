@@ -224,6 +224,23 @@ static void test_names(void)
 	CU_ASSERT_FALSE(names_thing_valid(long_name, 129));
 	CU_ASSERT_TRUE(names_job_id_valid(long_name, 64));
 	CU_ASSERT_FALSE(names_job_id_valid(long_name, 65));
+	/* a thing's attributes: names [a-zA-Z0-9_.,@/:#-]{1,128}, values [...=[]]{0,800} */
+	CU_ASSERT_TRUE(names_attribute_name_valid("a.b,c@d/e:f#g-h_9", 17));
+	CU_ASSERT_FALSE(names_attribute_name_valid("", 0));
+	CU_ASSERT_FALSE(names_attribute_name_valid("a=b", 3));
+	CU_ASSERT_FALSE(names_attribute_name_valid("a b", 3));
+	CU_ASSERT_FALSE(names_attribute_name_valid("a\0b", 3));
+	CU_ASSERT_TRUE(names_attribute_name_valid(long_name, 128));
+	CU_ASSERT_FALSE(names_attribute_name_valid(long_name, 129));
+	CU_ASSERT_TRUE(names_attribute_value_valid("", 0));
+	CU_ASSERT_TRUE(names_attribute_value_valid("x=[1],a.b@c/d:e#f-g_h", 21));
+	CU_ASSERT_FALSE(names_attribute_value_valid("a b", 3));
+	CU_ASSERT_FALSE(names_attribute_value_valid("a+b", 3));
+	CU_ASSERT_FALSE(names_attribute_value_valid("\xc3\xa9", 2));
+	char long_value[801];
+	memset(long_value, 'v', sizeof(long_value));
+	CU_ASSERT_TRUE(names_attribute_value_valid(long_value, 800));
+	CU_ASSERT_FALSE(names_attribute_value_valid(long_value, 801));
 }
 
 static bool parses(const char *text)

@@ -211,6 +211,42 @@ static const struct command commands[] = {
 		{ "--template-name", "templateName", ARG_STRING, REQUIRED, "the template's name (AWS-Download-File ...)" },
 		{ "--template-version", "templateVersion", ARG_STRING, OPTIONAL, "its version (default: the latest)" },
 	}, NULL },
+	{ "create-thing", "createThing", "Register a thing, with attributes and a thing type", {
+		A_THING,
+		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "the thing's type (any name: no registry of types)" },
+		{ "--attribute-payload", "attributePayload", ARG_STRUCT, OPTIONAL, "attributes={k=v,k2=v2}" },
+		{ "--billing-group-name", "billingGroupName", ARG_STRING, OPTIONAL,
+			"a billing group (there are none: always ResourceNotFoundException)" },
+	}, NULL },
+	{ "describe-thing", "describeThing", "Describe a registered thing", {
+		A_THING,
+	}, NULL },
+	{ "update-thing", "updateThing", "Change a thing's attributes or thing type", {
+		A_THING,
+		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "the thing's new type" },
+		{ "--attribute-payload", "attributePayload", ARG_STRUCT, OPTIONAL,
+			"attributes={k=v,k2=\"\"},merge=true (an empty value removes an attribute)" },
+		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL, "fail unless the thing has this version" },
+		{ "--remove-thing-type", "removeThingType", ARG_BOOL, OPTIONAL, "remove the thing's type" },
+	}, NULL },
+	{ "delete-thing", "deleteThing", "Delete a registered thing; it leaves its thing groups", {
+		A_THING,
+		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL, "fail unless the thing has this version" },
+	}, NULL },
+	{ "list-things", "listThings", "List registered things", {
+		{ "--attribute-name", "attributeName", ARG_STRING, OPTIONAL, "only things with this attribute" },
+		{ "--attribute-value", "attributeValue", ARG_STRING, OPTIONAL, "only things with an attribute of this value" },
+		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "only things of this type" },
+		{ "--use-prefix-attribute-value", "usePrefixAttributeValue", ARG_BOOL, OPTIONAL,
+			"match attribute values that start with --attribute-value" },
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	}, "things" },
+	{ "list-thing-groups-for-thing", "listThingGroupsForThing", "List the thing groups a thing belongs to", {
+		A_THING,
+		A_MAX_RESULTS,
+		A_NEXT_TOKEN,
+	}, "thingGroups" },
 	{ "update-job", "updateJob", "Change a job in progress or scheduled: description and configs", {
 		A_JOB_ID,
 		{ "--description", "description", ARG_STRING, OPTIONAL, "a new description" },
