@@ -101,10 +101,8 @@ COMMANDS = {
 INT_FIELDS = {"maxResults", "executionNumber", "expectedVersion"}
 BOOL_FIELDS = {"force", "removeThingType", "usePrefixAttributeValue"}
 JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
-               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails",
-               "thingGroupProperties", "attributePayload"}
                "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails", "presignedUrlConfig",
-               "thingGroupProperties"}
+               "thingGroupProperties", "attributePayload"}
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
                    "runtime error:")
