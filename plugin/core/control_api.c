@@ -53,6 +53,8 @@ static const struct {
 	{ "deleteThing", control_delete_thing },
 	{ "listThings", control_list_things },
 	{ "listThingGroupsForThing", control_list_thing_groups_for_thing },
+	{ "updateJob", control_update_job },
+	{ "associateTargetsWithJob", control_associate_targets_with_job },
 };
 
 static control_fn find_command(const char *name)

@@ -163,6 +163,8 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"  version INTEGER NOT NULL DEFAULT 1,"
 	"  created_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 7 -> 8: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
+	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
 };
 
 /* The database's schema version (PRAGMA user_version: 0 for a new file). */
