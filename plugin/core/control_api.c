@@ -54,6 +54,8 @@ static const struct {
 	{ "deleteThing", control_delete_thing },
 	{ "listThings", control_list_things },
 	{ "listThingGroupsForThing", control_list_thing_groups_for_thing },
+	{ "updateJob", control_update_job },
+	{ "associateTargetsWithJob", control_associate_targets_with_job },
 	{ "updateEventConfigurations", control_update_event_configurations },
 	{ "describeEventConfigurations", control_describe_event_configurations },
 };

@@ -61,6 +61,17 @@ int control_page(struct control_ctx *c, const cJSON *cmd, struct control_page *p
 /* Adds nextToken when a page of `fetched` rows (asked limit + 1) had more. */
 void control_page_next(cJSON *data, const struct control_page *page, size_t fetched);
 
+/* A job's target (control_jobs.c): a bare thing name, a thing ARN or a thing group ARN;
+ * a group must exist (ResourceNotFoundException). */
+struct control_target {
+	enum target_kind kind;
+	char name[JOBS_THING_NAME_MAX + 1];
+};
+int control_parse_target(struct control_ctx *c, const cJSON *item, struct control_target *t);
+/* The job reaches every thing of the group: a small group at once, a larger one through
+ * the job's queue, walked by the tick (control_jobs.c). */
+int control_queue_group(struct control_ctx *c, struct store_job *job, const char *group);
+
 /* Handlers (control_jobs.c, control_executions.c, control_groups.c). */
 int control_create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_cancel_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
@@ -79,6 +90,9 @@ int control_add_thing_to_thing_group(struct control_ctx *c, const cJSON *cmd, cJ
 int control_remove_thing_from_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_list_things_in_thing_group(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 int control_list_thing_groups(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+/* UpdateJob and AssociateTargetsWithJob (control_job_update.c). */
+int control_update_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_associate_targets_with_job(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
 /* Things (control_things.c). */
 int control_create_thing(struct control_ctx *c, const cJSON *cmd, cJSON *data);

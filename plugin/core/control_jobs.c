@@ -17,17 +17,12 @@
 
 /* Fields of CreateJob this version does not act on: refused rather than ignored. */
 static const char *const unsupported_create_fields[] = {
-	"documentSource", "presignedUrlConfig", "destinationPackageVersions",
-};
-
-struct target {
-	enum target_kind kind;
-	char name[JOBS_THING_NAME_MAX + 1];
+	"documentSource", "destinationPackageVersions",
 };
 
 /* A target: a bare thing name, a thing ARN or a thing group ARN
  * (arn:aws:iot:<region>:<account>:thing/<name>; names may hold ':'). */
-static int parse_target(struct control_ctx *c, const cJSON *item, struct target *t)
+int control_parse_target(struct control_ctx *c, const cJSON *item, struct control_target *t)
 {
 	if(!cJSON_IsString(item)) return control_fail(c, "InvalidRequestException", "targets must be strings");
 	const char *name = item->valuestring;
@@ -92,6 +87,7 @@ static int read_create_fields(struct control_ctx *c, const cJSON *cmd, struct st
 	job->policy = pp.policy;
 	job->abort_config = pp.abort_config;
 	job->policies = pp.policies;
+	job->maintenance_windows = pp.maintenance_windows;
 	if(control_template_record(c, cmd, job)) return -1;
 	/* A start in the future makes the job SCHEDULED; one in the past is "now" (AWS
 	 * wants it 30 minutes ahead; local testing does not). */
@@ -119,7 +115,7 @@ static void add_job_ids(struct control_ctx *c, cJSON *data, const struct store_j
  * one through one entry in the job's queue, which the tick walks a bounded number of
  * things at a time (starting at the end of this very loop pass), so a group of
  * 100 000 things never stalls the broker. */
-static int queue_group(struct control_ctx *c, struct store_job *job, const char *group)
+int control_queue_group(struct control_ctx *c, struct store_job *job, const char *group)
 {
 	struct store_name *things;
 	size_t n;
@@ -175,14 +171,14 @@ static int create_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 	}
 	const cJSON *item;
 	cJSON_ArrayForEach(item, targets){
-		struct target tg;
-		if(parse_target(c, item, &tg)) goto cleanup;
+		struct control_target tg;
+		if(control_parse_target(c, item, &tg)) goto cleanup;
 		if(store_target_add(c->svc->store, job.seq, tg.kind, tg.name) != STORE_OK){
 			control_fail_store(c);
 			goto cleanup;
 		}
 		if(tg.kind == TARGET_KIND_GROUP){
-			if(queue_group(c, &job, tg.name)) goto cleanup;
+			if(control_queue_group(c, &job, tg.name)) goto cleanup;
 		}else if(fleet_reach_thing(c->svc, &job, tg.name, c->now_ms) != 0){
 			control_fail_store(c);
 			goto cleanup;

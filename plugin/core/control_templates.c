@@ -14,13 +14,10 @@
 #include "core/shapes.h"
 #include "core/validate.h"
 #include "util/names.h"
-#include "util/utf8.h"
 
 #define TEMPLATE_DESCRIPTION_MAX 2028
 #define DOCUMENT_SOURCE_MAX 1350
 #define MANAGED_NAME_MAX 64
-#define WINDOW_CRON_MAX 256
-#define WINDOW_MINUTES_MAX 1430
 
 /* The configs a template keeps, besides its document (CreateJobTemplate's fields). */
 static const char *const config_fields[] = {
@@ -89,25 +86,6 @@ static int copy_job(struct control_ctx *c, const char *arn, cJSON *fields)
 	return 0;
 }
 
-/* maintenanceWindows: [{startTime: a cron expression, durationInMinutes: 1-1430}]. */
-static int check_windows(const cJSON *windows, struct jf_error *err)
-{
-	if(!cJSON_IsArray(windows)) return jf_fail(err, "maintenanceWindows must be an array");
-	const cJSON *w;
-	cJSON_ArrayForEach(w, windows){
-		const char *start = NULL;
-		long long minutes;
-		if(!cJSON_IsObject(w)) return jf_fail(err, "each of maintenanceWindows must be an object");
-		if(jf_string(w, "startTime", &start, err) != JF_OK || !start[0] || utf8_length(start) > WINDOW_CRON_MAX){
-			return err->msg[0] ? JF_BAD : jf_fail(err, "maintenanceWindows[].startTime must be 1-%d characters", WINDOW_CRON_MAX);
-		}
-		if(jf_long(w, "durationInMinutes", 1, WINDOW_MINUTES_MAX, &minutes, err) != JF_OK){
-			return err->msg[0] ? JF_BAD : jf_fail(err, "maintenanceWindows[].durationInMinutes is required");
-		}
-	}
-	return JF_OK;
-}
-
 /* The configs given, checked as createJob checks them. */
 static int check_configs(struct control_ctx *c, const cJSON *cmd)
 {
@@ -115,9 +93,10 @@ static int check_configs(struct control_ctx *c, const cJSON *cmd)
 	struct parsed_policy pp;
 	if(policy_parse(cmd, &pp, &err) != JF_OK) return control_fail_invalid(c, &err);
 	policy_free(&pp);
-	const cJSON *f = cJSON_GetObjectItemCaseSensitive(cmd, "maintenanceWindows");
-	if(f && check_windows(f, &err) != JF_OK) return control_fail_invalid(c, &err);
-	f = cJSON_GetObjectItemCaseSensitive(cmd, "presignedUrlConfig");
+	char *windows;
+	if(policy_parse_windows(cmd, &windows, &err) != JF_OK) return control_fail_invalid(c, &err);
+	free(windows);
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(cmd, "presignedUrlConfig");
 	if(f && !cJSON_IsObject(f)) return control_fail(c, "InvalidRequestException", "presignedUrlConfig must be an object");
 	f = cJSON_GetObjectItemCaseSensitive(cmd, "destinationPackageVersions");
 	const cJSON *v;

@@ -23,10 +23,12 @@ int fleet_queue_execution(struct service *svc, const struct store_job *job, cons
 	int64_t number = 1;
 	int rc = store_exec_get(svc->store, thing, job->seq, 0, false, &last);
 	if(rc == STORE_OK){
-		bool pending = status_is_pending(last.status);
+		/* already queued or running; or, for a first try, the thing already had one (it
+		 * is reached again only after its execution was REMOVED) */
+		bool skip = status_is_pending(last.status) || (retry_attempt == 0 && last.status != EXEC_REMOVED);
 		number = last.execution_number + 1;
 		store_exec_free(&last);
-		if(pending) return 0; /* already queued or running */
+		if(skip) return 0;
 	}else if(rc != STORE_NOT_FOUND){
 		return -1;
 	}
@@ -43,10 +45,10 @@ int fleet_queue_execution(struct service *svc, const struct store_job *job, cons
 	return 0;
 }
 
-/* Whether a rollout or a schedule paces the job's executions. */
+/* Whether a rollout, a schedule or maintenance windows pace the job's executions. */
 static bool paced(const struct store_job *job)
 {
-	return job->status == JOB_SCHEDULED || job->policy.rollout_rate > 0;
+	return job->status == JOB_SCHEDULED || job->policy.rollout_rate > 0 || job->maintenance_windows;
 }
 
 int fleet_reach_thing(struct service *svc, struct store_job *job, const char *thing, int64_t now_ms)

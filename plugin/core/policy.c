@@ -1,6 +1,9 @@
 /* Parsing and checking of createJob's policy fields, and the abort rule. */
 #include "core/policy.h"
 
+#include "util/civil.h"
+#include "util/cron.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +11,7 @@
 
 const char *const policy_fields[] = {
 	"timeoutConfig", "jobExecutionsRetryConfig", "jobExecutionsRolloutConfig", "abortConfig",
-	"schedulingConfig", NULL,
+	"schedulingConfig", "presignedUrlConfig", NULL,
 };
 
 #define TIMEOUT_MAX 10080
@@ -134,18 +137,6 @@ static int parse_abort(const cJSON *cmd, char **abort_config, struct jf_error *e
 	return *abort_config ? JF_OK : jf_fail(err, "out of memory");
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm),
- * so parsing UTC needs neither timegm nor the TZ environment. */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int policy_parse_time(const char *text, int64_t *out_ms)
 {
 	struct tm tm = { 0 };
@@ -161,22 +152,71 @@ int policy_parse_time(const char *text, int64_t *out_ms)
 			|| tm.tm_hour > 23 || tm.tm_min > 59 || sec > 59 || tm.tm_year < 1970){
 		return -1;
 	}
-	static const int month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (tm.tm_year % 4 == 0 && tm.tm_year % 100 != 0) || tm.tm_year % 400 == 0;
-	if(tm.tm_mday > month_days[tm.tm_mon - 1] || (tm.tm_mon == 2 && !leap && tm.tm_mday > 28)) return -1;
-	int64_t days = days_from_civil(tm.tm_year, tm.tm_mon, tm.tm_mday);
+	if(tm.tm_mday > civil_days_in_month(tm.tm_year, tm.tm_mon)) return -1;
+	int64_t days = civil_to_days(tm.tm_year, tm.tm_mon, tm.tm_mday);
 	*out_ms = ((days * 24 + tm.tm_hour) * 60 + tm.tm_min) * 60000 + (int64_t)sec * 1000;
 	return 0;
 }
 
-static int parse_schedule(const cJSON *cmd, struct job_policy *p, struct jf_error *err)
+#define WINDOW_MINUTES_MAX 1430
+#define CRON_TEXT_MAX 256
+
+int policy_parse_windows(const cJSON *cfg, char **windows, struct jf_error *err)
+{
+	const cJSON *list = NULL, *item;
+	*windows = NULL;
+	err->msg[0] = '\0';
+	if(jf_array(cfg, "maintenanceWindows", &list, err) != JF_OK) return err->msg[0] ? JF_BAD : JF_OK;
+	if(cJSON_GetArraySize(list) == 0) return JF_OK;
+	cJSON *clean = cJSON_CreateArray();
+	if(!clean) return jf_fail(err, "out of memory");
+	int rc = JF_OK;
+	cJSON_ArrayForEach(item, list){
+		const char *start = NULL;
+		long long minutes;
+		struct cron cron;
+		char why[160];
+		if(!cJSON_IsObject(item)){
+			rc = jf_fail(err, "maintenanceWindows must hold objects");
+		}else if(jf_string(item, "startTime", &start, err) != JF_OK){
+			rc = err->msg[0] ? JF_BAD : jf_fail(err, "maintenanceWindows[].startTime is required");
+		}else if(strlen(start) < 1 || strlen(start) > CRON_TEXT_MAX){
+			rc = jf_fail(err, "maintenanceWindows[].startTime must be 1-%d characters", CRON_TEXT_MAX);
+		}else if(cron_parse(start, &cron, why, sizeof(why)) != 0){
+			rc = jf_fail(err, "maintenanceWindows[].startTime %.64s is not a cron expression: %s", start, why);
+		}else if(jf_long(item, "durationInMinutes", 1, WINDOW_MINUTES_MAX, &minutes, err) != JF_OK){
+			rc = err->msg[0] ? JF_BAD : jf_fail(err, "maintenanceWindows[].durationInMinutes is required");
+		}
+		if(rc != JF_OK) break;
+		cJSON *w = cJSON_CreateObject();
+		cJSON_AddStringToObject(w, "startTime", start);
+		cJSON_AddNumberToObject(w, "durationInMinutes", (double)minutes);
+		cJSON_AddItemToArray(clean, w);
+	}
+	if(rc == JF_OK && !(*windows = jf_print_exact(clean))) rc = jf_fail(err, "out of memory");
+	cJSON_Delete(clean);
+	return rc;
+}
+
+/* presignedUrlConfig: kept as given (describeJob shows it); checked as AWS does. */
+static int parse_presigned(const cJSON *cmd, struct jf_error *err)
+{
+	const cJSON *cfg = NULL;
+	const char *role = NULL;
+	long long seconds;
+	if(jf_object(cmd, "presignedUrlConfig", &cfg, err) != JF_OK) return err->msg[0] ? JF_BAD : JF_OK;
+	if(jf_string(cfg, "roleArn", &role, err) == JF_BAD) return JF_BAD;
+	if(role && (strlen(role) < 20 || strlen(role) > 2048)) return jf_fail(err, "presignedUrlConfig.roleArn must be 20-2048 characters");
+	if(jf_long(cfg, "expiresInSec", 60, 3600, &seconds, err) == JF_BAD) return JF_BAD;
+	return JF_OK;
+}
+
+static int parse_schedule(const cJSON *cmd, struct job_policy *p, char **windows, struct jf_error *err)
 {
 	const cJSON *cfg = NULL;
 	const char *start = NULL, *end = NULL, *behavior = NULL;
 	if(jf_object(cmd, "schedulingConfig", &cfg, err) != JF_OK) return err->msg[0] ? JF_BAD : JF_OK;
-	if(cJSON_GetObjectItemCaseSensitive(cfg, "maintenanceWindows")){
-		return jf_fail(err, "schedulingConfig.maintenanceWindows is not supported yet");
-	}
+	if(policy_parse_windows(cfg, windows, err) != JF_OK) return JF_BAD;
 	if(jf_string(cfg, "startTime", &start, err) == JF_BAD || jf_string(cfg, "endTime", &end, err) == JF_BAD
 			|| jf_string(cfg, "endBehavior", &behavior, err) == JF_BAD){
 		return JF_BAD;
@@ -202,7 +242,8 @@ int policy_parse(const cJSON *cmd, struct parsed_policy *out, struct jf_error *e
 	err->msg[0] = '\0';
 	if(parse_timeout(cmd, &out->policy, err) != JF_OK || parse_retry(cmd, &out->policy, err) != JF_OK
 			|| parse_rollout(cmd, &out->policy, err) != JF_OK || parse_abort(cmd, &out->abort_config, err) != JF_OK
-			|| parse_schedule(cmd, &out->policy, err) != JF_OK){
+			|| parse_schedule(cmd, &out->policy, &out->maintenance_windows, err) != JF_OK
+			|| parse_presigned(cmd, err) != JF_OK){
 		policy_free(out);
 		return JF_BAD;
 	}
@@ -221,6 +262,7 @@ void policy_free(struct parsed_policy *p)
 {
 	free(p->abort_config);
 	free(p->policies);
+	free(p->maintenance_windows);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -249,4 +291,44 @@ bool policy_abort_due(const char *abort_config, const int64_t counts[EXEC_STATUS
 	}
 	cJSON_Delete(list);
 	return due;
+}
+
+/* The windows of a maintenanceWindows JSON text (policy_parse's), parsed; at most `max`. */
+static int load_windows(const char *windows, struct cron *crons, int64_t *minutes, int max)
+{
+	cJSON *list = windows ? cJSON_Parse(windows) : NULL;
+	const cJSON *w;
+	int n = 0;
+	char err[160];
+	cJSON_ArrayForEach(w, list){
+		const char *start = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "startTime"));
+		double duration = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(w, "durationInMinutes"));
+		if(n < max && start && duration >= 1 && cron_parse(start, &crons[n], err, sizeof(err)) == 0){
+			minutes[n++] = (int64_t)duration;
+		}
+	}
+	cJSON_Delete(list);
+	return n;
+}
+
+#define WINDOWS_MAX 64
+
+bool policy_window_open(const char *windows, int64_t now_ms, int64_t *next_ms)
+{
+	struct cron crons[WINDOWS_MAX];
+	int64_t minutes[WINDOWS_MAX];
+	int n = load_windows(windows, crons, minutes, WINDOWS_MAX);
+	int64_t next = -1;
+	for(int i = 0; i < n; i++){
+		/* the latest start that may still be open: one within the duration before now */
+		int64_t span = minutes[i] * 60000;
+		int64_t start = cron_next(&crons[i], now_ms - span + 1);
+		if(start >= 0 && start <= now_ms){
+			*next_ms = start + span;
+			return true;
+		}
+		if(start >= 0 && (next < 0 || start < next)) next = start;
+	}
+	*next_ms = next;
+	return false;
 }

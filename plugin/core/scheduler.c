@@ -16,6 +16,7 @@
 
 #include "core/events.h"
 #include "core/notify.h"
+#include "core/policy.h"
 #include "core/txn.h"
 #include "core/core_state.h"
 #include "core/status.h"
@@ -84,6 +85,12 @@ static int release(struct service *svc, struct store_job *job, int64_t now_ms)
 	int64_t waiting;
 	if(store_rollout_count(svc->store, job->seq, &waiting) != STORE_OK) return -1;
 	if(waiting == 0) return 0;
+	/* maintenance windows: nothing is rolled out between them */
+	int64_t window_next;
+	if(job->maintenance_windows && !policy_window_open(job->maintenance_windows, now_ms, &window_next)){
+		p->wake_ms = window_next > 0 ? window_next : 0;
+		return 0;
+	}
 	int64_t budget = rollout_budget(svc, job, now_ms);
 	if(budget < 0) return -1;
 	struct store_name *things = NULL;

@@ -431,6 +431,8 @@ static const struct control_route control_routes[] = {
 	{ "DELETE", { "things", "*" }, 2, "deleteThing", { "thingName" }, false },
 	{ "GET", { "things" }, 1, "listThings", { NULL }, false },
 	{ "GET", { "things", "*", "thing-groups" }, 3, "listThingGroupsForThing", { "thingName" }, false },
+	{ "PATCH", { "jobs", "*" }, 2, "updateJob", { "jobId" }, true },
+	{ "POST", { "jobs", "*", "targets" }, 3, "associateTargetsWithJob", { "jobId" }, true },
 	{ "PATCH", { "event-configurations" }, 1, "updateEventConfigurations", { NULL }, true },
 	{ "GET", { "event-configurations" }, 1, "describeEventConfigurations", { NULL }, false },
 };

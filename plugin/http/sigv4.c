@@ -12,6 +12,7 @@
  * sigv4_canonical_request(), whose result the caller frees. */
 #include "http/sigv4.h"
 #include "core/access.h"
+#include "util/civil.h"
 #include "util/hex.h"
 #include "util/strbuf.h"
 
@@ -435,40 +436,9 @@ fail:
 
 /* ---- dates ---------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	return m == 2 && leap ? 29 : days[m - 1];
-}
-
 static bool valid_civil(int64_t y, int mo, int d, int h, int mi, int s)
 {
-	return mo >= 1 && mo <= 12 && d >= 1 && d <= days_in_month(y, mo) && h >= 0 && h <= 23
+	return mo >= 1 && mo <= 12 && d >= 1 && d <= civil_days_in_month(y, mo) && h >= 0 && h <= 23
 		&& mi >= 0 && mi <= 59 && s >= 0 && s <= 59;
 }
 
@@ -489,7 +459,7 @@ static bool parse_amz_date(const char *s, int64_t *out)
 	int y = digits(s, 4), mo = digits(s + 4, 2), d = digits(s + 6, 2);
 	int h = digits(s + 9, 2), mi = digits(s + 11, 2), sec = digits(s + 13, 2);
 	if(y < 0 || !valid_civil(y, mo, d, h, mi, sec)) return false;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	*out = civil_to_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	return true;
 }
 
@@ -569,7 +539,7 @@ static bool parse_http_date(const char *s, int64_t *out)
 	}
 	if(*skip_spaces(s) != '\0') return false;
 	if(!valid_civil(y, mo, d, h, mi, sec)) return false;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+	*out = civil_to_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
 	return true;
 }
 

@@ -23,6 +23,7 @@ enum stmt_id {
 	ST_JOB_GET_STATE,
 	ST_JOB_INSERT,
 	ST_JOB_UPDATE,
+	ST_JOB_SET_CONFIG,
 	ST_JOB_DELETE,
 	ST_JOB_DELETE_COUNTS,
 	ST_JOB_DELETE_EXECS,
@@ -220,7 +221,8 @@ enum exec_col {
 	X(START_MS,               "j.start_ms",               STATE, arg) \
 	X(END_MS,                 "j.end_ms",                 STATE, arg) \
 	X(END_BEHAVIOR,           "j.end_behavior",           STATE, arg) \
-	X(WAKE_MS,                "j.wake_ms",                STATE, arg)
+	X(WAKE_MS,                "j.wake_ms",                STATE, arg) \
+	X(MAINTENANCE_WINDOWS,    "j.maintenance_windows",    STATE, arg)
 enum job_col { SQLITE_JOB_COLUMNS(SQLITE_COL_INDEX, SQLITE_COL_INDEX, JOB_COL_) JOB_COL_COUNT };
 /* The forms: ALL, STATE. */
 #define SQLITE_IN_JOB_ALL_STATE 1
@@ -320,6 +322,7 @@ int sqlite_job_get(struct store *store, const char *job_id, struct store_job *ou
 int sqlite_job_get_state(struct store *store, const char *job_id, struct store_job *out);
 int sqlite_job_insert(struct store *store, struct store_job *job);
 int sqlite_job_update(struct store *store, const struct store_job *job);
+int sqlite_job_set_config(struct store *store, const struct store_job *job);
 int sqlite_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
 int sqlite_job_delete(struct store *store, int64_t job_seq);
 int sqlite_job_list(struct store *store, const struct store_job_filter *filter, int64_t offset,

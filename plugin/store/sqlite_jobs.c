@@ -39,9 +39,9 @@ int sqlite_job_insert(struct store *store, struct store_job *job)
 		"INSERT INTO jobs(job_id, namespace_id, status, target_selection, description, document,"
 		" targets, created_at, last_updated_at, abort_config, policies, timeout_minutes, retry_failed,"
 		" retry_timed_out, rollout_rate, rollout_max, rollout_factor, rollout_notified_step,"
-		" rollout_succeeded_step, start_ms, end_ms, end_behavior, wake_ms)"
+		" rollout_succeeded_step, start_ms, end_ms, end_behavior, wake_ms, maintenance_windows)"
 		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-		" ?20, ?21, ?22, ?23)");
+		" ?20, ?21, ?22, ?23, ?24)");
 	if(!st) return STORE_ERROR;
 	const struct job_policy *p = &job->policy;
 	sqlite3_bind_text(st, 1, job->job_id, -1, SQLITE_STATIC);
@@ -67,6 +67,7 @@ int sqlite_job_insert(struct store *store, struct store_job *job)
 	sqlite3_bind_int64(st, 21, p->end_ms);
 	sqlite3_bind_int(st, 22, p->end_behavior);
 	sqlite3_bind_int64(st, 23, p->wake_ms);
+	sqlite_bind_text_or_null(st, 24, job->maintenance_windows);
 	int rc = sqlite_step_done(st);
 	if(rc == STORE_OK) job->seq = sqlite3_last_insert_rowid(s->db);
 	return rc;
@@ -96,6 +97,34 @@ int sqlite_job_update(struct store *store, const struct store_job *job)
 	sqlite3_bind_int64(st, 12, p->released_total);
 	sqlite3_bind_int64(st, 13, p->wake_ms);
 	sqlite3_bind_int(st, 14, p->end_behavior);
+	return sqlite_step_done(st);
+}
+
+int sqlite_job_set_config(struct store *store, const struct store_job *job)
+{
+	struct sqlite_store *s = sqlite_of(store);
+	sqlite3_stmt *st = sqlite_stmt(s, ST_JOB_SET_CONFIG,
+		"UPDATE jobs SET description = ?2, targets = ?3, comment = ?4, abort_config = ?5, policies = ?6,"
+		" timeout_minutes = ?7, retry_failed = ?8, retry_timed_out = ?9, rollout_rate = ?10,"
+		" rollout_max = ?11, rollout_factor = ?12, rollout_notified_step = ?13,"
+		" rollout_succeeded_step = ?14, last_updated_at = ?15 WHERE seq = ?1");
+	if(!st) return STORE_ERROR;
+	const struct job_policy *p = &job->policy;
+	sqlite3_bind_int64(st, 1, job->seq);
+	sqlite_bind_text_or_null(st, 2, job->description);
+	sqlite3_bind_text(st, 3, job->targets, -1, SQLITE_STATIC);
+	sqlite_bind_text_or_null(st, 4, job->comment);
+	sqlite_bind_text_or_null(st, 5, job->abort_config);
+	sqlite_bind_text_or_null(st, 6, job->policies);
+	sqlite3_bind_int64(st, 7, p->in_progress_timeout_min);
+	sqlite3_bind_int(st, 8, p->retry_failed);
+	sqlite3_bind_int(st, 9, p->retry_timed_out);
+	sqlite3_bind_double(st, 10, p->rollout_rate);
+	sqlite3_bind_double(st, 11, p->rollout_max);
+	sqlite3_bind_double(st, 12, p->rollout_factor);
+	sqlite3_bind_int64(st, 13, p->rollout_notified_step);
+	sqlite3_bind_int64(st, 14, p->rollout_succeeded_step);
+	sqlite3_bind_int64(st, 15, job->last_updated_at);
 	return sqlite_step_done(st);
 }
 

@@ -232,6 +232,7 @@ static void read_job(sqlite3_stmt *st, void *item)
 	p->end_ms = sqlite3_column_int64(st, JOB_COL_END_MS);
 	p->end_behavior = sqlite3_column_int(st, JOB_COL_END_BEHAVIOR);
 	p->wake_ms = sqlite3_column_int64(st, JOB_COL_WAKE_MS);
+	job->maintenance_windows = sqlite_column_strdup(st, JOB_COL_MAINTENANCE_WINDOWS);
 }
 
 static void free_jobs(void *items, size_t count)

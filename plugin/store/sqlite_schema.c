@@ -163,7 +163,9 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	"  version INTEGER NOT NULL DEFAULT 1,"
 	"  created_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
-	/* 7 -> 8: event configurations (UpdateEventConfigurations), one row per event type
+	/* 7 -> 8: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
+	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
+	/* 8 -> 9: event configurations (UpdateEventConfigurations), one row per event type
 	 * set; the plugin writes every type at its first start. */
 	"CREATE TABLE event_configurations("
 	"  event_type TEXT PRIMARY KEY,"

@@ -330,6 +330,7 @@ static const struct store_ops sqlite_ops = {
 	.job_get_state = sqlite_job_get_state,
 	.job_insert = sqlite_job_insert,
 	.job_update = sqlite_job_update,
+	.job_set_config = sqlite_job_set_config,
 	.job_counts = sqlite_job_counts,
 	.job_delete = sqlite_job_delete,
 	.job_list = sqlite_job_list,

@@ -146,6 +146,12 @@ int store_job_update(struct store *store, const struct store_job *job)
 	return store->ops->job_update(store, job);
 }
 
+int store_job_set_config(struct store *store, const struct store_job *job)
+{
+	assert(store && job && job->targets);
+	return store->ops->job_set_config(store, job);
+}
+
 int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT])
 {
 	assert(store && counts);

@@ -133,6 +133,7 @@ struct store_job {
 	char *comment;                            /* NULL when none */
 	char *abort_config;                       /* abortConfig.criteriaList JSON; NULL when none */
 	char *policies;                           /* the policy fields as given, JSON; NULL when none */
+	char *maintenance_windows;                /* schedulingConfig.maintenanceWindows, JSON; NULL when none */
 	struct job_policy policy;
 };
 void store_job_free(struct store_job *job);
@@ -315,6 +316,10 @@ int store_job_insert(struct store *store, struct store_job *job);
 /* Writes what changes after creation: status, last_updated_at, completed_at,
  * force_canceled, reason_code, comment, the rollout state, end_behavior and wake time. */
 int store_job_update(struct store *store, const struct store_job *job);
+/* Writes what UpdateJob and AssociateTargetsWithJob change: description, targets,
+ * comment, abort_config, policies, the timeout, retry and rollout settings (rate, maximum,
+ * factor, steps) and last_updated_at. */
+int store_job_set_config(struct store *store, const struct store_job *job);
 /* counts[s] = number of executions of the job (latest per thing) in status s. Cheap:
  * a store keeps these counts as executions change rather than counting a fleet. */
 int store_job_counts(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);

@@ -34,6 +34,7 @@ struct store_ops {
 	int (*job_get_state)(struct store *store, const char *job_id, struct store_job *out);
 	int (*job_insert)(struct store *store, struct store_job *job);
 	int (*job_update)(struct store *store, const struct store_job *job);
+	int (*job_set_config)(struct store *store, const struct store_job *job);
 	int (*job_counts)(struct store *store, int64_t job_seq, int64_t counts[EXEC_STATUS_COUNT]);
 	int (*job_delete)(struct store *store, int64_t job_seq);
 	int (*job_list)(struct store *store, const struct store_job_filter *filter, int64_t offset,

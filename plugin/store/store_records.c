@@ -28,6 +28,7 @@ void store_job_free(struct store_job *job)
 	free(job->comment);
 	free(job->abort_config);
 	free(job->policies);
+	free(job->maintenance_windows);
 	memset(job, 0, sizeof(*job));
 }
 

@@ -47,6 +47,7 @@ static const char *const commands[] = {
 	"listThingsInThingGroup", "listThingGroups", "describeBroker", "createJobTemplate",
 	"describeJobTemplate", "listJobTemplates", "deleteJobTemplate", "listManagedJobTemplates",
 	"describeManagedJobTemplate",
+	"updateJob", "associateTargetsWithJob",
 };
 
 enum field {
@@ -357,6 +358,20 @@ static cJSON *gen_field(struct fuzz_reader *r, enum field f)
 			cJSON_AddStringToObject(o, "endBehavior", PICK(r, behaviors));
 		}
 		if((parts & 0x18) == 0x18) cJSON_AddItemToObject(o, "maintenanceWindows", gen_value(r, 2));
+		if((parts & 0x18) == 0x10){
+			static const char *const crons[] = {
+				"cron(0 0 * * ? *)", "cron(*/5 * * * ? *)", "cron(0 2 ? * MON-FRI *)", "cron(0 3 L * ? *)",
+				"cron(0 6 LW * ? *)", "cron(0 0 15W * ? 2026)", "cron(0 0 ? 12 2#3 *)", "cron(0 0 ? * 6L *)",
+				"cron(0 0 30 2 ? *)", "0 12 1 JAN,JUL ? *", "cron(0 10 * * MON *)", "cron(60 0 * * ? *)",
+			};
+			cJSON *list = cJSON_AddArrayToObject(o, "maintenanceWindows");
+			for(int n = fr_u8(r) % 3; n >= 0; n--){
+				cJSON *w = cJSON_CreateObject();
+				cJSON_AddStringToObject(w, "startTime", PICK(r, crons));
+				cJSON_AddNumberToObject(w, "durationInMinutes", fr_u8(r) & 1 ? 1 + fr_u8(r) % 60 : fr_u8(r) * 7);
+				cJSON_AddItemToArray(list, w);
+			}
+		}
 		return o;
 	}
 	case F_FORCE: return cJSON_CreateBool(fr_u8(r) & 1);
@@ -456,6 +471,9 @@ static const enum field command_fields[][16] = {
 	/* deleteJobTemplate */ { F_TEMPLATE_ID, F_COUNT },
 	/* listManagedJobTemplates */ { F_TEMPLATE_NAME, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
 	/* describeManagedJobTemplate */ { F_TEMPLATE_NAME, F_TEMPLATE_VERSION, F_COUNT },
+	/* updateJob */ { F_JOB_ID, F_DESCRIPTION, F_ROLLOUT, F_ABORT, F_TIMEOUT, F_RETRY, F_NAMESPACE,
+		F_UNSUPPORTED, F_COUNT },
+	/* associateTargetsWithJob */ { F_JOB_ID, F_TARGETS, F_COMMENT, F_NAMESPACE, F_COUNT },
 };
 _Static_assert(N(command_fields) == N(commands), "one row of fields per command");
 

@@ -86,13 +86,22 @@ COMMANDS = {
         "--max-results": "maxResults", "--next-token": "nextToken"}),
     "list-thing-groups-for-thing": ("listThingGroupsForThing", {
         "--thing-name": "thingName", "--max-results": "maxResults", "--next-token": "nextToken"}),
+    "update-job": ("updateJob", {
+        "--job-id": "jobId", "--description": "description",
+        "--presigned-url-config": "presignedUrlConfig",
+        "--job-executions-rollout-config": "jobExecutionsRolloutConfig",
+        "--abort-config": "abortConfig", "--timeout-config": "timeoutConfig",
+        "--job-executions-retry-config": "jobExecutionsRetryConfig", "--namespace-id": "namespaceId"}),
+    "associate-targets-with-job": ("associateTargetsWithJob", {
+        "--targets": "targets", "--job-id": "jobId", "--comment": "comment",
+        "--namespace-id": "namespaceId"}),
 }
 
 # A value for each flag type, and the JSON it must become.
 INT_FIELDS = {"maxResults", "executionNumber", "expectedVersion"}
 BOOL_FIELDS = {"force", "removeThingType", "usePrefixAttributeValue"}
 JSON_FIELDS = {"document", "timeoutConfig", "jobExecutionsRolloutConfig", "abortConfig",
-               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails",
+               "jobExecutionsRetryConfig", "schedulingConfig", "statusDetails", "presignedUrlConfig",
                "thingGroupProperties", "attributePayload"}
 
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
@@ -335,6 +344,9 @@ class JobsctlTest(BrokerTest):
             "delete-thing": ["--thing-name", "nosuch"],
             "list-things": [],
             "list-thing-groups-for-thing": ["--thing-name", "t1"],
+            "update-job": ["--job-id", "r1", "--description", "second",
+                           "--presigned-url-config", "roleArn=arn:aws:iam::000000000000:role/r,expiresInSec=600"],
+            "associate-targets-with-job": ["--job-id", "r1", "--targets", "t2", "--comment", "more"],
         }
         self.assertEqual(set(runs) | {"create-job", "describe-job", "cancel-job",
                                       "describe-job-execution"}, set(COMMANDS))
@@ -352,6 +364,11 @@ class JobsctlTest(BrokerTest):
         log = self.broker.read_log()
         for name in runs:
             self.assertIn(f"command={COMMANDS[name][0]} ", log)
+        # update-job took: describe-job shows what it sent
+        job = self.ok("describe-job", "--job-id", "r1")["job"]
+        self.assertEqual(job["description"], "second")
+        self.assertEqual(job["presignedUrlConfig"], {"roleArn": "arn:aws:iam::000000000000:role/r",
+                                                     "expiresInSec": 600})
 
     def test_status_counts_what_the_broker_holds(self):
         started = time.time()

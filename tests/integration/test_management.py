@@ -154,10 +154,13 @@ class CreateJobTest(ManagementTest):
             ("abortConfig", {"abortConfig": {"criteriaList": []}}),
             ("jobExecutionsRetryConfig", {"jobExecutionsRetryConfig": {"criteriaList": []}}),
             ("schedulingConfig", {"schedulingConfig": {"startTime": "2030-01-01 00:00"}}),
+            # maintenanceWindows and presignedUrlConfig are taken since they are
+            # supported (test_update_job.py); out of AWS's ranges they are refused
             ("maintenanceWindows", {"schedulingConfig": {"startTime": "2030-01-01T00:00",
-                                                         "maintenanceWindows": []}}),
+                                                         "maintenanceWindows": [{"startTime": "cron(0 0 * * * *)",
+                                                                                 "durationInMinutes": 60}]}}),
             ("documentSource", {"documentSource": "https://example.com/doc.json"}),
-            ("presignedUrlConfig", {"presignedUrlConfig": {"expiresInSec": 60}}),
+            ("presignedUrlConfig", {"presignedUrlConfig": {"expiresInSec": 59}}),
         ]
         for label, extra in cases:
             j = self.name("j")

@@ -77,7 +77,8 @@ static const struct command commands[] = {
 		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
 			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
 		{ "--scheduling-config", "schedulingConfig", ARG_STRUCT, OPTIONAL,
-			"startTime=...,endTime=...,endBehavior=..." },
+			"startTime=...,endTime=...,endBehavior=...,maintenanceWindows=[{startTime=\"cron(0 2 ? * SUN *)\","
+			"durationInMinutes=N}]: roll out only inside the windows (UTC)" },
 		{ "--job-template-arn", "jobTemplateArn", ARG_STRING, OPTIONAL,
 			"create the job from a template: arn:aws:iot:REGION:ACCOUNT:jobtemplate/ID, or a managed one, "
 			"arn:aws:iot:REGION::jobtemplate/NAME:VERSION" },
@@ -246,6 +247,26 @@ static const struct command commands[] = {
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
 	}, "thingGroups" },
+	{ "update-job", "updateJob", "Change a job in progress or scheduled: description and configs", {
+		A_JOB_ID,
+		{ "--description", "description", ARG_STRING, OPTIONAL, "a new description" },
+		{ "--presigned-url-config", "presignedUrlConfig", ARG_STRUCT, OPTIONAL, "roleArn=...,expiresInSec=N" },
+		{ "--job-executions-rollout-config", "jobExecutionsRolloutConfig", ARG_STRUCT, OPTIONAL,
+			"maximumPerMinute=N,... (from now on)" },
+		{ "--abort-config", "abortConfig", ARG_STRUCT, OPTIONAL, "criteriaList=[...] (checked at once)" },
+		{ "--timeout-config", "timeoutConfig", ARG_STRUCT, OPTIONAL,
+			"inProgressTimeoutInMinutes=N (for executions not started yet)" },
+		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
+			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
+		A_NAMESPACE,
+	}, NULL },
+	{ "associate-targets-with-job", "associateTargetsWithJob",
+		"Add things or thing groups to a continuous job in progress", {
+		{ "--targets", "targets", ARG_STRINGS, REQUIRED, "thing names or ARNs, thing group ARNs" },
+		A_JOB_ID,
+		{ "--comment", "comment", ARG_STRING, OPTIONAL, "why (describe-job shows it)" },
+		A_NAMESPACE,
+	}, NULL },
 	{ "update-event-configurations", "updateEventConfigurations",
 		"Switch event types on or off (JOB and JOB_EXECUTION publish the jobs events)", {
 		{ "--event-configurations", "eventConfigurations", ARG_STRUCT, OPTIONAL,

@@ -39,6 +39,7 @@ static const struct member {
 	{ "durationInMinutes", M_INT },
 	{ "attributes", M_MAP },
 	{ "merge", M_BOOL },
+	{ "expiresInSec", M_INT },
 	{ "Enabled", M_BOOL },
 };
 
