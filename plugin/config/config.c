@@ -217,6 +217,7 @@ static const char *const identity_choices[] = { "clientid", "username", "cert_cn
 static const char *const on_off[] = { "on", "off", NULL };
 static const char *const allow_defer[] = { "allow", "defer", NULL };
 static const char *const broker_operators[] = { "broker", "operators", NULL };
+static const char *const job_events_choices[] = { "off", "job", "job_execution", "all", NULL };
 
 static const struct config_option options[] = {
 	{ .name = "db_path", .type = CONFIG_TEXT, FIELD(db_path), .nonempty = true,
@@ -355,6 +356,14 @@ static const struct config_option options[] = {
 			"(`createJob` answers `ResourceNotFoundException` otherwise), a thing group takes it "
 			"(`addThingToThingGroup`) or `listThingGroupsForThing` names it. `off`: any valid thing "
 			"name may be a target or a member, registered or not ([management.md](management.md#things))." },
+	{ .name = "job_events", .type = CONFIG_CHOICE, FIELD(job_events), .choices = job_events_choices,
+		.rule = "off, job, job_execution or all", .def = "off",
+		.help = "The jobs events (`$aws/events/job/...`, `$aws/events/jobExecution/...`, "
+			"[management.md](management.md#jobs-events)) switched on at the broker's first start on "
+			"its store: `job`, `job_execution` or `all` enable the event configurations `JOB`, "
+			"`JOB_EXECUTION` or both, as `updateEventConfigurations` would. Read once: the store keeps "
+			"the configurations from then on, and only `updateEventConfigurations` (`aws iot "
+			"update-event-configurations`, `jobsctl update-event-configurations`) changes them." },
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -453,8 +462,8 @@ static int apply(struct jobs_config *cfg, const struct config_option *opt, const
 	return refuse(opt, value, err, errlen);
 }
 
-_Static_assert(sizeof(enum jobs_sync) == sizeof(int) && sizeof(enum identity_source) == sizeof(int),
-		"CONFIG_CHOICE stores an int");
+_Static_assert(sizeof(enum jobs_sync) == sizeof(int) && sizeof(enum identity_source) == sizeof(int)
+		&& sizeof(enum jobs_events_option) == sizeof(int), "CONFIG_CHOICE stores an int");
 
 int config_set(struct jobs_config *cfg, const char *key, const char *value, char *err, size_t errlen)
 {

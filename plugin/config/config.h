@@ -20,6 +20,9 @@
 
 enum jobs_sync { JOBS_SYNC_NORMAL = 0, JOBS_SYNC_FULL };
 enum identity_source { IDENTITY_CLIENTID = 0, IDENTITY_USERNAME, IDENTITY_CERT_CN };
+/* plugin_opt_job_events: which jobs events are on at the first start (bit 0: JOB, bit 1:
+ * JOB_EXECUTION). */
+enum jobs_events_option { JOBS_EVENTS_OFF = 0, JOBS_EVENTS_JOB, JOBS_EVENTS_JOB_EXECUTION, JOBS_EVENTS_ALL };
 
 /* One plugin_opt_grant_<identity> line. */
 struct access_grant {
@@ -65,6 +68,7 @@ struct jobs_config {
 	int http_request_timeout;              /* seconds a request may take to arrive whole */
 	bool test_controls;     /* the test-control commands (testctl.h); off by default */
 	bool require_registered_things; /* job targets and group members must be registered things */
+	enum jobs_events_option job_events; /* the jobs events on at the first start */
 };
 
 struct jobs_option {

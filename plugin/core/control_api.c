@@ -1,7 +1,8 @@
 /* The management API's command table: one command in, a typed result out
  * (service.h, control.h). Each command runs in its own transaction. The handlers live
  * in one file per noun: control_jobs.c, control_executions.c, control_groups.c,
- * control_things.c, control_broker.c, control_testing.c, control_templates.c; the helpers they share in control_fields.c. */
+ * control_things.c, control_broker.c, control_testing.c, control_templates.c,
+ * control_events.c; the helpers they share in control_fields.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,8 @@ static const struct {
 	{ "listThingGroupsForThing", control_list_thing_groups_for_thing },
 	{ "updateJob", control_update_job },
 	{ "associateTargetsWithJob", control_associate_targets_with_job },
+	{ "updateEventConfigurations", control_update_event_configurations },
+	{ "describeEventConfigurations", control_describe_event_configurations },
 };
 
 static control_fn find_command(const char *name)

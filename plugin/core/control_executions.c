@@ -147,7 +147,7 @@ int control_delete_job_execution(struct control_ctx *c, const cJSON *cmd, cJSON 
 			control_fail(c, "InvalidStateTransitionException",
 					"the execution is %s: only a terminal execution is deleted without force", status_name(e.status));
 		}else{
-			rc = fleet_delete_execution(c->svc, &e) == 0
+			rc = fleet_delete_execution(c->svc, &e, c->now_ms) == 0
 				&& fleet_job_refresh(c->svc, job.job_id, job.seq, c->now) == 0 ? 0 : control_fail_store(c);
 		}
 		store_exec_free(&e);

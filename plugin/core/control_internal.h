@@ -104,6 +104,9 @@ int control_list_thing_groups_for_thing(struct control_ctx *c, const cJSON *cmd,
 /* With plugin_opt_require_registered_things on, fails with ResourceNotFoundException
  * unless `name` is a registered thing; 0 when it is, or the option is off. */
 int control_registered_thing(struct control_ctx *c, const char *name);
+/* Event configurations (control_events.c). */
+int control_update_event_configurations(struct control_ctx *c, const cJSON *cmd, cJSON *data);
+int control_describe_event_configurations(struct control_ctx *c, const cJSON *cmd, cJSON *data);
 
 /* The broker itself (control_broker.c). */
 int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data);

@@ -255,34 +255,11 @@ int control_delete_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 				"job %s is %s: cancel it first, or delete with force", c->job_id, store_job_status_name(job.status));
 		goto cleanup;
 	}
-	/* The things whose pending execution goes away are told so. */
-	struct store_exec *execs;
-	size_t n;
-	if(store_job_executions(c->svc->store, job.seq, (1u << EXEC_QUEUED) | (1u << EXEC_IN_PROGRESS), &execs, &n) != STORE_OK){
-		control_fail_store(c);
-		goto cleanup;
-	}
-	rc = 0;
-	for(size_t i = 0; i < n && rc == 0; i++){
-		if(fleet_delete_execution(c->svc, &execs[i]) != 0) rc = control_fail_store(c);
-	}
-	store_exec_array_free(execs, n);
-	if(rc == 0 && store_job_delete(c->svc->store, job.seq) != STORE_OK) rc = control_fail_store(c);
+	rc = fleet_delete_job(c->svc, &job, c->now_ms) == 0 ? 0 : control_fail_store(c);
 cleanup:
 	store_job_free(&job);
 	return rc;
 }
-
-static const char *const process_detail_keys[EXEC_STATUS_COUNT] = {
-	[EXEC_IN_PROGRESS] = "numberOfInProgressThings",
-	[EXEC_QUEUED] = "numberOfQueuedThings",
-	[EXEC_SUCCEEDED] = "numberOfSucceededThings",
-	[EXEC_FAILED] = "numberOfFailedThings",
-	[EXEC_REJECTED] = "numberOfRejectedThings",
-	[EXEC_TIMED_OUT] = "numberOfTimedOutThings",
-	[EXEC_REMOVED] = "numberOfRemovedThings",
-	[EXEC_CANCELED] = "numberOfCanceledThings",
-};
 
 static const char *selection_name(int selection)
 {
@@ -328,7 +305,7 @@ int control_describe_job(struct control_ctx *c, const cJSON *cmd, cJSON *data)
 		}
 		cJSON_Delete(policies);
 		cJSON *pd = cJSON_AddObjectToObject(o, "jobProcessDetails");
-		for(int s = 0; pd && s < EXEC_STATUS_COUNT; s++) shapes_add_int(pd, process_detail_keys[s], counts[s]);
+		for(int s = 0; pd && s < EXEC_STATUS_COUNT; s++) shapes_add_int(pd, shapes_process_detail_key(s), counts[s]);
 	}
 	store_job_free(&job);
 	return 0;

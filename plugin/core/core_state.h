@@ -19,6 +19,7 @@ struct service {
 	double time_scale;
 	struct ratelimit *limiter;  /* NULL: no per-thing rate limit */
 	struct notify_scope *notify; /* things the current request changes */
+	struct events *events;      /* the jobs events: configurations, those gathered (events.h) */
 	jobs_log_fn log;
 	void *log_ctx;
 	/* The tick's shortcut: nothing is due before next_wake_ms (0: nothing at all),
@@ -95,14 +96,23 @@ int fleet_reach_thing(struct service *svc, struct store_job *job, const char *th
  * versionNumber +1, timers stopped, forceCanceled when an IN_PROGRESS one is
  * canceled; then fleet_finished for a terminal status. */
 int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int64_t now_ms);
+/* Writes an execution whose status was `from` (store_exec_update); when it is now
+ * terminal, gathers its event (the status changed) and runs fleet_finished. The one
+ * place an execution's terminal status is written. */
+int fleet_write_execution(struct service *svc, const struct store_exec *e, int from, int64_t now_ms);
 /* After an execution reached a terminal status: a retry if the job's retry config
  * allows one, the job's abort criteria, and the job's completion. */
 int fleet_finished(struct service *svc, const struct store_exec *e, int64_t now_ms);
 /* Cancels a job: status CANCELED, rollout stopped, QUEUED executions (and IN_PROGRESS
- * ones with force) CANCELED. */
+ * ones with force) CANCELED; the events cancellation_in_progress, each execution's
+ * canceled, and canceled. */
 int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, const char *reason_code,
 		const char *comment, int64_t now_ms);
-int fleet_delete_execution(struct service *svc, const struct store_exec *e);
+/* Deletes an execution (its thing notified when it was pending, its event deleted). */
+int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms);
+/* Deletes a job with its executions: the events deletion_in_progress, each thing's
+ * execution deleted, and deleted. */
+int fleet_delete_job(struct service *svc, const struct store_job *job, int64_t now_ms);
 /* A thing joined or left a group: continuous jobs targeting the group follow. */
 int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms);
 int fleet_thing_left(struct service *svc, const char *group, const char *thing, int64_t now_ms);

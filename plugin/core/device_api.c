@@ -398,8 +398,7 @@ static void handle_update(struct device_ctx *c)
 	if(f.step_timeout) e.step_timeout_minutes = f.step_timeout > 0 ? f.step_timeout : 0;
 	set_timers(c, &e, old_status, f.step_timeout);
 	/* A terminal status may bring a retry, an abort, the job's completion. */
-	if(store_exec_update(st, &e) != STORE_OK
-			|| (status_is_terminal(e.status) && fleet_finished(c->svc, &e, c->req->now_ms) != 0)){
+	if(fleet_write_execution(c->svc, &e, old_status, c->req->now_ms) != 0){
 		fail_internal(c);
 		goto done;
 	}

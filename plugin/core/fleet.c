@@ -1,12 +1,16 @@
 /* Service-side changes to executions, shared by every way in (management commands,
- * device updates, the tick): queue an execution for a thing, move one to a service
- * state, what follows a terminal state (retry, abort, job completion), cancel a job,
- * and follow thing-group membership for continuous jobs. Each appends the device
- * notifications the change calls for; each returns 0, or -1 on a store error. */
+ * device updates, the tick): queue an execution for a thing, write a status change,
+ * move one to a service state, what follows a terminal state (retry, abort, job
+ * completion), cancel or delete a job, and follow thing-group membership for
+ * continuous jobs. Each appends the device notifications the change calls for, and
+ * gathers the jobs events (events.h) where an execution reaches a terminal status or
+ * is deleted and a job is completed, canceled or deleted: every way in changes those
+ * here. Each returns 0, or -1 on a store error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/events.h"
 #include "core/notify.h"
 #include "core/policy.h"
 #include "core/core_state.h"
@@ -69,8 +73,15 @@ int fleet_move_execution(struct service *svc, struct store_exec *e, int to, int6
 	e->version++;
 	e->last_updated_at = now_ms / 1000;
 	if(status_is_terminal(to)) e->step_deadline_ms = e->progress_deadline_ms = 0;
+	return fleet_write_execution(svc, e, from, now_ms);
+}
+
+int fleet_write_execution(struct service *svc, const struct store_exec *e, int from, int64_t now_ms)
+{
 	if(store_exec_update(svc->store, e) != STORE_OK) return -1;
-	return status_is_terminal(to) ? fleet_finished(svc, e, now_ms) : 0;
+	if(!status_is_terminal(e->status)) return 0;
+	if(from != e->status && events_execution(svc, e, NULL, now_ms) != 0) return -1;
+	return fleet_finished(svc, e, now_ms);
 }
 
 /* How many retries the job allows after this terminal status. */
@@ -130,7 +141,8 @@ int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, con
 	job->policy.wake_ms = 0;
 	if(replace_text(&job->reason_code, reason_code) || replace_text(&job->comment, comment)
 			|| store_job_update(svc->store, job) != STORE_OK
-			|| store_rollout_clear(svc->store, job->seq) != STORE_OK){
+			|| store_rollout_clear(svc->store, job->seq) != STORE_OK
+			|| events_job(svc, job->job_id, "cancellation_in_progress", now_ms) != 0){
 		return -1;
 	}
 	unsigned mask = (1u << EXEC_QUEUED) | (force ? 1u << EXEC_IN_PROGRESS : 0);
@@ -140,16 +152,39 @@ int fleet_cancel_job(struct service *svc, struct store_job *job, bool force, con
 	int rc = 0;
 	for(size_t i = 0; i < n && rc == 0; i++) rc = fleet_move_execution(svc, &execs[i], EXEC_CANCELED, now_ms);
 	store_exec_array_free(execs, n);
-	return rc;
+	return rc == 0 ? events_job(svc, job->job_id, "canceled", now_ms) : rc;
 }
 
-int fleet_delete_execution(struct service *svc, const struct store_exec *e)
+int fleet_delete_execution(struct service *svc, const struct store_exec *e, int64_t now_ms)
 {
 	if(notify_touch(svc, e->thing, e->namespace_id, notify_set_changed(e->status, -1)) != 0
+			|| events_execution(svc, e, "deleted", now_ms) != 0
 			|| store_exec_delete(svc->store, e->thing, e->job_seq, e->execution_number) != STORE_OK){
 		return -1;
 	}
 	return 0;
+}
+
+int fleet_delete_job(struct service *svc, const struct store_job *job, int64_t now_ms)
+{
+	if(events_job(svc, job->job_id, "deletion_in_progress", now_ms) != 0) return -1;
+	/* The things whose pending execution goes away are told so; with execution events
+	 * on, every thing's execution is reported deleted. */
+	bool every = events_enabled(svc, EVENT_JOB_EXECUTION);
+	unsigned mask = every ? (1u << EXEC_STATUS_COUNT) - 1 : (1u << EXEC_QUEUED) | (1u << EXEC_IN_PROGRESS);
+	struct store_exec *execs;
+	size_t n;
+	if(store_job_executions(svc->store, job->seq, mask, &execs, &n) != STORE_OK) return -1;
+	int rc = 0;
+	for(size_t i = 0; i < n && rc == 0; i++){
+		rc = status_is_pending(execs[i].status) ? fleet_delete_execution(svc, &execs[i], now_ms)
+			: events_execution(svc, &execs[i], "deleted", now_ms);
+	}
+	store_exec_array_free(execs, n);
+	/* the job's event is made while the job is still there */
+	if(rc == 0 && events_job(svc, job->job_id, "deleted", now_ms) != 0) rc = -1;
+	if(rc == 0 && store_job_delete(svc->store, job->seq) != STORE_OK) rc = -1;
+	return rc;
 }
 
 int fleet_thing_joined(struct service *svc, const char *group, const char *thing, int64_t now_ms)
@@ -214,6 +249,7 @@ int fleet_job_refresh(struct service *svc, const char *job_id, int64_t job_seq, 
 		job.completed_at = now;
 		job.last_updated_at = now;
 		rc = store_job_update(svc->store, &job);
+		if(rc == STORE_OK && events_job(svc, job_id, "completed", now * 1000) != 0) rc = STORE_ERROR;
 	}
 	store_job_free(&job);
 	return rc == STORE_OK ? 0 : -1;

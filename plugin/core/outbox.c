@@ -41,8 +41,8 @@ static int reserve(struct outbox *ob)
 int outbox_add(struct outbox *ob, const struct outbox_addr *a, char *payload, size_t payload_len)
 {
 	size_t sc = size_of(a->client_id), st = size_of(a->topic), sth = size_of(a->thing),
-		sn = size_of(a->namespace_id), sk = size_of(a->client_token);
-	size_t total = sc + st + sth + sn + sk;
+		sn = size_of(a->namespace_id), sk = size_of(a->client_token), sj = size_of(a->job_id);
+	size_t total = sc + st + sth + sn + sk + sj;
 	char *block = total ? malloc(total) : NULL;
 	if(reserve(ob) != 0 || (total && !block)){
 		free(block);
@@ -57,6 +57,8 @@ int outbox_add(struct outbox *ob, const struct outbox_addr *a, char *payload, si
 		.thing = place(&at, a->thing, sth),
 		.namespace_id = place(&at, a->namespace_id, sn),
 		.client_token = place(&at, a->client_token, sk),
+		.job_id = place(&at, a->job_id, sj),
+		.event = a->event,
 		.strings = block,
 		.payload = payload,
 		.payload_len = payload_len,
@@ -72,7 +74,8 @@ int outbox_copy(struct outbox *ob, size_t i)
 	const struct outbox_msg *m = &ob->msgs[i];
 	struct outbox_addr a = {
 		.kind = m->kind, .client_id = m->client_id, .topic = m->topic, .thing = m->thing,
-		.namespace_id = m->namespace_id, .client_token = m->client_token, .qos = m->qos,
+		.namespace_id = m->namespace_id, .client_token = m->client_token, .job_id = m->job_id,
+		.event = m->event, .qos = m->qos,
 	};
 	char *payload = malloc(m->payload_len + 1);
 	if(!payload) return -1;
@@ -120,7 +123,8 @@ void outbox_truncate(struct outbox *ob, size_t mark)
 
 static bool is_notification(const struct outbox_msg *m)
 {
-	return m->kind == OUTBOX_NOTIFY || m->kind == OUTBOX_NOTIFY_NEXT;
+	return m->kind == OUTBOX_NOTIFY || m->kind == OUTBOX_NOTIFY_NEXT
+		|| m->kind == OUTBOX_JOB_EVENT || m->kind == OUTBOX_EXECUTION_EVENT;
 }
 
 void outbox_hold(struct outbox *ob, size_t mark, uint64_t batch)

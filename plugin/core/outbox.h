@@ -19,6 +19,8 @@ enum outbox_kind {
 	OUTBOX_RESPONSE,     /* a management request's response */
 	OUTBOX_NOTIFY,       /* JobExecutionsChanged for a thing */
 	OUTBOX_NOTIFY_NEXT,  /* NextJobExecutionChanged for a thing */
+	OUTBOX_JOB_EVENT,    /* a jobs event about a job (core/events.h) */
+	OUTBOX_EXECUTION_EVENT, /* a jobs event about one of a job's executions */
 };
 
 /* What a message is and whom it is for; the strings are copied. */
@@ -29,6 +31,8 @@ struct outbox_addr {
 	const char *thing;         /* notifications: the thing */
 	const char *namespace_id;  /* notifications: its namespace, "" for none */
 	const char *client_token;  /* replies: the request's clientToken; NULL when none */
+	const char *job_id;        /* events: the job */
+	const char *event;         /* events: the operation ("completed", ...), a static string */
 	int qos;
 };
 
@@ -39,6 +43,8 @@ struct outbox_msg {
 	char *thing;         /* notifications only, else NULL */
 	char *namespace_id;  /* notifications only, else NULL */
 	char *client_token;  /* replies only; NULL when none */
+	char *job_id;        /* events only, else NULL */
+	const char *event;   /* events only (a static string), else NULL */
 	char *strings;       /* the one block the strings above live in */
 	char *payload;
 	size_t payload_len;
@@ -78,7 +84,8 @@ void outbox_truncate(struct outbox *ob, size_t mark);
 void outbox_hold(struct outbox *ob, size_t mark, uint64_t batch);
 /* Frees the messages `batch` holds. */
 void outbox_release(struct outbox *ob, uint64_t batch);
-/* Drops the notifications `batch` holds, keeping the other messages in order. */
+/* Drops the notifications (and events) `batch` holds, keeping the other messages in
+ * order. */
 void outbox_drop_notifications(struct outbox *ob, uint64_t batch);
 /* Frees every free message whose not_before_ms is at most now_ms and keeps the others
  * (held ones, later ones), in order (the adapter has published the due free ones). */

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/events.h"
 #include "core/notify.h"
 #include "core/policy.h"
 #include "core/txn.h"
@@ -194,8 +195,9 @@ static void sync_changes(struct service *svc, int64_t wall_ms, int64_t now_ms, s
 	struct store_sync_hooks hooks = { .touch = sync_touch, .ctx = svc };
 	int rc = store_sync(svc->store, &hooks);
 	if(rc == STORE_OK){
-		/* a timer may have been set elsewhere */
+		/* a timer may have been set elsewhere, and the event configurations changed */
 		svc->wake_known = false;
+		events_reload(svc);
 		if(notify_emit(svc, now_ms / 1000, ob) != 0){
 			SVC_LOG(svc, JOBS_LOG_ERR, "jobs: notifications of changes from other brokers: %s",
 					store_errmsg(svc->store));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/events.h"
 #include "core/notify.h"
 #include "core/core_state.h"
 
@@ -61,6 +62,13 @@ int service_create_on(const struct jobs_config *cfg, struct store *store, int64_
 		service_destroy(svc);
 		return -1;
 	}
+	/* plugin_opt_job_events: a mask of JOB (1) and JOB_EXECUTION (2) */
+	unsigned initial = ((unsigned)cfg->job_events & 1u ? 1u << EVENT_JOB : 0)
+		| ((unsigned)cfg->job_events & 2u ? 1u << EVENT_JOB_EXECUTION : 0);
+	if(events_create(svc, initial, now_ms / 1000, err, errlen) != 0){
+		service_destroy(svc);
+		return -1;
+	}
 	*out = svc;
 	return 0;
 }
@@ -75,6 +83,7 @@ void service_destroy(struct service *svc)
 	ratelimit_destroy(svc->limiter);
 	testctl_destroy(svc->testctl);
 	notify_scope_destroy(svc->notify);
+	events_destroy(svc->events);
 	free(svc->region);
 	free(svc->account_id);
 	free(svc);
@@ -273,6 +282,8 @@ static void batch_over(struct service *svc, struct outbox *ob, uint64_t seq, boo
 	}else{
 		outbox_drop_notifications(ob, seq);
 		if(svc->batch_failed) svc->batch_failed(svc->batch_failed_ctx, ob, seq, now);
+		/* an event configuration the batch changed is as it was */
+		events_reload(svc);
 	}
 	outbox_release(ob, seq);
 	svc->done_seq = seq;

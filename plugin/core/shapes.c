@@ -1,4 +1,5 @@
-/* JSON shapes of executions: JobExecutionSummary, JobExecution, JobExecutionState. */
+/* JSON shapes of executions: JobExecutionSummary, JobExecution, JobExecutionState; and
+ * the names of JobProcessDetails' counts. */
 #include "core/shapes.h"
 
 #include <stdlib.h>
@@ -139,4 +140,20 @@ char *shapes_print(cJSON *root, size_t *len)
 	cJSON_Delete(root);
 	if(text && len) *len = strlen(text);
 	return text;
+}
+
+static const char *const process_detail_keys[EXEC_STATUS_COUNT] = {
+	[EXEC_IN_PROGRESS] = "numberOfInProgressThings",
+	[EXEC_QUEUED] = "numberOfQueuedThings",
+	[EXEC_SUCCEEDED] = "numberOfSucceededThings",
+	[EXEC_FAILED] = "numberOfFailedThings",
+	[EXEC_REJECTED] = "numberOfRejectedThings",
+	[EXEC_TIMED_OUT] = "numberOfTimedOutThings",
+	[EXEC_REMOVED] = "numberOfRemovedThings",
+	[EXEC_CANCELED] = "numberOfCanceledThings",
+};
+
+const char *shapes_process_detail_key(int status)
+{
+	return status >= 0 && status < EXEC_STATUS_COUNT ? process_detail_keys[status] : "numberOfUnknownThings";
 }

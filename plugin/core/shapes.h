@@ -31,6 +31,10 @@ void shapes_write_state(struct jsonw *w, const struct store_exec *e);
  * time_scale): false when no timer of the execution runs. */
 bool shapes_seconds_left(const struct store_exec *e, int64_t now_ms, double time_scale, int64_t *out);
 
+/* JobProcessDetails' member counting the executions in `status`
+ * ("numberOfSucceededThings", ...). */
+const char *shapes_process_detail_key(int status);
+
 /* cJSON helpers. Each returns false when out of memory. */
 /* Adds the control plane's `statusDetails: {"detailsMap": {...}}`, or
  * `statusDetails: {}` when the execution has no details (AWS's shape of a QUEUED

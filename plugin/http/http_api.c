@@ -433,6 +433,8 @@ static const struct control_route control_routes[] = {
 	{ "GET", { "things", "*", "thing-groups" }, 3, "listThingGroupsForThing", { "thingName" }, false },
 	{ "PATCH", { "jobs", "*" }, 2, "updateJob", { "jobId" }, true },
 	{ "POST", { "jobs", "*", "targets" }, 3, "associateTargetsWithJob", { "jobId" }, true },
+	{ "PATCH", { "event-configurations" }, 1, "updateEventConfigurations", { NULL }, true },
+	{ "GET", { "event-configurations" }, 1, "describeEventConfigurations", { NULL }, false },
 };
 
 static void control_call(struct service *svc, const struct access_config *access, const struct http_request *req,

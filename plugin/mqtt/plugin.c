@@ -202,6 +202,10 @@ static const char *refusal_reason(const struct plugin *p, const char *identity, 
 	if(strncmp(topic, "$share/", 7) == 0 && strchr(topic + 7, '/')) topic = strchr(topic + 7, '/') + 1;
 	snprintf(thing, thing_size, "-");
 	if(strncmp(topic, "$CONTROL/", 9) == 0) return "not an operator of the management API (plugin_opt_operators)";
+	if(topic_reaches_job_events(topic, true)){
+		return "the jobs events are for operators of the management API (plugin_opt_operators), and published "
+			"by the plugin only";
+	}
 	const char *t = topic_things_rest(topic);
 	if(t) snprintf(thing, thing_size, "%.*s", (int)strcspn(t, "/"), t);
 	else snprintf(thing, thing_size, "*");

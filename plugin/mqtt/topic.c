@@ -6,6 +6,9 @@
 #include <string.h>
 
 #define PREFIX "$aws/things/"
+/* Jobs events (core/events.h): $aws/events/job/<jobId>/<operation> and
+ * $aws/events/jobExecution/<jobId>/<operation>. */
+#define EVENTS_PREFIX "$aws/events/"
 #define MAX_LEVELS 4
 
 struct level {
@@ -146,6 +149,11 @@ size_t topic_build(const struct outbox_msg *m, char *buf, size_t size)
 		}
 		break;
 	}
+	case OUTBOX_JOB_EVENT:
+	case OUTBOX_EXECUTION_EVENT:
+		n = snprintf(buf, size, EVENTS_PREFIX "%s/%s/%s", m->kind == OUTBOX_JOB_EVENT ? "job" : "jobExecution",
+				m->job_id, m->event);
+		break;
 	}
 	return n > 0 ? (size_t)n : 0;
 }
@@ -198,4 +206,16 @@ bool topic_reaches_control(const char *topic, bool filter)
 	static const char prefix[] = "$CONTROL/jobs/";
 	return strncmp(topic, prefix, sizeof(prefix) - 1) == 0
 		|| (filter && strncmp(topic, "$CONTROL/", 9) == 0 && (topic[9] == '#' || topic[9] == '+'));
+}
+
+/* A topic reaches the jobs events under $aws/events/job/ or $aws/events/jobExecution/;
+ * a filter when its third level may match either ("+", "#", or one of the two). */
+bool topic_reaches_job_events(const char *topic, bool filter)
+{
+	size_t l2;
+	if(strncmp(topic, EVENTS_PREFIX, sizeof(EVENTS_PREFIX) - 1) != 0) return false;
+	const char *s2 = level_at(topic, 2, &l2);
+	if(!s2) return false;
+	if(level_named(s2, l2, "job") || level_named(s2, l2, "jobExecution")) return true;
+	return filter && (level_named(s2, l2, "+") || level_named(s2, l2, "#"));
 }

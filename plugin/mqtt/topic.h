@@ -47,7 +47,8 @@ bool topic_thing(const char *topic, char *buf, size_t size);
 /* The topic m goes out on, into buf as snprintf does (the length it needs, without
  * the NUL, is returned; a longer one is cut): a reply on its request's topic plus
  * /accepted or /rejected, a management response on its topic, a notification on its
- * thing's notify or notify-next topic (with -namespace-<id> for a namespace). */
+ * thing's notify or notify-next topic (with -namespace-<id> for a namespace), an event
+ * on $aws/events/job/<jobId>/<operation> or $aws/events/jobExecution/<jobId>/<operation>. */
 size_t topic_build(const struct outbox_msg *m, char *buf, size_t size);
 
 /* Which things' jobs topics a topic (or, with filter, a subscription filter) reaches:
@@ -57,5 +58,10 @@ enum topic_reach { TOPIC_REACH_NONE, TOPIC_REACH_ONE, TOPIC_REACH_ALL };
 enum topic_reach topic_jobs_reach(const char *topic, bool filter, const char **thing, size_t *thing_len);
 /* Whether a topic (or filter) reaches the management API's topics ($CONTROL/jobs/...). */
 bool topic_reaches_control(const char *topic, bool filter);
+/* Whether a topic (or a filter whose levels spell $aws/events/ out) reaches the jobs
+ * events ($aws/events/job/... and $aws/events/jobExecution/...). A filter with a
+ * wildcard before that ($aws/#) is not counted: what it would deliver is checked
+ * message by message (the broker's read check). */
+bool topic_reaches_job_events(const char *topic, bool filter);
 
 #endif

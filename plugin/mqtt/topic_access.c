@@ -20,6 +20,12 @@ enum access_result access_decide(const struct access_config *cfg, const char *id
 	}
 
 	if(topic_reaches_control(topic, filter)) return access_decide_control(cfg, identity);
+	/* the jobs events are read by whoever may use the management API; only the
+	 * plugin publishes them */
+	if(topic_reaches_job_events(topic, filter)){
+		if(kind == ACCESS_WRITE) return cfg->control_by_broker ? ACCESS_DEFER : ACCESS_DENY;
+		return access_decide_control(cfg, identity);
+	}
 	if(!cfg->isolation) return other;
 
 	const char *thing = NULL;

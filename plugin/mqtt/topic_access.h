@@ -1,5 +1,8 @@
 /* Who may touch which MQTT topics: the jobs topics of each thing and the management
- * API's, by core/access.h's rules (docs/security.md); every other topic as
+ * API's, by core/access.h's rules (docs/security.md); the jobs events
+ * ($aws/events/job/..., $aws/events/jobExecution/...) are read (subscribed to,
+ * received) as the management API is used, and published by no client (but as the
+ * broker's ACL says with plugin_opt_control_access broker); every other topic as
  * plugin_opt_other_topics says. A subscription filter with a wildcard where the thing
  * name goes reaches every thing; a shared subscription ($share/<group>/...) reaches what
  * its filter does. */

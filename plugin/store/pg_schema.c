@@ -23,7 +23,7 @@
 #include "util/strbuf.h"
 
 const char *const pg_tables[] = { "jobs", "executions", "thing_groups", "group_members", "job_targets",
-	"rollout_queue", "job_templates", "things", NULL };
+	"rollout_queue", "job_templates", "things", "event_configurations", NULL };
 
 bool pg_table_replicated(const char *table)
 {

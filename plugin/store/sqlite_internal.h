@@ -86,6 +86,8 @@ enum stmt_id {
 	ST_THING_DELETE,
 	ST_THING_LIST,
 	ST_THING_GROUPS,
+	ST_EVENT_CONFIGS,
+	ST_EVENT_CONFIG_SET,
 	ST_COUNT
 };
 
@@ -382,6 +384,9 @@ int sqlite_thing_list(struct store *store, const struct store_thing_filter *filt
 		int limit, struct store_thing **out, size_t *count);
 int sqlite_thing_groups(struct store *store, const char *thing, int64_t offset, int limit,
 		struct store_name **out, size_t *count);
+/* sqlite_events.c */
+int sqlite_event_configs(struct store *store, struct store_event_config **out, size_t *count);
+int sqlite_event_config_set(struct store *store, const char *type, bool enabled, int64_t now);
 
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);

@@ -165,6 +165,14 @@ static const char *const migrations[JOBS_SQLITE_SCHEMA_VERSION] = {
 	") WITHOUT ROWID;",
 	/* 7 -> 8: schedulingConfig.maintenanceWindows (JSON), which pace a job's rollout. */
 	"ALTER TABLE jobs ADD COLUMN maintenance_windows TEXT;",
+	/* 8 -> 9: event configurations (UpdateEventConfigurations), one row per event type
+	 * set; the plugin writes every type at its first start. */
+	"CREATE TABLE event_configurations("
+	"  event_type TEXT PRIMARY KEY,"
+	"  enabled INTEGER NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 /* The database's schema version (PRAGMA user_version: 0 for a new file). */

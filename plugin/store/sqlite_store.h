@@ -14,7 +14,7 @@
 
 /* The schema version (PRAGMA user_version) of a database this plugin made or
  * migrated; a database of a newer version is refused. */
-#define JOBS_SQLITE_SCHEMA_VERSION 8
+#define JOBS_SQLITE_SCHEMA_VERSION 9
 
 /* store_open for a configuration naming an SQLite database (cfg->db_path, ":memory:"
  * for one without a file). */

@@ -4,6 +4,7 @@
 #include "store/store_impl.h"
 
 #include <assert.h>
+#include <string.h>
 
 #include "store/pg_store.h"
 #include "store/sqlite_store.h"
@@ -421,4 +422,16 @@ int store_template_list(struct store *store, int64_t offset, int limit, struct s
 {
 	assert(store && out && count);
 	return store->ops->template_list(store, offset, limit, out, count);
+}
+
+int store_event_configs(struct store *store, struct store_event_config **out, size_t *count)
+{
+	assert(store && out && count);
+	return store->ops->event_configs(store, out, count);
+}
+
+int store_event_config_set(struct store *store, const char *type, bool enabled, int64_t now)
+{
+	assert(store && type && strlen(type) < STORE_EVENT_TYPE_MAX);
+	return store->ops->event_config_set(store, type, enabled, now);
 }

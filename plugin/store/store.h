@@ -439,5 +439,19 @@ int store_template_get(struct store *store, const char *id, struct store_templat
 int store_template_insert(struct store *store, const struct store_template *t);
 int store_template_delete(struct store *store, const char *id);
 int store_template_list(struct store *store, int64_t offset, int limit, struct store_template **out, size_t *count);
+/* Event configurations (AWS's UpdateEventConfigurations): one row per event type ever
+ * set, named as AWS names it ("JOB", "JOB_EXECUTION", "THING", ...). */
+#define STORE_EVENT_TYPE_MAX 32
+struct store_event_config {
+	char type[STORE_EVENT_TYPE_MAX];
+	bool enabled;
+	int64_t created_at;   /* epoch seconds: when the type was first set */
+	int64_t updated_at;   /* when it was last set */
+};
+/* Every row, by type; *out is malloc'd (free()). */
+int store_event_configs(struct store *store, struct store_event_config **out, size_t *count);
+/* Sets a type: a new row (created_at and updated_at now), or the row's enabled and
+ * updated_at. */
+int store_event_config_set(struct store *store, const char *type, bool enabled, int64_t now);
 
 #endif

@@ -102,6 +102,9 @@ struct store_ops {
 			int limit, struct store_thing **out, size_t *count);
 	int (*thing_groups)(struct store *store, const char *thing, int64_t offset, int limit,
 			struct store_name **out, size_t *count);
+
+	int (*event_configs)(struct store *store, struct store_event_config **out, size_t *count);
+	int (*event_config_set)(struct store *store, const char *type, bool enabled, int64_t now);
 };
 
 /* The head of every implementation's handle: `struct sqlite_store { struct store base; ... }`. */

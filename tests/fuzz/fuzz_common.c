@@ -127,6 +127,22 @@ static void violation(const struct outbox_msg *m, const char *topic, const char 
 	abort();
 }
 
+/* A jobs event: to every subscriber, on $aws/events/job/<jobId>/<operation> (or
+ * jobExecution), its payload's eventType, jobId and operation those of its topic. */
+static void check_event(const struct outbox_msg *m, char *topic, const cJSON *j)
+{
+	bool job = m->kind == OUTBOX_JOB_EVENT;
+	const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "eventType"));
+	const char *job_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "jobId"));
+	const char *operation = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "operation"));
+	char want[256];
+	snprintf(want, sizeof(want), "$aws/events/%s/%s/%s", job ? "job" : "jobExecution", job_id ? job_id : "?",
+			operation ? operation : "?");
+	if(m->client_id) violation(m, topic, "an event for one client");
+	if(!type || strcmp(type, job ? "JOB" : "JOB_EXECUTION") != 0) violation(m, topic, "an event of the wrong eventType");
+	if(strcmp(want, topic) != 0) violation(m, topic, "an event's topic is not its jobId and operation");
+}
+
 void fuzz_check_outbox(const struct outbox *ob, bool device_only, bool topic_utf8)
 {
 	static int show = -1;
@@ -137,12 +153,14 @@ void fuzz_check_outbox(const struct outbox *ob, bool device_only, bool topic_utf
 		if(show) fprintf(stderr, "  -> %s %.*s\n", topic, m->payload ? (int)m->payload_len : 0, m->payload ? m->payload : "");
 		if(!*topic) violation(m, topic, "no topic");
 		if(topic_utf8 && !utf8_valid(topic, strlen(topic))) violation(m, topic, "topic is not UTF-8");
-		if(device_only && !topic_things_rest(topic)) violation(m, topic, "reply outside $aws/things/");
+		bool event = m->kind == OUTBOX_JOB_EVENT || m->kind == OUTBOX_EXECUTION_EVENT;
+		if(device_only && !event && !topic_things_rest(topic)) violation(m, topic, "reply outside $aws/things/");
 		if(!m->payload) violation(m, topic, "no payload");
 		if(memchr(m->payload, '\0', m->payload_len)) violation(m, topic, "NUL inside the payload");
 		if(!utf8_valid(m->payload, m->payload_len)) violation(m, topic, "payload is not UTF-8");
 		cJSON *j = cJSON_ParseWithLength(m->payload, m->payload_len);
 		if(!cJSON_IsObject(j)) violation(m, topic, "payload is not a JSON object");
+		if(event) check_event(m, topic, j);
 		cJSON_Delete(j);
 		if(m->qos < 0 || m->qos > 1) violation(m, topic, "reply QoS outside 0-1");
 		free(topic);

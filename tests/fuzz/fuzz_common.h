@@ -30,7 +30,8 @@ void fuzz_seed_device(struct service *svc, const char *topic, const char *payloa
 /* Checks every appended message: a topic (UTF-8 unless the request's own topic was
  * not: Mosquitto never hands over such a topic, and a reply topic echoes it), a
  * payload that is a UTF-8 JSON object with no NUL inside payload_len, QoS 0-1, and
- * for device_only a topic under $aws/things/. Aborts (so libFuzzer keeps the input)
+ * for device_only a topic under $aws/things/ but for jobs events, which go to every
+ * subscriber on $aws/events/job[Execution]/<their jobId>/<their operation>. Aborts (so libFuzzer keeps the input)
  * on a violation. */
 void fuzz_check_outbox(const struct outbox *ob, bool device_only, bool topic_utf8);
 

@@ -267,6 +267,16 @@ static const struct command commands[] = {
 		{ "--comment", "comment", ARG_STRING, OPTIONAL, "why (describe-job shows it)" },
 		A_NAMESPACE,
 	}, NULL },
+	{ "update-event-configurations", "updateEventConfigurations",
+		"Switch event types on or off (JOB and JOB_EXECUTION publish the jobs events)", {
+		{ "--event-configurations", "eventConfigurations", ARG_STRUCT, OPTIONAL,
+			"TYPE={Enabled=true|false},...: JOB, JOB_EXECUTION, THING, THING_GROUP, THING_TYPE, "
+			"THING_GROUP_MEMBERSHIP, THING_GROUP_HIERARCHY, THING_TYPE_ASSOCIATION, POLICY, CERTIFICATE, "
+			"CA_CERTIFICATE" },
+	}, NULL },
+	{ "describe-event-configurations", "describeEventConfigurations",
+		"Show which event types are on, and when they were first and last set",
+		{ { .flag = NULL } }, NULL },  /* no options */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))

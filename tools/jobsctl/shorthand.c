@@ -40,6 +40,7 @@ static const struct member {
 	{ "attributes", M_MAP },
 	{ "merge", M_BOOL },
 	{ "expiresInSec", M_INT },
+	{ "Enabled", M_BOOL },
 };
 
 struct parser {
