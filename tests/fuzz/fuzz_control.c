@@ -47,7 +47,9 @@ static const char *const commands[] = {
 	"listThingsInThingGroup", "listThingGroups", "describeBroker", "createJobTemplate",
 	"describeJobTemplate", "listJobTemplates", "deleteJobTemplate", "listManagedJobTemplates",
 	"describeManagedJobTemplate",
-	"updateJob", "associateTargetsWithJob",
+	"updateJob", "associateTargetsWithJob", "createThing", "describeThing", "updateThing",
+	"deleteThing", "listThings", "listThingGroupsForThing", "updateEventConfigurations",
+	"describeEventConfigurations",
 };
 
 enum field {
@@ -56,7 +58,8 @@ enum field {
 	F_REASON, F_COMMENT, F_STATUS, F_MAX_RESULTS, F_NEXT_TOKEN, F_EXEC_NUMBER,
 	F_EXPECTED_VERSION, F_STATUS_DETAILS, F_GROUP_PROPS, F_PREFIX, F_CORRELATION,
 	F_TEMPLATE_ID, F_TEMPLATE_ARN, F_DOC_PARAMS, F_JOB_ARN, F_TEMPLATE_NAME, F_TEMPLATE_VERSION,
-	F_WINDOWS, F_UNSUPPORTED, F_COUNT
+	F_WINDOWS, F_THING_TYPE, F_ATTRIBUTES, F_REMOVE_TYPE, F_ATTR_NAME, F_ATTR_VALUE, F_ATTR_PREFIX,
+	F_EVENT_CONFIGS, F_UNSUPPORTED, F_COUNT
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -66,7 +69,9 @@ static const char *const field_names[F_COUNT] = {
 	"reasonCode", "comment", "status", "maxResults", "nextToken", "executionNumber",
 	"expectedVersion", "statusDetails", "thingGroupProperties", "namePrefixFilter",
 	"correlationData", "jobTemplateId", "jobTemplateArn", "documentParameters", "jobArn",
-	"templateName", "templateVersion", "maintenanceWindows", "documentSource",
+	"templateName", "templateVersion", "maintenanceWindows", "thingTypeName", "attributePayload",
+	"removeThingType", "attributeName", "attributeValue", "usePrefixAttributeValue",
+	"eventConfigurations", "documentSource",
 };
 
 static const char *const unsupported[] = {
@@ -111,6 +116,11 @@ static const char *const template_ids[] = { "tp1", "tp2", "tp3", "AWS-Reboot" };
 static const char *const managed_names[] = {
 	"AWS-Download-File", "AWS-Install-Application", "AWS-Reboot", "AWS-Remove-Application",
 	"AWS-Restart-Application", "AWS-Start-Application", "AWS-Stop-Application", "AWS-Run-Command",
+};
+static const char *const attribute_names[] = { "model", "site", "fw", "a.b@c/d:e#f", "" };
+static const char *const attribute_values[] = { "ms-2", "plant-1", "1.4.2", "", "x=[y]", "\xc3\xa9" };
+static const char *const event_types[] = {
+	"JOB", "JOB_EXECUTION", "THING", "THING_GROUP", "THING_TYPE", "CA_CERTIFICATE", "POLICY", "job",
 };
 static const char *const template_versions[] = { "1.0", "2.0", "1", "x.y", "11.0" };
 static const char *const param_keys[] = {
@@ -434,6 +444,33 @@ static cJSON *gen_field(struct fuzz_reader *r, enum field f)
 		}
 		return a;
 	}
+	case F_THING_TYPE: return cJSON_CreateString(fr_u8(r) & 1 ? "sensor" : "pump");
+	case F_ATTRIBUTES: {
+		/* {"attributes": {...}, "merge": bool}; an empty value removes an attribute */
+		cJSON *o = cJSON_CreateObject();
+		cJSON *a = cJSON_AddObjectToObject(o, "attributes");
+		for(int n = fr_u8(r) % 5; n > 0; n--){
+			cJSON_AddItemToObject(a, PICK(r, attribute_names), fr_u8(r) < 32 ? gen_value(r, 3)
+					: cJSON_CreateString(PICK(r, attribute_values)));
+		}
+		uint8_t m = fr_u8(r);
+		if(m & 1) cJSON_AddItemToObject(o, "merge", m & 2 ? cJSON_CreateTrue() : gen_value(r, 3));
+		return o;
+	}
+	case F_REMOVE_TYPE: case F_ATTR_PREFIX: return cJSON_CreateBool(fr_u8(r) & 1);
+	case F_ATTR_NAME: return cJSON_CreateString(PICK(r, attribute_names));
+	case F_ATTR_VALUE: return cJSON_CreateString(PICK(r, attribute_values));
+	case F_EVENT_CONFIGS: {
+		cJSON *o = cJSON_CreateObject();
+		for(int n = fr_u8(r) % 4; n > 0; n--){
+			cJSON *c = cJSON_CreateObject();
+			uint8_t k = fr_u8(r);
+			if(k < 240) cJSON_AddItemToObject(c, "Enabled", cJSON_CreateBool(k & 1));
+			else cJSON_AddItemToObject(c, "Enabled", gen_value(r, 3));
+			cJSON_AddItemToObject(o, PICK(r, event_types), c);
+		}
+		return o;
+	}
 	default: return gen_value(r, 1);
 	}
 }
@@ -474,6 +511,15 @@ static const enum field command_fields[][16] = {
 	/* updateJob */ { F_JOB_ID, F_DESCRIPTION, F_ROLLOUT, F_ABORT, F_TIMEOUT, F_RETRY, F_NAMESPACE,
 		F_UNSUPPORTED, F_COUNT },
 	/* associateTargetsWithJob */ { F_JOB_ID, F_TARGETS, F_COMMENT, F_NAMESPACE, F_COUNT },
+	/* createThing */ { F_THING, F_THING_TYPE, F_ATTRIBUTES, F_COUNT },
+	/* describeThing */ { F_THING, F_COUNT },
+	/* updateThing */ { F_THING, F_THING_TYPE, F_ATTRIBUTES, F_EXPECTED_VERSION, F_REMOVE_TYPE, F_COUNT },
+	/* deleteThing */ { F_THING, F_EXPECTED_VERSION, F_COUNT },
+	/* listThings */ { F_ATTR_NAME, F_ATTR_VALUE, F_THING_TYPE, F_ATTR_PREFIX, F_MAX_RESULTS, F_NEXT_TOKEN,
+		F_COUNT },
+	/* listThingGroupsForThing */ { F_THING, F_MAX_RESULTS, F_NEXT_TOKEN, F_COUNT },
+	/* updateEventConfigurations */ { F_EVENT_CONFIGS, F_COUNT },
+	/* describeEventConfigurations */ { F_COUNT },
 };
 _Static_assert(N(command_fields) == N(commands), "one row of fields per command");
 
