@@ -222,19 +222,26 @@ int control_associate_targets_with_job(struct control_ctx *c, const cJSON *cmd, 
 		control_fail(c, "InternalFailureException", "the job's targets cannot be read");
 		goto cleanup;
 	}
-	int count = cJSON_GetArraySize(all);
+	/* the new targets, each once, after the job's own; the limit counts them so */
+	int before = cJSON_GetArraySize(all);
 	cJSON_ArrayForEach(item, targets){
-		if(!has_target(all, item->valuestring) && ++count > JOBS_TARGETS_MAX){
+		if(has_target(all, item->valuestring)) continue;
+		cJSON *copy = cJSON_CreateString(item->valuestring);
+		if(!copy){
+			control_fail(c, "InternalFailureException", "out of memory");
+			goto cleanup;
+		}
+		cJSON_AddItemToArray(all, copy);
+		if(cJSON_GetArraySize(all) > JOBS_TARGETS_MAX){
 			control_fail(c, "LimitExceededException", "a job may have at most %d targets; put the things in a thing group",
 					JOBS_TARGETS_MAX);
 			goto cleanup;
 		}
 	}
 	job.last_updated_at = c->now;
-	cJSON_ArrayForEach(item, targets){
-		if(has_target(all, item->valuestring)) continue;
-		if(add_target(c, &job, item)) goto cleanup;
-		cJSON_AddItemToArray(all, cJSON_CreateString(item->valuestring));
+	int index = 0;
+	cJSON_ArrayForEach(item, all){
+		if(index++ >= before && add_target(c, &job, item)) goto cleanup;
 	}
 	char *text = cJSON_PrintUnformatted(all);
 	if(!text || (comment && replace_text(&job.comment, comment))){

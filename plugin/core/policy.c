@@ -189,8 +189,12 @@ int policy_parse_windows(const cJSON *cfg, char **windows, struct jf_error *err)
 		}
 		if(rc != JF_OK) break;
 		cJSON *w = cJSON_CreateObject();
-		cJSON_AddStringToObject(w, "startTime", start);
-		cJSON_AddNumberToObject(w, "durationInMinutes", (double)minutes);
+		if(!w || !cJSON_AddStringToObject(w, "startTime", start)
+				|| !cJSON_AddNumberToObject(w, "durationInMinutes", (double)minutes)){
+			cJSON_Delete(w);
+			rc = jf_fail(err, "out of memory");
+			break;
+		}
 		cJSON_AddItemToArray(clean, w);
 	}
 	if(rc == JF_OK && !(*windows = jf_print_exact(clean))) rc = jf_fail(err, "out of memory");

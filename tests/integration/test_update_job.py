@@ -208,6 +208,11 @@ class UpdateJobTest(JobChangeTest):
         self.assertEqual(len(self.describe(job)["targets"]), 4)
         self.assertEqual(self.control_ok("describeJobExecution", jobId=job, thingName=single)
                          ["execution"]["executionNumber"], 1)
+        # a target named many times in one request is added, and counted, once
+        repeated = self.name("t")
+        self.control_ok("associateTargetsWithJob", jobId=job, targets=[repeated] * 99)
+        self.assertEqual(self.describe(job)["targets"][3:], [f"{ARN}:thing/{first}", repeated])
+        self.assertEqual(self.pending_jobs(dev, repeated), [job])
 
     def test_associate_targets_refusals(self):
         snapshot = self.name("j")
