@@ -793,6 +793,48 @@ class SignedListener(HttpApiTest):
             self.assertEqual(ok("get_job_document")["document"], document)
             self.assertEqual(ok("start_next")["execution"]["jobDocument"], document)
 
+        with self.subTest("things, templates, UpdateJob, AssociateTargetsWithJob, event configurations"):
+            thing, cont = f"{prefix}-pump", f"{prefix}-cont"
+            self.assertEqual(ok("create_thing")["thingArn"], f"{ARN}:thing/{thing}")
+            self.assertEqual(ok("update_thing"), {})
+            raised("update_thing_stale", "VersionConflictException", 409)
+            described = ok("describe_thing")
+            self.assertEqual((described["thingName"], described["thingTypeName"], described["version"]),
+                             (thing, "pump", 2))
+            self.assertEqual(described["attributes"], {"site": "plant-7", "model": "p100", "fw": "1.2"})
+            self.assertEqual([t["thingName"] for t in ok("list_things")["things"]], [thing])
+            self.assertEqual(ok("list_thing_groups_for_thing")["thingGroups"], [])
+            self.assertEqual(ok("create_job_template")["jobTemplateArn"], f"{ARN}:jobtemplate/{prefix}-tpl")
+            template = ok("describe_job_template")
+            self.assertEqual((template["description"], template["timeoutConfig"]),
+                             ("boto3 template", {"inProgressTimeoutInMinutes": 30}))
+            dt(template["createdAt"])
+            self.assertIn(f"{prefix}-tpl", [t["jobTemplateId"] for t in ok("list_job_templates")["jobTemplates"]])
+            [listed] = ok("list_managed_job_templates")["managedJobTemplates"]
+            self.assertEqual((listed["templateName"], listed["templateVersion"]), ("AWS-Download-File", "1.0"))
+            managed = ok("describe_managed_job_template")
+            self.assertIn("downloadUrl", [p["key"] for p in managed["documentParameters"]])
+            ok("create_job_from_managed")
+            args = json.loads(ok("get_managed_job_document")["document"])["steps"][0]["action"]["input"]["args"]
+            self.assertEqual(args, ["https://example.com/f", "/tmp/f"])
+            raised("create_job_missing_parameter", "InvalidRequestException", 400)
+            self.assertEqual(ok("update_job"), {})
+            self.assertEqual(ok("associate_targets")["jobId"], cont)
+            job = ok("describe_continuous")["job"]
+            self.assertEqual((job["description"], job["jobExecutionsRolloutConfig"]),
+                             ("faster", {"maximumPerMinute": 100}))
+            self.assertEqual(job["targets"], [f"{ARN}:thing/{thing}", f"{ARN}:thing/{prefix}-dev3"])
+            if "botocore_without_windows" not in out:  # else test_update_job has them over HTTP
+                self.assertEqual(job["schedulingConfig"]["maintenanceWindows"],
+                                 [{"startTime": "cron(0 2 ? * MON-FRI *)", "durationInMinutes": 120}])
+            raised("associate_snapshot", "InvalidRequestException", 400)
+            self.assertEqual(ok("update_event_configurations"), {})
+            configs = ok("describe_event_configurations")["eventConfigurations"]
+            self.assertEqual((configs["JOB"], configs["JOB_EXECUTION"]), ({"Enabled": True}, {"Enabled": False}))
+            self.assertEqual(ok("delete_job_template"), {})
+            raised("describe_deleted_template", "ResourceNotFoundException", 404)
+            self.assertEqual(ok("delete_thing"), {})
+
 
 class ListenerWithoutKeys(HttpApiTest):
     """No keys file: loopback clients are served without signature checks, acting as
