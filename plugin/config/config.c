@@ -335,7 +335,7 @@ static const struct config_option options[] = {
 		.help = "Without a keys file: the identity loopback requests act as (an operator to run `aws "
 			"iot`, a thing for its `aws iot-jobs-data`). Not allowed with a keys file." },
 	{ .name = "metrics_token_file", .type = CONFIG_TEXT, FIELD(metrics_token_file), .values = "a file path",
-		.def_note = "scrapes signed by an operator's key only",
+		.def_note = "scrapes acting as an operator only",
 		.help = "A file holding a bearer token: `GET /metrics` on the HTTP listener with `Authorization: "
 			"Bearer TOKEN` is answered without a signature, as Prometheus's `authorization: "
 			"credentials_file` sends it ([metrics.md](metrics.md)). The file's first line is the token; "
