@@ -4,7 +4,6 @@
 #include "core/metrics.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "core/status.h"
 #include "store/store.h"
