@@ -346,6 +346,14 @@ static bool same_secret(const char *a, const char *b)
 	return diff == 0;
 }
 
+/* Frees a secret string after overwriting it. NULL is a no-op. */
+static void forget_secret(char *s)
+{
+	if(!s) return;
+	memset(s, 0, strlen(s));
+	free(s);
+}
+
 /* The body is in: authenticate, then park the call for the broker's thread. */
 static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn, struct http_call *call)
 {
@@ -634,7 +642,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 fail:
 	sigv4_keys_free(&srv->keys);
 	free(srv->unsigned_identity);
-	free(srv->metrics_token);
+	forget_secret(srv->metrics_token);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);
@@ -707,7 +715,7 @@ void http_server_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	sigv4_keys_free(&srv->keys);
 	free(srv->unsigned_identity);
-	free(srv->metrics_token);
+	forget_secret(srv->metrics_token);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);

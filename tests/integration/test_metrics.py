@@ -15,7 +15,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import STORE, WAIT, Broker, P, free_port
+from harness import STORE, WAIT, Broker, OwnBrokersTest, P, free_port
 from test_http_access import sign
 
 OP_KEY, OP_SECRET = "AKIDMETRICSOPERATOR1", "metrics/operator+0001"
@@ -238,6 +238,49 @@ scrape_configs:
             self.assertEqual(len(query("jobs_store_wal_bytes")), 1)
         else:
             self.assertEqual(query("jobs_store_database_bytes"), {})
+
+
+class MetricsAccessTest(OwnBrokersTest):
+    """A listener without keys file: /metrics for loopback requests when the unsigned
+    identity is an operator; a token file that holds no token stops start-up."""
+
+    def get(self, port, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("GET", "/metrics", headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
+
+    def test_unsigned_loopback_scrape_as_the_unsigned_identity(self):
+        port = free_port()
+        b = self.broker(http_listen=f"127.0.0.1:{port}", http_unsigned_identity="ops", operators="ops")
+        b.start()
+        status, body = self.get(port)
+        self.assertEqual(status, 200, body)
+        self.assertIn("\njobs_store_up 1\n", body)
+        b.stop()
+        # the same identity, no longer an operator
+        b.options["operators"] = "someone-else"
+        b.start()
+        status, body = self.get(port)
+        self.assertEqual(status, 403, body)
+        self.assertIn("'ops' is not an operator", body)
+
+    def test_token_file_without_a_token_stops_start_up(self):
+        d = tempfile.mkdtemp(prefix="jobs-metrics-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "token")
+        with open(path, "w") as f:
+            f.write("\nsecond-line\n")
+        b = self.broker(http_listen=f"127.0.0.1:{free_port()}", metrics_token_file=path)
+        log = b.start(expect_failure=True)
+        self.assertIn(f"plugin_opt_metrics_token_file {path}: the first line holds no token", log)
+        # and without an HTTP listener, the option has nothing to serve
+        b = self.broker(metrics_token_file=path)
+        log = b.start(expect_failure=True)
+        self.assertIn("plugin_opt_metrics_token_file is set but plugin_opt_http_listen is not", log)
 
 
 if __name__ == "__main__":
