@@ -268,7 +268,7 @@ struct metrics *service_metrics(struct service *svc)
 void service_metrics_text(struct service *svc, int64_t now_ms, struct strbuf *out)
 {
 	if(svc->counts_ms != now_ms || now_ms == 0){
-		svc->counts_rc = store_counts(svc->store, &svc->counts);
+		svc->counts_rc = store_counts(svc->store, false, &svc->counts);
 		svc->counts_ms = now_ms;
 	}
 	metrics_render(svc->metrics, svc->counts_rc == STORE_OK ? &svc->counts : NULL, out);

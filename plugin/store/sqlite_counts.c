@@ -40,7 +40,7 @@ static int count_one(sqlite3_stmt *st, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }
 
-int sqlite_counts(struct store *store, struct store_counts *out)
+int sqlite_counts(struct store *store, bool with_things, struct store_counts *out)
 {
 	struct sqlite_store *s = sqlite_of(store);
 	memset(out, 0, sizeof(*out));
@@ -51,13 +51,17 @@ int sqlite_counts(struct store *store, struct store_counts *out)
 		rc = count_by_status(sqlite_stmt(s, ST_COUNT_EXECS, "SELECT status, sum(n) FROM job_counts GROUP BY status"),
 				out->executions, EXEC_STATUS_COUNT);
 	}
-	if(rc == STORE_OK){
+	if(!with_things){
+		out->things = out->groups = -1;
+	}else if(rc == STORE_OK){
 		rc = count_one(sqlite_stmt(s, ST_COUNT_THINGS,
 				"SELECT count(*) FROM (SELECT thing FROM executions UNION SELECT thing FROM group_members"
 				" UNION SELECT name FROM things)"),
 				&out->things);
 	}
-	if(rc == STORE_OK) rc = count_one(sqlite_stmt(s, ST_COUNT_GROUPS, "SELECT count(*) FROM thing_groups"), &out->groups);
+	if(rc == STORE_OK && with_things){
+		rc = count_one(sqlite_stmt(s, ST_COUNT_GROUPS, "SELECT count(*) FROM thing_groups"), &out->groups);
+	}
 	/* executions_due's partial index holds exactly these */
 	if(rc == STORE_OK){
 		rc = count_one(sqlite_stmt(s, ST_COUNT_TIMERS, "SELECT count(*) FROM executions WHERE deadline_ms > 0"),

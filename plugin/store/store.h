@@ -267,7 +267,9 @@ struct store_counts {
 	int64_t timers;
 	int64_t db_bytes, wal_bytes;
 };
-int store_counts(struct store *store, struct store_counts *out);
+/* Without with_things, things and groups are -1: counting things reads every
+ * execution (the metrics' scrapes leave them out). */
+int store_counts(struct store *store, bool with_things, struct store_counts *out);
 
 /* A request's transaction: begin, then commit or rollback; properly nested. A failed
  * commit rolls the transaction back. */
