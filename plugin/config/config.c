@@ -334,6 +334,12 @@ static const struct config_option options[] = {
 		.values = "an identity", .def_note = "unsigned requests may do nothing",
 		.help = "Without a keys file: the identity loopback requests act as (an operator to run `aws "
 			"iot`, a thing for its `aws iot-jobs-data`). Not allowed with a keys file." },
+	{ .name = "metrics_token_file", .type = CONFIG_TEXT, FIELD(metrics_token_file), .values = "a file path",
+		.def_note = "scrapes acting as an operator only",
+		.help = "A file holding a bearer token: `GET /metrics` on the HTTP listener with `Authorization: "
+			"Bearer TOKEN` is answered without a signature, as Prometheus's `authorization: "
+			"credentials_file` sends it ([metrics.md](metrics.md)). The file's first line is the token; "
+			"an empty one stops start-up." },
 	{ .name = "http_tls_cert", .type = CONFIG_TEXT, FIELD(http_tls_cert), .values = "a PEM file path",
 		.def_note = "plain HTTP",
 		.help = "HTTPS, with both." },
@@ -503,7 +509,7 @@ int config_parse(const struct jobs_option *opts, size_t count, struct jobs_confi
 	}
 	/* Options of the HTTP API without the API would be silently ignored. */
 	const char *http_only = cfg->http_keys_file ? "http_keys_file" : cfg->http_tls_cert ? "http_tls_cert"
-		: cfg->http_tls_key ? "http_tls_key" : NULL;
+		: cfg->http_tls_key ? "http_tls_key" : cfg->metrics_token_file ? "metrics_token_file" : NULL;
 	if(http_only && !cfg->http_address){
 		snprintf(err, errlen, "plugin_opt_%s is set but plugin_opt_http_listen is not, so there is no HTTP API "
 				"to use it: add plugin_opt_http_listen ADDRESS:PORT, or remove plugin_opt_%s", http_only, http_only);
@@ -539,6 +545,7 @@ void config_free(struct jobs_config *cfg)
 	access_config_free(&cfg->access);
 	free(cfg->http_address);
 	free(cfg->http_keys_file);
+	free(cfg->metrics_token_file);
 	free(cfg->http_unsigned_identity);
 	free(cfg->http_tls_cert);
 	free(cfg->http_tls_key);

@@ -61,6 +61,7 @@ struct jobs_config {
 	int http_port;
 	char *http_keys_file;   /* owned; NULL: loopback clients only */
 	char *http_unsigned_identity; /* owned; who unsigned requests act as; NULL: nobody */
+	char *metrics_token_file; /* owned; NULL: no bearer token for /metrics */
 	char *http_tls_cert;    /* owned */
 	char *http_tls_key;     /* owned */
 	int http_max_connections;              /* open connections; past it the oldest unfinished request is cut */

@@ -60,12 +60,13 @@ static const struct {
 	{ "describeEventConfigurations", control_describe_event_configurations },
 };
 
-static control_fn find_command(const char *name)
+/* The command's index in the table, or -1. */
+static int find_command(const char *name)
 {
 	for(size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++){
-		if(strcmp(commands[i].name, name) == 0) return commands[i].fn;
+		if(strcmp(commands[i].name, name) == 0) return (int)i;
 	}
-	return NULL;
+	return -1;
 }
 
 void control_result_free(struct control_result *r)
@@ -82,10 +83,13 @@ void control_run(struct service *svc, const struct control_request *req, const c
 	memset(out, 0, sizeof(*out));
 
 	control_fn fn = NULL;
+	int index = -1;
 	if(!cJSON_IsObject(cmd)) control_fail(&c, "InvalidRequestException", "each command must be a JSON object");
 	else if(!cJSON_IsString(name)) control_fail(&c, "InvalidRequestException", "command must be a string");
-	else if(!(fn = find_command(name->valuestring))){
+	else if((index = find_command(name->valuestring)) < 0){
 		control_fail(&c, "InvalidRequestException", "unknown command '%.64s'", name->valuestring);
+	}else{
+		fn = commands[index].fn;
 	}
 
 	if(fn){
@@ -104,6 +108,7 @@ void control_run(struct service *svc, const struct control_request *req, const c
 	}
 	out->exception = c.exception;
 	snprintf(out->message, sizeof(out->message), "%s", c.message);
+	metrics_control(svc->metrics, index >= 0 ? commands[index].name : NULL, c.exception);
 
 	const char *user = req->username;
 	if(c.exception){

@@ -19,7 +19,7 @@ int control_describe_broker(struct control_ctx *c, const cJSON *cmd, cJSON *data
 	struct store_info info;
 	struct store_counts counts;
 	store_info(c->svc->store, &info);
-	if(store_counts(c->svc->store, &counts) != STORE_OK) return control_fail_store(c);
+	if(store_counts(c->svc->store, true, &counts) != STORE_OK) return control_fail_store(c);
 	/* c->now_ms is job time (test controls may move it); uptime is wall time */
 	int64_t wall_ms = c->now_ms - testing_offset_ms(c->svc);
 	int64_t uptime = wall_ms > c->svc->started_ms ? (wall_ms - c->svc->started_ms) / 1000 : 0;

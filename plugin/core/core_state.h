@@ -6,6 +6,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/service.h"
+#include "core/metrics.h"
 #include "core/ratelimit.h"
 #include "store/store.h"
 #include "core/testctl.h"
@@ -51,6 +52,12 @@ struct service {
 	void *kick_ctx;
 	int64_t started_ms;        /* epoch ms: when service_create ran (describeBroker's uptime) */
 	bool require_registered_things; /* plugin_opt_require_registered_things */
+	struct metrics *metrics;   /* counters and histograms (metrics.h) */
+	size_t batch_requests;     /* requests in the open batch */
+	/* The store's counts for the metrics, read at most once per pass (at counts_ms) */
+	int64_t counts_ms;
+	int counts_rc;
+	struct store_counts counts;
 };
 
 /* Job minutes to wall milliseconds, with plugin_opt_time_scale applied. */

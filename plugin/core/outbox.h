@@ -58,6 +58,9 @@ struct outbox_msg {
 	/* The batch (service.h's batch number) whose commit the message waits for: not to
 	 * be published before the service frees it (0: free). */
 	uint64_t held_by;
+	/* For the metrics' reply latency: when the adapter saw the request this message
+	 * answers (its monotonic µs, metrics.h); 0: not measured. */
+	int64_t seen_us;
 };
 
 struct outbox {

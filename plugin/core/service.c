@@ -50,6 +50,11 @@ int service_create_on(const struct jobs_config *cfg, struct store *store, int64_
 		service_destroy(svc);
 		return -1;
 	}
+	if(!(svc->metrics = metrics_create())){
+		snprintf(err, errlen, "out of memory");
+		service_destroy(svc);
+		return -1;
+	}
 	if(cfg->rate_limit && !(svc->limiter = ratelimit_create(cfg->rate_limit))){
 		snprintf(err, errlen, "out of memory");
 		service_destroy(svc);
@@ -84,6 +89,7 @@ void service_destroy(struct service *svc)
 	testctl_destroy(svc->testctl);
 	notify_scope_destroy(svc->notify);
 	events_destroy(svc->events);
+	metrics_destroy(svc->metrics);
 	free(svc->region);
 	free(svc->account_id);
 	free(svc);
@@ -147,6 +153,7 @@ static void batch_join(struct service *svc, const struct outbox *ob)
 	svc->batch_open = true;
 	svc->batch_mark = ob->count;
 	svc->batch_seq++;
+	svc->batch_requests = 0;
 }
 
 bool service_tick_batch(struct service *svc, const struct outbox *ob)
@@ -196,6 +203,7 @@ void service_device(struct service *svc, const struct device_request *req, struc
 	if(!moved.namespace_id) moved.namespace_id = "";
 	uint64_t lost = svc->batches_lost;
 	batch_join(svc, ob);
+	svc->batch_requests++;
 	device_handle(svc, &moved, res, ob);
 	batch_check(svc, ob, moved.now_ms / 1000);
 	if(svc->batches_lost != lost && res->error == DEVICE_OK){
@@ -211,6 +219,7 @@ void service_device(struct service *svc, const struct device_request *req, struc
 		res->body_ = body;
 		res->timestamp = timestamp;
 	}
+	metrics_device(svc->metrics, req->op, res->error);
 }
 
 void service_device_refuse(struct service *svc, const struct device_request *req, enum device_error error,
@@ -220,6 +229,7 @@ void service_device_refuse(struct service *svc, const struct device_request *req
 	moved.now_ms = job_time(svc, req->now_ms);
 	if(!moved.namespace_id) moved.namespace_id = "";
 	device_refuse(svc, &moved, error, message, res);
+	metrics_device(svc->metrics, req->op, res->error);
 }
 
 void service_control(struct service *svc, const struct control_request *req, const cJSON *cmd,
@@ -229,6 +239,7 @@ void service_control(struct service *svc, const struct control_request *req, con
 	moved.now_ms = job_time(svc, req->now_ms);
 	uint64_t lost = svc->batches_lost;
 	batch_join(svc, ob);
+	svc->batch_requests++;
 	control_run(svc, &moved, cmd, out, ob);
 	batch_check(svc, ob, moved.now_ms / 1000);
 	if(svc->batches_lost != lost && !out->exception){
@@ -247,6 +258,20 @@ void service_store_info(struct service *svc, struct store_info *out)
 void service_watch(struct service *svc, int *fd, unsigned *reads)
 {
 	store_watch(svc->store, fd, reads);
+}
+
+struct metrics *service_metrics(struct service *svc)
+{
+	return svc->metrics;
+}
+
+void service_metrics_text(struct service *svc, int64_t now_ms, struct strbuf *out)
+{
+	if(svc->counts_ms != now_ms || now_ms == 0){
+		svc->counts_rc = store_counts(svc->store, false, &svc->counts);
+		svc->counts_ms = now_ms;
+	}
+	metrics_render(svc->metrics, svc->counts_rc == STORE_OK ? &svc->counts : NULL, out);
 }
 
 void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx)
@@ -347,7 +372,10 @@ bool service_flush(struct service *svc, int64_t now_ms, struct outbox *ob)
 	if(!svc->batch_open) return true;
 	svc->batch_open = false;
 	now_ms += testing_offset_ms(svc);
+	int64_t started = metrics_now_us(svc->metrics);
 	int rc = store_batch_commit(svc->store);
+	metrics_observe_since(svc->metrics, METRICS_COMMIT_SECONDS, started);
+	if(rc != STORE_ERROR) metrics_observe(svc->metrics, METRICS_BATCH_REQUESTS, (int64_t)svc->batch_requests);
 	if(rc == STORE_ERROR) SVC_LOG(svc, JOBS_LOG_ERR, "jobs: commit of a batch failed: %s", store_errmsg(svc->store));
 	batch_end(svc, ob, rc, now_ms / 1000);
 	if(svc->held_count) service_settle(svc, now_ms, ob);

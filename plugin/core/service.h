@@ -124,6 +124,15 @@ void service_set_clock(struct service *svc, jobs_clock_fn clock, void *ctx);
 typedef bool (*jobs_kick_fn)(void *ctx, const char *name, bool by_username);
 void service_set_kicker(struct service *svc, jobs_kick_fn kick, void *ctx);
 
+/* The service's metrics (metrics.h): the adapters observe what only they see (reply
+ * latency, the tick's duration) and set its clock. */
+struct metrics *service_metrics(struct service *svc);
+/* Appends the metrics' text exposition (Prometheus, format 0.0.4) to out; the store's
+ * counts (store_counts) are read at most once per now_ms (the pass's time), however
+ * many scrapes the pass holds. */
+struct strbuf;
+void service_metrics_text(struct service *svc, int64_t now_ms, struct strbuf *out);
+
 /* Called often (Mosquitto's TICK fires on every pass of its loop), outside a batch
  * (after service_flush): learns how pending batches ended (see service_flush); applies
  * the changes other brokers committed to a shared store (store_sync), appending the

@@ -20,6 +20,7 @@
 #include "util/jsonfield.h"
 #include "util/jsonw.h"
 #include "util/names.h"
+#include "util/strbuf.h"
 #include "util/utf8.h"
 #include "core/service.h"
 
@@ -39,6 +40,7 @@ void http_api_error(struct http_response *out, int status, const char *type, con
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "message", message);
 	out->status = status;
+	out->content_type = NULL;
 	snprintf(out->error_type, sizeof(out->error_type), "%s", type);
 	out->body = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
@@ -497,11 +499,32 @@ static const struct control_route *control_match(const struct http_request *req,
 	return NULL;
 }
 
+/* GET /metrics: the bearer token's holder, or an operator, as for the control plane. */
+static void metrics_call(struct service *svc, const struct access_config *access, const struct http_request *req,
+		int64_t now_ms, struct http_response *out)
+{
+	if(!req->metrics_token && !authorize(access, req, TARGET_CONTROL, NULL, out)) return;
+	struct strbuf text = { 0 };
+	service_metrics_text(svc, now_ms, &text);
+	if(text.failed || !text.p){
+		free(text.p);
+		http_api_error(out, 500, "InternalFailureException", "out of memory");
+		return;
+	}
+	out->status = 200;
+	out->body = text.p;
+	out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
 void http_api_handle(struct service *svc, const struct access_config *access, const struct http_request *req,
 		int64_t now_ms, struct outbox *ob, struct http_response *out)
 {
 	struct parsed p;
 	memset(out, 0, sizeof(*out));
+	if(strcmp(req->path, "/metrics") == 0 && strcmp(req->method, "GET") == 0){
+		metrics_call(svc, access, req, now_ms, out);
+		return;
+	}
 	if(parse(req, &p) != 0){
 		parsed_free(&p);
 		http_api_error(out, 400, "InvalidRequestException", "malformed path or query");

@@ -6,6 +6,7 @@
 #ifndef MOSQUITTO_JOBS_HTTP_API_H
 #define MOSQUITTO_JOBS_HTTP_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,14 +30,18 @@ struct http_request {
 	const char *who;           /* for the audit log: the access key, or NULL */
 	const char *body;          /* may be NULL when body_len is 0 */
 	size_t body_len;
+	bool metrics_token;        /* GET /metrics with the bearer token of plugin_opt_metrics_token_file */
 };
 
 struct http_response {
 	int status;
 	char error_type[64];       /* x-amzn-ErrorType; "" on success */
 	char *body;                /* malloc'd JSON; the caller frees */
+	const char *content_type;  /* a static string; NULL: application/json */
 };
 
+/* GET /metrics (docs/metrics.md): the service's metrics in Prometheus's text format,
+ * for a request with the metrics token or whose identity is an operator. */
 /* Handles one request at now_ms; device notifications are appended to ob. The request
  * may do what its identity may do over MQTT (access_decide_control for the control
  * plane, access_decide_thing on the path's thing for the data plane);

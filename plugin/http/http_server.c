@@ -80,6 +80,7 @@ struct http_server {
 	bool signed_only;             /* keys loaded: every request must be signed */
 	struct sigv4_keys keys;
 	char *unsigned_identity;      /* who requests act as without keys; NULL: nobody */
+	char *metrics_token;          /* GET /metrics's bearer token; NULL: none */
 	char *tls_cert, *tls_key;
 };
 
@@ -261,7 +262,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct http_response
 	const char *body = r->body ? r->body : "{}";
 	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if(!resp) return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : "application/json");
 	if(r->error_type[0]) MHD_add_response_header(resp, "x-amzn-ErrorType", r->error_type);
 	enum MHD_Result rc = MHD_queue_response(conn, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
@@ -336,6 +337,23 @@ static enum MHD_Result refuse(struct MHD_Connection *conn, struct http_call *cal
 	return respond(conn, &call->response);
 }
 
+/* Whether a equals b, in a time that does not tell how much of them matched. */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char diff = na != nb;
+	for(size_t i = 0; i < nb; i++) diff |= (unsigned char)(b[i] ^ (i < na ? a[i] : 0));
+	return diff == 0;
+}
+
+/* Frees a secret string after overwriting it. NULL is a no-op. */
+static void forget_secret(char *s)
+{
+	if(!s) return;
+	memset(s, 0, strlen(s));
+	free(s);
+}
+
 /* The body is in: authenticate, then park the call for the broker's thread. */
 static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn, struct http_call *call)
 {
@@ -352,7 +370,14 @@ static enum MHD_Result park(struct http_server *srv, struct MHD_Connection *conn
 
 	const char *authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
 	call->request.plane = plane_of(authorization);
-	if(srv->signed_only){
+	if(srv->metrics_token && authorization && strncmp(authorization, "Bearer ", 7) == 0
+			&& strcmp(call->path, "/metrics") == 0){
+		if(!same_secret(authorization + 7, srv->metrics_token)){
+			return refuse(conn, call, 401, "UnauthorizedException",
+					"the bearer token is not the one of plugin_opt_metrics_token_file");
+		}
+		call->request.metrics_token = true;
+	}else if(srv->signed_only){
 		struct sigv4_request sr = {
 			.method = call->method, .path = call->path, .query = call->query,
 			.headers = headers, .header_count = hdrs.nheaders, .body = call->body, .body_len = call->body_len,
@@ -546,6 +571,22 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 		}
 		srv->signed_only = true;
 	}
+	if(cfg->metrics_token_file){
+		char user[64];
+		srv->metrics_token = read_file(cfg->metrics_token_file);
+		if(!srv->metrics_token){
+			int e = errno;
+			snprintf(err, errlen, "cannot read plugin_opt_metrics_token_file %s: %s (the broker runs as %s)",
+					cfg->metrics_token_file, strerror(e), runas_user(user, sizeof(user)));
+			goto fail;
+		}
+		srv->metrics_token[strcspn(srv->metrics_token, "\r\n")] = '\0';
+		if(!srv->metrics_token[0]){
+			snprintf(err, errlen, "plugin_opt_metrics_token_file %s: the first line holds no token",
+					cfg->metrics_token_file);
+			goto fail;
+		}
+	}
 	if(cfg->tls_cert || cfg->tls_key){
 		char user[64];
 		if(!cfg->tls_cert || !cfg->tls_key){
@@ -601,6 +642,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg, char
 fail:
 	sigv4_keys_free(&srv->keys);
 	free(srv->unsigned_identity);
+	forget_secret(srv->metrics_token);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);
@@ -673,6 +715,7 @@ void http_server_stop(struct http_server *srv)
 	MHD_stop_daemon(srv->daemon);
 	sigv4_keys_free(&srv->keys);
 	free(srv->unsigned_identity);
+	forget_secret(srv->metrics_token);
 	free(srv->tls_cert);
 	free(srv->tls_key);
 	pthread_cond_destroy(&srv->wake);

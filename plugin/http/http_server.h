@@ -16,6 +16,7 @@ struct http_server_config {
 	int port;
 	const char *keys_file;   /* access keys for Signature V4; NULL: loopback clients only */
 	const char *unsigned_identity; /* without keys: who requests act as; NULL: nobody */
+	const char *metrics_token_file; /* its first line: the bearer token of GET /metrics; NULL: none */
 	const char *tls_cert;    /* PEM files; NULL: plain HTTP */
 	const char *tls_key;
 	int max_connections;       /* past it, a new connection cuts the oldest unfinished request's */

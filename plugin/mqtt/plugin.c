@@ -22,6 +22,7 @@
 #include "http/http_pass.h"
 #include "http/http_server.h"
 #include "util/loglimit.h"
+#include "core/metrics.h"
 #include "core/service.h"
 #include "mqtt/loop_wake.h"
 #include "mqtt/mqtt5_props.h"
@@ -93,12 +94,21 @@ static const char *publish_error_text(int rc)
 
 static int64_t now_ms(void);
 
+/* The metrics' clock (metrics.h). */
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Publishes and empties the outbox (the broker copies each payload), but for
  * messages held back until later (test controls' delayed replies) and those held by a
  * batch whose commit is not known yet. */
 static void flush_outbox(struct plugin *p)
 {
 	int64_t now = now_ms();
+	int64_t handed_us = 0;
 	for(size_t i = 0; i < p->outbox.count; i++){
 		const struct outbox_msg *m = &p->outbox.msgs[i];
 		if(m->held_by || m->not_before_ms > now) continue;
@@ -123,6 +133,12 @@ static void flush_outbox(struct plugin *p)
 		}
 		int rc = mosquitto_broker_publish_copy(m->client_id, topic, (int)m->payload_len,
 				m->payload, m->qos, false, props);
+		if(m->seen_us){
+			/* one clock read per flush: the pass's replies are handed over together */
+			if(!handed_us) handed_us = monotonic_us();
+			metrics_observe(service_metrics(p->svc), METRICS_REPLY_SECONDS,
+					handed_us > m->seen_us ? handed_us - m->seen_us : 0);
+		}
 		if(rc != MOSQ_ERR_SUCCESS) mosquitto_property_free_all(&props);
 		if(rc != MOSQ_ERR_SUCCESS){
 			mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s",
@@ -299,8 +315,15 @@ static int on_message(int event, void *event_data, void *userdata)
 	if(!topic_things_rest(ev->topic)) return MOSQ_ERR_SUCCESS;
 
 	struct jobs_request req;
+	int64_t seen = monotonic_us();
+	size_t mark = p->outbox.count;
 	fill_request(&req, ev->client, ev->topic, ev->payload, ev->payloadlen, ev->qos);
-	if(mqtt_jobs_device(p->svc, &req, &p->outbox) && !p->ticking) flush_outbox(p);
+	bool flush = mqtt_jobs_device(p->svc, &req, &p->outbox);
+	for(size_t i = mark; i < p->outbox.count; i++){
+		enum outbox_kind k = p->outbox.msgs[i].kind;
+		if(k == OUTBOX_ACCEPTED || k == OUTBOX_REJECTED) p->outbox.msgs[i].seen_us = seen;
+	}
+	if(flush && !p->ticking) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -405,7 +428,9 @@ static int on_tick(int event, void *event_data, void *userdata)
 		}
 	}
 	if(p->http) log_http_refusals(p);
+	int64_t tick_started = monotonic_us();
 	service_tick(p->svc, now, &p->outbox);
+	metrics_observe_since(service_metrics(p->svc), METRICS_TICK_SECONDS, tick_started);
 	if(p->nheld) answer_held(p);
 	if(p->outbox.count) flush_outbox(p);
 	return MOSQ_ERR_SUCCESS;
@@ -507,6 +532,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		goto fail;
 	}
 	service_set_clock(p->svc, monotonic_ms, NULL);
+	metrics_set_clock(service_metrics(p->svc), monotonic_us);
 	service_set_kicker(p->svc, kick, NULL);
 	service_set_batch_failed(p->svc, batch_failed, p);
 	const struct jobs_config *cfg = &p->cfg;
@@ -542,6 +568,7 @@ PLUGIN_ENTRY int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void *
 		struct http_server_config hc = {
 			.address = cfg->http_address, .port = cfg->http_port, .keys_file = cfg->http_keys_file,
 			.unsigned_identity = cfg->http_unsigned_identity,
+			.metrics_token_file = cfg->metrics_token_file,
 			.tls_cert = cfg->http_tls_cert, .tls_key = cfg->http_tls_key,
 			.max_connections = cfg->http_max_connections,
 			.max_per_address = cfg->http_max_connections_per_address,

@@ -785,7 +785,7 @@ int pg_store_import(struct store *store, const char *sqlite_path, char *err, siz
 {
 	struct pg_store *pg = pg_of(store);
 	struct store_counts counts;
-	if(pg_ops.counts(store, &counts) != STORE_OK){
+	if(pg_ops.counts(store, true, &counts) != STORE_OK){
 		snprintf(err, errlen, "cannot count the records: %s", sqlite3_errmsg(pg->db));
 		return STORE_ERROR;
 	}

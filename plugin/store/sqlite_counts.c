@@ -1,8 +1,11 @@
-/* The SQLite store described and counted, for describeBroker: what it is (its file,
- * its schema version) and how many jobs, executions, things and groups it holds. */
+/* The SQLite store described and counted, for describeBroker and the metrics: what it
+ * is (its file, its schema version), how many jobs, executions, things, groups and
+ * running timers it holds, and how big its file and WAL are. */
 #include "store/sqlite_internal.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void sqlite_info(struct store *store, struct store_info *out)
 {
@@ -37,7 +40,7 @@ static int count_one(sqlite3_stmt *st, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }
 
-int sqlite_counts(struct store *store, struct store_counts *out)
+int sqlite_counts(struct store *store, bool with_things, struct store_counts *out)
 {
 	struct sqlite_store *s = sqlite_of(store);
 	memset(out, 0, sizeof(*out));
@@ -48,12 +51,33 @@ int sqlite_counts(struct store *store, struct store_counts *out)
 		rc = count_by_status(sqlite_stmt(s, ST_COUNT_EXECS, "SELECT status, sum(n) FROM job_counts GROUP BY status"),
 				out->executions, EXEC_STATUS_COUNT);
 	}
-	if(rc == STORE_OK){
+	if(!with_things){
+		out->things = out->groups = -1;
+	}else if(rc == STORE_OK){
 		rc = count_one(sqlite_stmt(s, ST_COUNT_THINGS,
 				"SELECT count(*) FROM (SELECT thing FROM executions UNION SELECT thing FROM group_members"
 				" UNION SELECT name FROM things)"),
 				&out->things);
 	}
-	if(rc == STORE_OK) rc = count_one(sqlite_stmt(s, ST_COUNT_GROUPS, "SELECT count(*) FROM thing_groups"), &out->groups);
+	if(rc == STORE_OK && with_things){
+		rc = count_one(sqlite_stmt(s, ST_COUNT_GROUPS, "SELECT count(*) FROM thing_groups"), &out->groups);
+	}
+	/* executions_due's partial index holds exactly these */
+	if(rc == STORE_OK){
+		rc = count_one(sqlite_stmt(s, ST_COUNT_TIMERS, "SELECT count(*) FROM executions WHERE deadline_ms > 0"),
+				&out->timers);
+	}
+	out->db_bytes = out->wal_bytes = -1;
+	const char *file = sqlite3_db_filename(s->db, "main");
+	struct stat st;
+	char wal[4096];
+	if(file && file[0] && stat(file, &st) == 0){
+		out->db_bytes = (int64_t)st.st_size;
+		/* no WAL file (checkpointed and removed, or not yet made) holds nothing */
+		out->wal_bytes = 0;
+		if((size_t)snprintf(wal, sizeof(wal), "%s-wal", file) < sizeof(wal) && stat(wal, &st) == 0){
+			out->wal_bytes = (int64_t)st.st_size;
+		}
+	}
 	return rc;
 }

@@ -76,6 +76,7 @@ enum stmt_id {
 	ST_COUNT_EXECS,
 	ST_COUNT_THINGS,
 	ST_COUNT_GROUPS,
+	ST_COUNT_TIMERS,
 	ST_TEMPLATE_GET,
 	ST_TEMPLATE_INSERT,
 	ST_TEMPLATE_DELETE,
@@ -390,6 +391,6 @@ int sqlite_event_config_set(struct store *store, const char *type, bool enabled,
 
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);
-int sqlite_counts(struct store *store, struct store_counts *out);
+int sqlite_counts(struct store *store, bool with_things, struct store_counts *out);
 
 #endif

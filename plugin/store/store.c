@@ -45,10 +45,10 @@ void store_info(struct store *store, struct store_info *out)
 	assert(out->kind && out->location);
 }
 
-int store_counts(struct store *store, struct store_counts *out)
+int store_counts(struct store *store, bool with_things, struct store_counts *out)
 {
 	assert(store && out);
-	return store->ops->counts(store, out);
+	return store->ops->counts(store, with_things, out);
 }
 
 /* ---- transactions ---- */

@@ -256,14 +256,20 @@ void store_info(struct store *store, struct store_info *out);
 
 /* What the store holds, counted: jobs by status; executions by status, each thing's
  * latest execution of each job (as describeJob counts them); things (those registered,
- * with an execution or in a thing group); thing groups. */
+ * with an execution or in a thing group); thing groups; executions with a timer
+ * running (a step or in-progress timeout); the database file's and its WAL's size in
+ * bytes (-1 when the store keeps no such file, as the PostgreSQL store's copy). */
 struct store_counts {
 	int64_t jobs[JOB_STATUS_COUNT];
 	int64_t executions[EXEC_STATUS_COUNT];
 	int64_t things;
 	int64_t groups;
+	int64_t timers;
+	int64_t db_bytes, wal_bytes;
 };
-int store_counts(struct store *store, struct store_counts *out);
+/* Without with_things, things and groups are -1: counting things reads every
+ * execution (the metrics' scrapes leave them out). */
+int store_counts(struct store *store, bool with_things, struct store_counts *out);
 
 /* A request's transaction: begin, then commit or rollback; properly nested. A failed
  * commit rolls the transaction back. */

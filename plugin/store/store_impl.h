@@ -17,7 +17,7 @@ struct store_ops {
 	void (*close)(struct store *store);
 	const char *(*errmsg)(const struct store *store);
 	void (*info)(struct store *store, struct store_info *out);
-	int (*counts)(struct store *store, struct store_counts *out);
+	int (*counts)(struct store *store, bool with_things, struct store_counts *out);
 
 	int (*begin)(struct store *store);
 	int (*commit)(struct store *store);

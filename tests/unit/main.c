@@ -99,6 +99,7 @@ int main(void)
 	add_docparams_tests();
 	add_cron_tests();
 	add_events_tests();
+	add_metrics_tests();
 	CU_basic_set_mode(CU_BRM_NORMAL);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

@@ -24,6 +24,7 @@ void add_pg_store_tests(void);
 void add_docparams_tests(void);
 void add_cron_tests(void);
 void add_events_tests(void);
+void add_metrics_tests(void);
 
 /* Removes an SQLite database file and its -wal and -shm files, where they exist. */
 void remove_db_files(const char *path);

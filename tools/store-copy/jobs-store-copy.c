@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 	}
 	int rc = pg_store_import(store, argv[1], err, sizeof(err));
 	struct store_counts counts;
-	if(rc == STORE_OK && store_counts(store, &counts) == STORE_OK){
+	if(rc == STORE_OK && store_counts(store, true, &counts) == STORE_OK){
 		int64_t jobs = 0, execs = 0;
 		for(int i = 0; i < JOB_STATUS_COUNT; i++) jobs += counts.jobs[i];
 		for(int i = 0; i < EXEC_STATUS_COUNT; i++) execs += counts.executions[i];
