@@ -37,7 +37,7 @@ static int count_one(sqlite3_stmt *st, int64_t *out)
 	return rc == SQLITE_ROW ? STORE_OK : STORE_ERROR;
 }
 
-int sqlite_counts(struct store *store, struct store_counts *out)
+int sqlite_status_counts(struct store *store, struct store_counts *out)
 {
 	struct sqlite_store *s = sqlite_of(store);
 	memset(out, 0, sizeof(*out));
@@ -48,6 +48,13 @@ int sqlite_counts(struct store *store, struct store_counts *out)
 		rc = count_by_status(sqlite_stmt(s, ST_COUNT_EXECS, "SELECT status, sum(n) FROM job_counts GROUP BY status"),
 				out->executions, EXEC_STATUS_COUNT);
 	}
+	return rc;
+}
+
+int sqlite_counts(struct store *store, struct store_counts *out)
+{
+	struct sqlite_store *s = sqlite_of(store);
+	int rc = sqlite_status_counts(store, out);
 	if(rc == STORE_OK){
 		rc = count_one(sqlite_stmt(s, ST_COUNT_THINGS,
 				"SELECT count(*) FROM (SELECT thing FROM executions UNION SELECT thing FROM group_members"

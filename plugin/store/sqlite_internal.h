@@ -391,5 +391,6 @@ int sqlite_event_config_set(struct store *store, const char *type, bool enabled,
 /* sqlite_counts.c */
 void sqlite_info(struct store *store, struct store_info *out);
 int sqlite_counts(struct store *store, struct store_counts *out);
+int sqlite_status_counts(struct store *store, struct store_counts *out);
 
 #endif

@@ -316,6 +316,7 @@ static const struct store_ops sqlite_ops = {
 	.errmsg = sqlite_errmsg,
 	.info = sqlite_info,
 	.counts = sqlite_counts,
+	.status_counts = sqlite_status_counts,
 	.begin = sqlite_begin,
 	.commit = sqlite_commit,
 	.rollback = sqlite_rollback,

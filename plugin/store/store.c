@@ -51,6 +51,12 @@ int store_counts(struct store *store, struct store_counts *out)
 	return store->ops->counts(store, out);
 }
 
+int store_status_counts(struct store *store, struct store_counts *out)
+{
+	assert(store && out);
+	return store->ops->status_counts(store, out);
+}
+
 /* ---- transactions ---- */
 
 int store_begin(struct store *store)

@@ -264,6 +264,9 @@ struct store_counts {
 	int64_t groups;
 };
 int store_counts(struct store *store, struct store_counts *out);
+/* Only jobs and executions by status (things and groups left 0): cheap at any size,
+ * for what is read often ($SYS topics). */
+int store_status_counts(struct store *store, struct store_counts *out);
 
 /* A request's transaction: begin, then commit or rollback; properly nested. A failed
  * commit rolls the transaction back. */

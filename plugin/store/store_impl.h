@@ -18,6 +18,8 @@ struct store_ops {
 	const char *(*errmsg)(const struct store *store);
 	void (*info)(struct store *store, struct store_info *out);
 	int (*counts)(struct store *store, struct store_counts *out);
+	/* jobs[] and executions[] only, from running counts (no scan of executions) */
+	int (*status_counts)(struct store *store, struct store_counts *out);
 
 	int (*begin)(struct store *store);
 	int (*commit)(struct store *store);
