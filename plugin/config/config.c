@@ -281,6 +281,11 @@ static const struct config_option options[] = {
 			"level. Memory is fixed: a table of 4096 buckets, a thing's bucket the one its name "
 			"hashes to. Things whose names collide share a bucket and so the limit, which is then "
 			"stricter for them, never looser." },
+	{ .name = "sys_interval", .type = CONFIG_INT, FIELD(sys_interval), .min = 0, .max = 86400, .def = "10",
+		.def_note = "(as Mosquitto's `sys_interval`)",
+		.help = "Seconds between two publications of the plugin's `$SYS/broker/jobs/...` topics, "
+			"retained as Mosquitto's own `$SYS` topics are: jobs and executions by status, device "
+			"requests in the last minute ([management.md](management.md#sys-topics)). `0`: none." },
 	{ .name = "test_controls", .type = CONFIG_SWITCH, FIELD(test_controls), .choices = on_off, .def = "off",
 		.help = "`on`: operators get the test-control commands of the management API "
 			"([management.md](management.md#test-controls)): faults injected into a thing's requests, "

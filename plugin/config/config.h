@@ -55,6 +55,7 @@ struct jobs_config {
 	double time_scale;      /* job minutes pass this many times faster than wall time */
 	int db_max_mb;          /* cap on the database file; 0: none */
 	int rate_limit;         /* device requests per second per thing; 0: none */
+	int sys_interval;       /* seconds between the $SYS topics' publications; 0: none */
 	struct access_config access; /* owned */
 	/* the HTTP API: off while http_address is NULL */
 	char *http_address;     /* owned */

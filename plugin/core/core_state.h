@@ -8,6 +8,7 @@
 #include "core/service.h"
 #include "core/metrics.h"
 #include "core/ratelimit.h"
+#include "core/sysstats.h"
 #include "store/store.h"
 #include "core/testctl.h"
 #include "util/loglimit.h"
@@ -19,6 +20,7 @@ struct service {
 	char *account_id;
 	double time_scale;
 	struct ratelimit *limiter;  /* NULL: no per-thing rate limit */
+	struct req_counter requests; /* device requests, for the $SYS topics (sysstats.h) */
 	struct notify_scope *notify; /* things the current request changes */
 	struct events *events;      /* the jobs events: configurations, those gathered (events.h) */
 	jobs_log_fn log;

@@ -198,6 +198,7 @@ static int64_t job_time(const struct service *svc, int64_t now_ms)
 void service_device(struct service *svc, const struct device_request *req, struct device_result *res,
 		struct outbox *ob)
 {
+	sysstats_note_request(&svc->requests, req->now_ms);
 	struct device_request moved = *req;
 	moved.now_ms = job_time(svc, req->now_ms);
 	if(!moved.namespace_id) moved.namespace_id = "";
@@ -225,6 +226,7 @@ void service_device(struct service *svc, const struct device_request *req, struc
 void service_device_refuse(struct service *svc, const struct device_request *req, enum device_error error,
 		const char *message, struct device_result *res)
 {
+	sysstats_note_request(&svc->requests, req->now_ms);
 	struct device_request moved = *req;
 	moved.now_ms = job_time(svc, req->now_ms);
 	if(!moved.namespace_id) moved.namespace_id = "";

@@ -29,6 +29,7 @@
 #include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "mqtt/topic.h"
+#include "mqtt/sys_topics.h"
 #include "store/store.h"
 
 #define PLUGIN_API_VERSION MOSQ_PLUGIN_VERSION
@@ -51,6 +52,7 @@ struct plugin {
 	bool ticking;
 	struct loglimit refusals;   /* lines about refused requests */
 	struct loop_wake *wake;     /* wakes the loop for the store's answers (loop_wake.h) */
+	int64_t sys_next_ms;        /* monotonic: when the $SYS topics are published next */
 };
 
 /* Refused requests are logged at notice level, at most this many lines a second with
@@ -392,6 +394,30 @@ static void watch_store(void *ctx, int *fd, unsigned *reads)
 	service_watch(ctx, fd, reads);
 }
 
+static void publish_retained(void *ctx, const char *topic, const char *payload)
+{
+	(void)ctx;
+	int rc = mosquitto_broker_publish_copy(NULL, topic, (int)strlen(payload), payload, 0, true, NULL);
+	if(rc != MOSQ_ERR_SUCCESS){
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: could not publish on %s: %s", topic, publish_error_text(rc));
+	}
+}
+
+/* The $SYS/broker/jobs/... topics, every plugin_opt_sys_interval seconds (the first
+ * at the first tick), retained as Mosquitto's own. */
+static void publish_sys(struct plugin *p, int64_t now)
+{
+	int64_t mono = monotonic_ms(NULL);
+	if(!p->cfg.sys_interval || mono < p->sys_next_ms) return;
+	p->sys_next_ms = mono + (int64_t)p->cfg.sys_interval * 1000;
+	struct sys_stats st;
+	if(sysstats_read(p->svc, now, &st) != 0){
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "jobs: cannot count jobs for the $SYS topics (the store failed)");
+		return;
+	}
+	sys_topics_each(&st, publish_retained, p);
+}
+
 static void log_from_thread(int level_err, const char *line)
 {
 	mosquitto_log_printf(level_err ? MOSQ_LOG_WARNING : MOSQ_LOG_INFO, "%s", line);
@@ -433,6 +459,7 @@ static int on_tick(int event, void *event_data, void *userdata)
 	metrics_observe_since(service_metrics(p->svc), METRICS_TICK_SECONDS, tick_started);
 	if(p->nheld) answer_held(p);
 	if(p->outbox.count) flush_outbox(p);
+	publish_sys(p, now);
 	return MOSQ_ERR_SUCCESS;
 }
 

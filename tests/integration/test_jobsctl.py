@@ -1,5 +1,6 @@
 """jobsctl, the operator CLI: its commands against a real broker with the plugin,
-its exit statuses (0 ok, 1 error reply, 2 cannot connect, 3 no reply, 64 usage), the
+its exit statuses (0 ok, 1 error reply, 2 cannot connect, 3 no reply, 64 usage; and
+wait-job's 4 failures, 5 canceled, 6 still running at --wait-timeout), the
 defaults file, --help, replies matched to the right process, the aws CLI's habits
 (options after the command, shorthand, paging, its JSON output) and the hints when
 the broker refuses jobsctl.
@@ -7,7 +8,9 @@ the broker refuses jobsctl.
 Environment: JOBS_JOBSCTL is the built jobsctl (set by ctest next to JOBS_PLUGIN)."""
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -15,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from harness import MOSQUITTO, Broker, BrokerTest, P, free_port
+from harness import MOSQUITTO, Broker, BrokerTest, P, free_port, group_arn
 
 JOBSCTL = os.environ.get("JOBS_JOBSCTL")
 AWS = shutil.which("aws")
@@ -32,6 +35,7 @@ COMMANDS = {
         "--job-executions-retry-config": "jobExecutionsRetryConfig",
         "--scheduling-config": "schedulingConfig"}),
     "describe-job": ("describeJob", {"--job-id": "jobId"}),
+    "wait-job": ("describeJob", {"--job-id": "jobId"}),
     "list-jobs": ("listJobs", {
         "--status": "status", "--target-selection": "targetSelection",
         "--thing-group-name": "thingGroupName", "--namespace-id": "namespaceId",
@@ -349,7 +353,7 @@ class JobsctlTest(BrokerTest):
             "associate-targets-with-job": ["--job-id", "r1", "--targets", "t2", "--comment", "more"],
         }
         self.assertEqual(set(runs) | {"create-job", "describe-job", "cancel-job",
-                                      "describe-job-execution"}, set(COMMANDS))
+                                      "describe-job-execution", "wait-job"}, set(COMMANDS))
         for name, args in runs.items():
             with self.subTest(command=name):
                 proc = self.jobsctl(name, *args)
@@ -986,3 +990,138 @@ class JobsctlLikeAwsTest(BrokerTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+WAIT_LINE = re.compile(r"^job (\S+) (\S+) \[[#.]{20}\] +(\d+)% (\d+)/(\d+) succeeded (\d+) failed (\d+) "
+                       r"in progress (\d+) queued (\d+)")
+
+
+@unittest.skipUnless(JOBSCTL, "JOBS_JOBSCTL is not set")
+class WaitJobTest(BrokerTest):
+    """wait-job: the progress of a rollout until the job ends, and its exit statuses."""
+
+    def argv(self, *args):
+        return [JOBSCTL, "-h", "127.0.0.1", "-p", str(self.broker.port), "--timeout", "20", *args]
+
+    def env(self):
+        return dict(os.environ, JOBSCTL_CONFIG="")
+
+    def run_ctl(self, *args):
+        proc = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=60,
+                              env=self.env(), stdin=subprocess.DEVNULL)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, proc.stderr, proc.stderr)
+        return proc
+
+    def update(self, thing, job_id, status):
+        dev = self.client(f"dev-{thing}")
+        outcome, body, _ = dev.request(P(thing, job_id, "update"), {"status": status})
+        self.assertEqual(outcome, "accepted", body)
+
+    def ctl_ok(self, *args):
+        proc = self.run_ctl(*args)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def lines(self, stdout):
+        found = [WAIT_LINE.match(line) for line in stdout.splitlines()]
+        self.assertTrue(found and all(found), stdout)
+        return [m.groups() for m in found]
+
+    def test_plain_lines_until_the_job_completes(self):
+        self.ctl_ok("create-job", "--job-id", "w1", "--targets", "a", "b", "--document", "{}")
+        proc = subprocess.Popen(self.argv("wait-job", "--job-id", "w1", "--interval", "1"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env(), stdin=subprocess.DEVNULL)
+        self.addCleanup(proc.kill)
+        # the first line, before any device has answered
+        first = proc.stdout.readline()
+        self.assertEqual(WAIT_LINE.match(first).groups(),
+                         ("w1", "IN_PROGRESS", "0", "0", "2", "0", "0", "0", "2"))
+        self.update("a", "w1", "SUCCEEDED")
+        self.update("b", "w1", "SUCCEEDED")
+        out, err = proc.communicate(timeout=60)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, err, err)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(err, "")
+        self.assertNotIn("\r", out)
+        lines = self.lines(first + out)
+        self.assertEqual(lines[-1], ("w1", "COMPLETED", "100", "2", "2", "2", "0", "0", "0"))
+        # one line per change: no two the same in a row
+        self.assertTrue(all(a != b for a, b in zip(lines, lines[1:])), lines)
+
+    def test_failures_cancel_and_timeout_have_their_exit_statuses(self):
+        self.ctl_ok("create-job", "--job-id", "f1", "--targets", "a", "b", "--document", "{}")
+        self.update("a", "f1", "SUCCEEDED")
+        self.update("b", "f1", "FAILED")
+        proc = self.run_ctl("wait-job", "--job-id", "f1")
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertEqual(self.lines(proc.stdout)[-1], ("f1", "COMPLETED", "100", "2", "2", "1", "1", "0", "0"))
+
+        self.ctl_ok("create-job", "--job-id", "c1", "--targets", "a", "--document", "{}")
+        self.ctl_ok("cancel-job", "--job-id", "c1")
+        proc = self.run_ctl("wait-job", "--job-id", "c1")
+        self.assertEqual(proc.returncode, 5, proc.stderr)
+        self.assertEqual(self.lines(proc.stdout)[-1][:2], ("c1", "CANCELED"))
+
+        self.ctl_ok("create-job", "--job-id", "t1", "--targets", "a", "--document", "{}")
+        proc = self.run_ctl("wait-job", "--job-id", "t1", "--interval", "1", "--wait-timeout", "1")
+        self.assertEqual(proc.returncode, 6, proc.stderr)
+        self.assertEqual(proc.stderr, "jobsctl: the job had not ended within 1 s\n")
+        self.assertEqual(self.lines(proc.stdout)[-1][:2], ("t1", "IN_PROGRESS"))
+
+        # a job that does not exist: the server's error, as describe-job's
+        proc = self.run_ctl("wait-job", "--job-id", "nosuch")
+        self.assertEqual(proc.returncode, 1)
+        self.assertRegex(proc.stderr, r"^jobsctl: ResourceNotFoundException: ")
+
+    def test_a_continuous_job_ends_when_nothing_is_queued_or_in_progress(self):
+        self.ctl_ok("create-thing-group", "--thing-group-name", "g")
+        self.ctl_ok("add-thing-to-thing-group", "--thing-group-name", "g", "--thing-name", "a")
+        self.ctl_ok("create-job", "--job-id", "k1", "--targets", group_arn("g"),
+                    "--target-selection", "CONTINUOUS", "--document", "{}")
+        proc = self.run_ctl("wait-job", "--job-id", "k1", "--wait-timeout", "1", "--interval", "1")
+        self.assertEqual(proc.returncode, 6, proc.stderr)
+        self.update("a", "k1", "SUCCEEDED")
+        proc = self.run_ctl("wait-job", "--job-id", "k1")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertTrue(proc.stdout.rstrip("\n").endswith("(continuous: nothing queued or in progress)"),
+                        proc.stdout)
+        self.assertEqual(self.lines(proc.stdout)[-1], ("k1", "IN_PROGRESS", "100", "1", "1", "1", "0", "0", "0"))
+
+    def test_a_terminal_gets_a_bar_redrawn_in_place(self):
+        self.ctl_ok("create-job", "--job-id", "p1", "--targets", "a", "b", "c", "d", "--document", "{}")
+        self.update("a", "p1", "SUCCEEDED")
+        for thing in ("b", "c", "d"):
+            self.update(thing, "p1", "IN_PROGRESS")
+        self.update("b", "p1", "SUCCEEDED")
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(self.argv("wait-job", "--job-id", "p1", "--interval", "1", "--wait-timeout", "2"),
+                                stdout=slave, stderr=subprocess.PIPE, env=self.env(),
+                                stdin=subprocess.DEVNULL)
+        os.close(slave)
+        self.addCleanup(os.close, master)
+        out = b""
+        while True:
+            ready, _, _ = select.select([master], [], [], 60)
+            self.assertTrue(ready, "no output from wait-job on a terminal")
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the other end is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 6, err.decode())
+        text = out.decode()
+        # each drawing starts at the line's start and erases what the last one left
+        draws = text.split("\r")
+        self.assertEqual(draws[0], "")
+        self.assertGreaterEqual(len(draws), 2, text)
+        for d in draws[1:-1]:
+            self.assertTrue(d.endswith("\x1b[K"), repr(d))
+        # the bar, half full, and the line ended before the message
+        self.assertIn("job p1 IN_PROGRESS [##########..........]  50% 2/4 succeeded 2 failed 0 "
+                      "in progress 2 queued 0\x1b[K", text)
+        self.assertTrue(text.endswith("\x1b[K\r\n"), repr(text[-20:]))

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "core/service.h"
+#include "core/sysstats.h"
 #include "mqtt/mqtt_control.h"
 #include "mqtt/mqtt_jobs.h"
 #include "store/sqlite_store.h"
@@ -980,6 +981,44 @@ static void test_typed_entry_points(void)
 
 /* describeBroker: the version, the store, what it holds counted, the uptime from the
  * service's creation to the command's time. */
+/* The $SYS topics' numbers: counts by status from the store, and device requests
+ * (accepted or not) in the last 60 wall-clock seconds. */
+static void test_sys_stats(void)
+{
+	setup(10);
+	struct sys_stats st;
+	int64_t t0 = (int64_t)NOW * 1000;
+	CU_ASSERT_EQUAL_FATAL(sysstats_read(svc, t0, &st), 0);
+	CU_ASSERT_EQUAL(st.jobs[JOB_IN_PROGRESS], 0);
+	CU_ASSERT_EQUAL(st.requests_1min, 0);
+	create_job("j1", "[\"t1\",\"t2\"]");
+	device_at(t0, "$aws/things/t1/jobs/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	device_at(t0 + 30000, "$aws/things/t2/jobs/start-next", "{}", 1);
+	device_at(t0 + 30500, "$aws/things/t2/jobs/j1/update", "{\"status\":\"BOGUS\"}", 1);  /* refused */
+	CU_ASSERT_EQUAL_FATAL(sysstats_read(svc, t0 + 30999, &st), 0);
+	CU_ASSERT_EQUAL(st.jobs[JOB_IN_PROGRESS], 1);
+	CU_ASSERT_EQUAL(st.jobs[JOB_COMPLETED], 0);
+	CU_ASSERT_EQUAL(st.executions[EXEC_SUCCEEDED], 1);
+	CU_ASSERT_EQUAL(st.executions[EXEC_IN_PROGRESS], 1);
+	CU_ASSERT_EQUAL(st.executions[EXEC_QUEUED], 0);
+	CU_ASSERT_EQUAL(st.requests_1min, 3);
+	CU_ASSERT_EQUAL(st.requests_total, 3);
+	/* a minute after the first, it has left the window; the others are still in it */
+	CU_ASSERT_EQUAL_FATAL(sysstats_read(svc, t0 + 60000, &st), 0);
+	CU_ASSERT_EQUAL(st.requests_1min, 2);
+	CU_ASSERT_EQUAL_FATAL(sysstats_read(svc, t0 + 90000, &st), 0);
+	CU_ASSERT_EQUAL(st.requests_1min, 0);
+	CU_ASSERT_EQUAL(st.requests_total, 3);
+	/* a slot used again a minute later counts only its new second */
+	device_at(t0 + 120000, "$aws/things/t2/jobs/j1/update", "{\"status\":\"SUCCEEDED\"}", 1);
+	CU_ASSERT_EQUAL_FATAL(sysstats_read(svc, t0 + 120000, &st), 0);
+	CU_ASSERT_EQUAL(st.requests_1min, 1);
+	CU_ASSERT_EQUAL(st.requests_total, 4);
+	CU_ASSERT_EQUAL(st.jobs[JOB_COMPLETED], 1);
+	CU_ASSERT_EQUAL(st.executions[EXEC_SUCCEEDED], 2);
+	teardown();
+}
+
 static void test_describe_broker(void)
 {
 	char path[512], err[512];
@@ -1133,6 +1172,7 @@ void add_service_tests(void)
 		{ "a rolled-back pass fails its replies", test_rolled_back_pass_fails_its_replies },
 		{ "typed entry points", test_typed_entry_points },
 		{ "describeBroker", test_describe_broker },
+		{ "$SYS numbers", test_sys_stats },
 	};
 	ADD_SUITE("service", tests);
 }

@@ -38,6 +38,8 @@ struct command {
 	const char *summary;
 	struct arg args[MAX_ARGS];  /* up to the first entry without a flag */
 	const char *list_key;       /* a list command: the array its pages carry */
+	bool waits;                 /* repeats its request until the job ends (wait-job): its
+	                             * args without a field are its own (struct waiting) */
 };
 
 #define REQUIRED true
@@ -84,10 +86,17 @@ static const struct command commands[] = {
 			"arn:aws:iot:REGION::jobtemplate/NAME:VERSION" },
 		{ "--document-parameters", "documentParameters", ARG_MAP, OPTIONAL,
 			"a managed template's parameters: key=value,key2=value2" },
-	}, NULL },
+	}, NULL, false },
 	{ "describe-job", "describeJob", "Describe a job, with its execution counts", {
 		A_JOB_ID,
-	}, NULL },
+	}, NULL, false },
+	{ "wait-job", "describeJob",
+		"Wait for a job to end, drawing its rollout's progress", {
+		A_JOB_ID,
+		{ "--interval", NULL, ARG_INT, OPTIONAL, "seconds between two describe-job requests (default 2)" },
+		{ "--wait-timeout", NULL, ARG_INT, OPTIONAL,
+			"give up after this many seconds, exit status 6 (default: wait as long as it takes)" },
+	}, NULL, true },
 	{ "list-jobs", "listJobs", "List jobs", {
 		{ "--status", "status", ARG_STRING, OPTIONAL,
 			"only jobs in this status: IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED" },
@@ -96,25 +105,25 @@ static const struct command commands[] = {
 		A_NAMESPACE,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "jobs" },
+	}, "jobs", false },
 	{ "cancel-job", "cancelJob", "Cancel a job: its queued executions, and in-progress ones with --force", {
 		A_JOB_ID,
 		A_FORCE("also cancel the IN_PROGRESS executions"),
 		{ "--reason-code", "reasonCode", ARG_STRING, OPTIONAL, "why (at most 128 characters)" },
 		{ "--comment", "comment", ARG_STRING, OPTIONAL, "a comment" },
-	}, NULL },
+	}, NULL, false },
 	{ "delete-job", "deleteJob", "Delete a job and its executions", {
 		A_JOB_ID,
 		A_FORCE("delete even a job that is still in progress"),
-	}, NULL },
+	}, NULL, false },
 	{ "get-job-document", "getJobDocument", "Print a job's document", {
 		A_JOB_ID,
-	}, NULL },
+	}, NULL, false },
 	{ "describe-job-execution", "describeJobExecution", "Describe a job's execution on a thing", {
 		A_JOB_ID,
 		A_THING,
 		{ "--execution-number", "executionNumber", ARG_INT, OPTIONAL, "which execution (default: the latest)" },
-	}, NULL },
+	}, NULL, false },
 	{ "cancel-job-execution", "cancelJobExecution", "Cancel a job's execution on a thing", {
 		A_JOB_ID,
 		A_THING,
@@ -122,56 +131,56 @@ static const struct command commands[] = {
 		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL,
 			"fail unless the execution has this versionNumber" },
 		{ "--status-details", "statusDetails", ARG_MAP, OPTIONAL, "string values: key=value,key2=value2" },
-	}, NULL },
+	}, NULL, false },
 	{ "delete-job-execution", "deleteJobExecution", "Delete one execution of a job on a thing", {
 		A_JOB_ID,
 		A_THING,
 		{ "--execution-number", "executionNumber", ARG_INT, REQUIRED, "which execution" },
 		A_FORCE("delete even an execution that is not terminal"),
-	}, NULL },
+	}, NULL, false },
 	{ "list-job-executions-for-job", "listJobExecutionsForJob", "List the executions of a job", {
 		A_JOB_ID,
 		A_EXEC_STATUS,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "executionSummaries" },
+	}, "executionSummaries", false },
 	{ "list-job-executions-for-thing", "listJobExecutionsForThing", "List the job executions of a thing", {
 		A_THING,
 		A_EXEC_STATUS,
 		A_NAMESPACE,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "executionSummaries" },
+	}, "executionSummaries", false },
 	{ "create-thing-group", "createThingGroup", "Create a thing group", {
 		A_GROUP,
 		{ "--thing-group-properties", "thingGroupProperties", ARG_STRUCT, OPTIONAL,
 			"thingGroupDescription=...,attributePayload={attributes={k=v}}" },
-	}, NULL },
+	}, NULL, false },
 	{ "delete-thing-group", "deleteThingGroup", "Delete a thing group", {
 		A_GROUP,
-	}, NULL },
+	}, NULL, false },
 	{ "add-thing-to-thing-group", "addThingToThingGroup", "Add a thing to a thing group", {
 		A_GROUP,
 		A_THING,
-	}, NULL },
+	}, NULL, false },
 	{ "remove-thing-from-thing-group", "removeThingFromThingGroup", "Remove a thing from a thing group", {
 		A_GROUP,
 		A_THING,
-	}, NULL },
+	}, NULL, false },
 	{ "list-things-in-thing-group", "listThingsInThingGroup", "List the things in a thing group", {
 		A_GROUP,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "things" },
+	}, "things", false },
 	{ "list-thing-groups", "listThingGroups", "List thing groups", {
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
 		{ "--name-prefix-filter", "namePrefixFilter", ARG_STRING, OPTIONAL,
 			"only groups whose name starts with this" },
-	}, "thingGroups" },
+	}, "thingGroups", false },
 	{ "status", "describeBroker",
 		"Describe the broker: version, store, counts, uptime",
-		{ { .flag = NULL } }, NULL },  /* no options */
+		{ { .flag = NULL } }, NULL, false },  /* no options */
 	{ "create-job-template", "createJobTemplate", "Create a job template", {
 		A_TEMPLATE_ID("the new template's id: 1-64 of [a-zA-Z0-9_-]"),
 		{ "--description", "description", ARG_STRING, REQUIRED, "a description" },
@@ -190,37 +199,37 @@ static const struct command commands[] = {
 			"[{\"startTime\":\"cron(...)\",\"durationInMinutes\":N}]" },
 		{ "--destination-package-versions", "destinationPackageVersions", ARG_STRINGS, OPTIONAL,
 			"package version ARNs" },
-	}, NULL },
+	}, NULL, false },
 	{ "describe-job-template", "describeJobTemplate", "Describe a job template", {
 		A_TEMPLATE_ID("the template's id"),
-	}, NULL },
+	}, NULL, false },
 	{ "list-job-templates", "listJobTemplates", "List job templates", {
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "jobTemplates" },
+	}, "jobTemplates", false },
 	{ "delete-job-template", "deleteJobTemplate", "Delete a job template", {
 		A_TEMPLATE_ID("the template's id"),
-	}, NULL },
+	}, NULL, false },
 	{ "list-managed-job-templates", "listManagedJobTemplates", "List the AWS managed job templates", {
 		{ "--template-name", "templateName", ARG_STRING, OPTIONAL, "only the versions of this template" },
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "managedJobTemplates" },
+	}, "managedJobTemplates", false },
 	{ "describe-managed-job-template", "describeManagedJobTemplate",
 		"Describe an AWS managed job template: its document and parameters", {
 		{ "--template-name", "templateName", ARG_STRING, REQUIRED, "the template's name (AWS-Download-File ...)" },
 		{ "--template-version", "templateVersion", ARG_STRING, OPTIONAL, "its version (default: the latest)" },
-	}, NULL },
+	}, NULL, false },
 	{ "create-thing", "createThing", "Register a thing, with attributes and a thing type", {
 		A_THING,
 		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "the thing's type (any name: no registry of types)" },
 		{ "--attribute-payload", "attributePayload", ARG_STRUCT, OPTIONAL, "attributes={k=v,k2=v2}" },
 		{ "--billing-group-name", "billingGroupName", ARG_STRING, OPTIONAL,
 			"a billing group (there are none: always ResourceNotFoundException)" },
-	}, NULL },
+	}, NULL, false },
 	{ "describe-thing", "describeThing", "Describe a registered thing", {
 		A_THING,
-	}, NULL },
+	}, NULL, false },
 	{ "update-thing", "updateThing", "Change a thing's attributes or thing type", {
 		A_THING,
 		{ "--thing-type-name", "thingTypeName", ARG_STRING, OPTIONAL, "the thing's new type" },
@@ -228,11 +237,11 @@ static const struct command commands[] = {
 			"attributes={k=v,k2=\"\"},merge=true (an empty value removes an attribute)" },
 		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL, "fail unless the thing has this version" },
 		{ "--remove-thing-type", "removeThingType", ARG_BOOL, OPTIONAL, "remove the thing's type" },
-	}, NULL },
+	}, NULL, false },
 	{ "delete-thing", "deleteThing", "Delete a registered thing; it leaves its thing groups", {
 		A_THING,
 		{ "--expected-version", "expectedVersion", ARG_INT, OPTIONAL, "fail unless the thing has this version" },
-	}, NULL },
+	}, NULL, false },
 	{ "list-things", "listThings", "List registered things", {
 		{ "--attribute-name", "attributeName", ARG_STRING, OPTIONAL, "only things with this attribute" },
 		{ "--attribute-value", "attributeValue", ARG_STRING, OPTIONAL, "only things with an attribute of this value" },
@@ -241,12 +250,12 @@ static const struct command commands[] = {
 			"match attribute values that start with --attribute-value" },
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "things" },
+	}, "things", false },
 	{ "list-thing-groups-for-thing", "listThingGroupsForThing", "List the thing groups a thing belongs to", {
 		A_THING,
 		A_MAX_RESULTS,
 		A_NEXT_TOKEN,
-	}, "thingGroups" },
+	}, "thingGroups", false },
 	{ "update-job", "updateJob", "Change a job in progress or scheduled: description and configs", {
 		A_JOB_ID,
 		{ "--description", "description", ARG_STRING, OPTIONAL, "a new description" },
@@ -259,24 +268,24 @@ static const struct command commands[] = {
 		{ "--job-executions-retry-config", "jobExecutionsRetryConfig", ARG_STRUCT, OPTIONAL,
 			"criteriaList=[{failureType=FAILED,numberOfRetries=N}]" },
 		A_NAMESPACE,
-	}, NULL },
+	}, NULL, false },
 	{ "associate-targets-with-job", "associateTargetsWithJob",
 		"Add things or thing groups to a continuous job in progress", {
 		{ "--targets", "targets", ARG_STRINGS, REQUIRED, "thing names or ARNs, thing group ARNs" },
 		A_JOB_ID,
 		{ "--comment", "comment", ARG_STRING, OPTIONAL, "why (describe-job shows it)" },
 		A_NAMESPACE,
-	}, NULL },
+	}, NULL, false },
 	{ "update-event-configurations", "updateEventConfigurations",
 		"Switch event types on or off (JOB and JOB_EXECUTION publish the jobs events)", {
 		{ "--event-configurations", "eventConfigurations", ARG_STRUCT, OPTIONAL,
 			"TYPE={Enabled=true|false},...: JOB, JOB_EXECUTION, THING, THING_GROUP, THING_TYPE, "
 			"THING_GROUP_MEMBERSHIP, THING_GROUP_HIERARCHY, THING_TYPE_ASSOCIATION, POLICY, CERTIFICATE, "
 			"CA_CERTIFICATE" },
-	}, NULL },
+	}, NULL, false },
 	{ "describe-event-configurations", "describeEventConfigurations",
 		"Show which event types are on, and when they were first and last set",
-		{ { .flag = NULL } }, NULL },  /* no options */
+		{ { .flag = NULL } }, NULL, false },  /* no options */
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(*commands))
@@ -323,6 +332,15 @@ static const char *metavar(enum arg_type t)
 	return "";
 }
 
+/* What wait-job does, for its --help and jobsctl(1). */
+#define WAIT_TEXT \
+	"It asks describe-job every --interval seconds and draws the job's executions: a bar\n" \
+	"redrawn in place on a terminal, a plain line at each change otherwise. It ends when\n" \
+	"the job does: exit status 0 when it completed with no execution FAILED, REJECTED or\n" \
+	"TIMED_OUT, 4 when some were, 5 when it was canceled (or is being deleted), 6 when\n" \
+	"--wait-timeout passed first. A continuous job never completes: it counts as ended\n" \
+	"once none of its executions is QUEUED or IN_PROGRESS."
+
 static size_t nargs(const struct command *c)
 {
 	size_t n = 0;
@@ -351,9 +369,12 @@ void command_print_help(const struct command *c, FILE *f)
 		const struct arg *a = &c->args[i];
 		if(a->type == ARG_BOOL) fprintf(f, "  %s, --no-%s", a->flag, a->flag + 2);
 		else fprintf(f, "  %s%s", a->flag, metavar(a->type));
-		fprintf(f, "%s\n      %s (JSON field %s)\n", a->required ? "  (required)" : "", a->help, a->field);
+		fprintf(f, "%s\n      %s", a->required ? "  (required)" : "", a->help);
+		if(a->field) fprintf(f, " (JSON field %s)", a->field);
+		fprintf(f, "\n");
 	}
 	fprintf(f, "  --help\n      show this help\n\n");
+	if(c->waits) fprintf(f, "%s\n\n", WAIT_TEXT);
 	if(c->list_key){
 		fprintf(f, "Paging, as in the aws CLI: jobsctl follows nextToken and prints all %s in one list.\n",
 				c->list_key);
@@ -403,6 +424,11 @@ void commands_print_man(FILE *f)
 		fprintf(f, " (management command ");
 		roff_bold(f, c->wire);
 		fprintf(f, ").%s\n", c->list_key ? " Takes the paging options below." : "");
+		if(c->waits){
+			fprintf(f, ".PP\n");
+			roff_text(f, WAIT_TEXT);
+			fprintf(f, "\n");
+		}
 		if(nargs(c) > 0) fprintf(f, ".RS\n");
 		for(size_t k = 0; k < nargs(c); k++) arg_man(f, &c->args[k]);
 		if(nargs(c) > 0) fprintf(f, ".RE\n");
@@ -730,9 +756,19 @@ static int paging_option(const struct command *c, const struct arg *a, cJSON *it
 	return usage(c, "internal error: unhandled option %s", a->flag);
 }
 
+/* One of wait-job's own options (an integer, at least 1). */
+static int waiting_option(const struct command *c, const struct arg *a, const cJSON *item, struct waiting *w)
+{
+	long long v = atoll(item->valuestring);
+	if(v < 1) return usage(c, "%s: '%s' is not a positive integer", a->flag, item->valuestring);
+	if(strcmp(a->flag, "--interval") == 0) w->interval = v;
+	else w->timeout = v;
+	return 0;
+}
+
 /* Parses the arguments into `obj`; 0 or JOBSCTL_EXIT_USAGE after a message. */
 static int parse_args(const struct command *c, int argc, char **argv, struct options *o, struct paging *pg,
-		cJSON *obj)
+		struct waiting *w, cJSON *obj)
 {
 	bool seen[MAX_ARGS] = { false };
 	bool seen_paging[NPAGING] = { false };
@@ -771,6 +807,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct opt
 			/* a message is out */
 		}else if(paging){
 			rc = paging_option(c, a, item, pg, obj);
+		}else if(!a->field){
+			rc = waiting_option(c, a, item, w);
 		}else if(cJSON_GetObjectItemCaseSensitive(obj, a->field)){
 			/* Only --page-size fills a field of its own command. */
 			rc = usage(c, "--page-size and %s both set the page size: give one", a->flag);
@@ -800,9 +838,10 @@ static int parse_args(const struct command *c, int argc, char **argv, struct opt
 }
 
 int command_build(const struct command *c, int argc, char **argv, struct options *o, struct paging *paging,
-		cJSON **out)
+		struct waiting *waiting, cJSON **out)
 {
 	memset(paging, 0, sizeof(*paging));
+	*waiting = (struct waiting){ .on = c->waits, .interval = 2, .timeout = 0 };
 	paging->list_key = c->list_key;
 	paging->paginate = c->list_key != NULL;
 	for(int i = 0; i < argc; i++){
@@ -816,7 +855,7 @@ int command_build(const struct command *c, int argc, char **argv, struct options
 		cJSON_Delete(obj);
 		return usage(c, "out of memory");
 	}
-	int rc = parse_args(c, argc, argv, o, paging, obj);
+	int rc = parse_args(c, argc, argv, o, paging, waiting, obj);
 	if(rc){
 		cJSON_Delete(obj);
 		return rc;

@@ -6,6 +6,7 @@
  * commands.c   the subcommand table: flags to JSON fields
  * shorthand.c  the aws CLI's shorthand syntax for structures (key=value,...)
  * paging.c     following nextToken through the pages of a list-* command
+ * progress.c   wait-job: a job's rollout drawn from describeJob, and whether it ended
  * output.c     printing JSON as the aws CLI does
  * client.c     the MQTT client's set-up from the options (shared with jobs-agent-check) */
 #ifndef JOBSCTL_H
@@ -22,6 +23,10 @@ enum {
 	JOBSCTL_EXIT_ERROR = 1,     /* the server answered with an error (or a bad reply) */
 	JOBSCTL_EXIT_CONNECT = 2,   /* cannot connect, or the connection was lost */
 	JOBSCTL_EXIT_TIMEOUT = 3,   /* connected, but no reply within --timeout */
+	/* wait-job only: how the job ended (0: it completed with no failed execution) */
+	JOBSCTL_EXIT_FAILURES = 4,  /* it ended with executions FAILED, REJECTED or TIMED_OUT */
+	JOBSCTL_EXIT_CANCELED = 5,  /* it was canceled (or is being deleted) */
+	JOBSCTL_EXIT_WAITED = 6,    /* it had not ended when --wait-timeout passed */
 	JOBSCTL_EXIT_USAGE = 64,    /* bad command line, defaults file or input file */
 };
 
@@ -66,6 +71,13 @@ struct paging {
 	                              * (owned: free it) */
 };
 
+/* wait-job's own options (never sent): how often to ask, and for how long. */
+struct waiting {
+	bool on;             /* the command waits for the job to end (wait-job) */
+	long long interval;  /* seconds between two requests */
+	long long timeout;   /* seconds; 0: no limit */
+};
+
 /* options.c */
 /* The program named in messages ("jobsctl"; jobs-agent-check shares this file). */
 extern const char *options_progname;
@@ -105,10 +117,10 @@ void command_print_help(const struct command *c, FILE *f);
 void commands_print_man(FILE *f);
 /* Builds {"command":…,fields…} from the words after the subcommand's name
  * (argv[0..argc-1]); global flags among them go to `o`, the paging options of a
- * list-* command to `paging`. 0 with *out set, JOBSCTL_HELP after printing the
- * help, or JOBSCTL_EXIT_USAGE after a message. */
+ * list-* command to `paging`, wait-job's own to `waiting`. 0 with *out set,
+ * JOBSCTL_HELP after printing the help, or JOBSCTL_EXIT_USAGE after a message. */
 int command_build(const struct command *c, int argc, char **argv, struct options *o, struct paging *paging,
-		cJSON **out);
+		struct waiting *waiting, cJSON **out);
 
 /* shorthand.c: parses the aws CLI shorthand `text` (a=1,b={c=[x,y]}) into an object,
  * typing the members of the jobs structures by name (a map's values stay strings).
@@ -131,6 +143,23 @@ int pager_start(struct pager *pg, const struct paging *p, cJSON *command);
  * page; 0: pg->result is complete; -1: a message in err. */
 int pager_take(struct pager *pg, cJSON *data, cJSON *command, char *err, size_t errsize);
 void pager_free(struct pager *pg);
+
+/* progress.c: what wait-job prints of each describeJob reply. On a terminal one
+ * line redrawn in place (a bar); elsewhere a plain line each time it changes. */
+struct progress {
+	FILE *f;
+	bool tty;
+	char last[512];  /* the line last printed */
+};
+void progress_init(struct progress *p, FILE *f, bool tty);
+/* Shows the job of a describeJob reply's data. -1 while the job goes on; else the
+ * exit status its end means (JOBSCTL_EXIT_OK, _FAILURES, _CANCELED), or
+ * JOBSCTL_EXIT_ERROR after a message for a reply without a job. The rule: a job
+ * ends when it is COMPLETED, CANCELED or DELETION_IN_PROGRESS; a continuous job,
+ * which never completes, once none of its executions is QUEUED or IN_PROGRESS. */
+int progress_show(struct progress *p, const cJSON *data);
+/* Ends the line a terminal's bar is on (nothing elsewhere). */
+void progress_end(struct progress *p);
 
 /* output.c: JSON as `aws --output json` prints it (or on one line), and a newline. */
 void output_json(FILE *f, const cJSON *v, enum output_format format);

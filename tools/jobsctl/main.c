@@ -261,9 +261,9 @@ static int print_data(const cJSON *data, const struct pager *pager, enum output_
 	return JOBSCTL_EXIT_OK;
 }
 
-/* Connects, sends the command (once per page) and waits for the replies; returns the
- * exit status. */
-static int exchange(const struct options *o, cJSON *command, struct pager *pager)
+/* Connects, sends the command (once per page) and waits for the replies; prints the
+ * result when `print` (else it stays in pager->result); returns the exit status. */
+static int exchange(const struct options *o, cJSON *command, struct pager *pager, bool print)
 {
 	char default_id[32];
 	const char *id = o->client_id;
@@ -347,7 +347,7 @@ static int exchange(const struct options *o, cJSON *command, struct pager *pager
 	mosquitto_lib_cleanup();
 
 	if(s.exit_code == JOBSCTL_EXIT_OK){
-		code = print_data(pager->result, pager, o->output);
+		code = print ? print_data(pager->result, pager, o->output) : JOBSCTL_EXIT_OK;
 	}else{
 		code = s.exit_code;
 		fprintf(stderr, "jobsctl: %s\n", s.message ? s.message : "out of memory");
@@ -391,6 +391,9 @@ static const struct {
 	{ JOBSCTL_EXIT_ERROR, "the server answered with an error" },
 	{ JOBSCTL_EXIT_CONNECT, "cannot connect or connection lost" },
 	{ JOBSCTL_EXIT_TIMEOUT, "no reply within --timeout" },
+	{ JOBSCTL_EXIT_FAILURES, "wait-job: the job ended with executions FAILED, REJECTED or TIMED_OUT" },
+	{ JOBSCTL_EXIT_CANCELED, "wait-job: the job was canceled or is being deleted" },
+	{ JOBSCTL_EXIT_WAITED, "wait-job: the job had not ended within --wait-timeout" },
 	{ JOBSCTL_EXIT_USAGE, "usage error" },
 };
 #define NEXIT (sizeof(exit_statuses) / sizeof(*exit_statuses))
@@ -415,7 +418,7 @@ static void print_global_help(FILE *f)
 	fprintf(f, "\n" DEFAULTS_FILE_TEXT "\nCommands (jobsctl COMMAND --help for each one's options):\n");
 	commands_print_list(f);
 	/* "Exit status: 0 success; 1 ...", wrapped before 80 columns */
-	char text[512];
+	char text[1024];
 	size_t len = (size_t)snprintf(text, sizeof(text), "Exit status:");
 	for(size_t i = 0; i < NEXIT && len < sizeof(text); i++){
 		len += (size_t)snprintf(text + len, sizeof(text) - len, " %d %s%s", exit_statuses[i].code,
@@ -452,6 +455,36 @@ static void print_man(FILE *f)
 		fprintf(f, ".TP\n.B %d\n", exit_statuses[i].code);
 		roff_text(f, exit_statuses[i].meaning);
 		fprintf(f, "\n");
+	}
+}
+
+/* wait-job: asks describeJob every interval until the job ends or the wait's
+ * timeout passes (each request a connection of its own, as any command's). */
+static int wait_job(const struct options *o, cJSON *command, const struct waiting *w)
+{
+	struct progress view;
+	progress_init(&view, stdout, isatty(STDOUT_FILENO));
+	double end = now_seconds() + (double)w->timeout;
+	struct paging none = { 0 };
+	for(;;){
+		struct pager pager;
+		int rc = pager_start(&pager, &none, command);
+		if(rc == 0) rc = exchange(o, command, &pager, false);
+		else fprintf(stderr, "jobsctl: out of memory\n");
+		if(rc == 0) rc = progress_show(&view, pager.result);
+		else progress_end(&view);
+		pager_free(&pager);
+		if(rc >= 0) return rc;
+		double left = w->timeout ? end - now_seconds() : (double)w->interval;
+		if(left <= 0){
+			progress_end(&view);
+			fprintf(stderr, "jobsctl: the job had not ended within %lld s\n", w->timeout);
+			return JOBSCTL_EXIT_WAITED;
+		}
+		double pause = left < (double)w->interval ? left : (double)w->interval;
+		struct timespec ts = { .tv_sec = (time_t)pause, .tv_nsec = (long)((pause - (double)(time_t)pause) * 1e9) };
+		while(nanosleep(&ts, &ts) != 0 && errno == EINTR){
+		}
 	}
 }
 
@@ -496,8 +529,9 @@ static int run(struct options *o, int argc, char **argv)
 	}
 
 	struct paging paging;
+	struct waiting waiting;
 	cJSON *command = NULL;
-	rc = command_build(cmd, argc - next - 1, argv + next + 1, o, &paging, &command);
+	rc = command_build(cmd, argc - next - 1, argv + next + 1, o, &paging, &waiting, &command);
 	if(rc == JOBSCTL_HELP) return JOBSCTL_EXIT_OK;
 	if(rc == JOBSCTL_VERSION){
 		options_print_version(stdout);
@@ -525,8 +559,10 @@ static int run(struct options *o, int argc, char **argv)
 			rc = JOBSCTL_EXIT_ERROR;
 		}
 		cJSON_Delete(request);
+	}else if(!rc && waiting.on){
+		rc = wait_job(o, command, &waiting);
 	}else if(!rc){
-		rc = exchange(o, command, &pager);
+		rc = exchange(o, command, &pager, true);
 	}
 	pager_free(&pager);
 	cJSON_Delete(command);
