@@ -260,7 +260,7 @@ int events_changed(struct service *svc)
 }
 
 /* A UUID (version 4's layout) from this start's random half and a count. */
-static void next_id(struct events *ev, char out[37])
+static void new_event_id(struct events *ev, char out[37])
 {
 	uint64_t hi = ev->id_random, lo = ++ev->id_count;
 	hi = (hi & ~0xf000ull) | 0x4000ull;                 /* version 4 */
@@ -315,7 +315,7 @@ int events_job(struct service *svc, const char *job_id, const char *operation, i
 	if(!job_operations[k].counts || store_job_counts(svc->store, job.seq, counts) == STORE_OK){
 		char id[37];
 		size_t len;
-		next_id(ev, id);
+		new_event_id(ev, id);
 		char *payload = events_job_payload(&job, job_operations[k].operation, job_operations[k].status,
 				job_operations[k].counts ? counts : NULL, ev->arn_prefix, id, now_ms / 1000, &len);
 		rc = gather(ev, OUTBOX_JOB_EVENT, job.job_id, job_operations[k].operation, payload, len);
@@ -348,7 +348,7 @@ int events_execution(struct service *svc, const struct store_exec *e, const char
 	}
 	char id[37];
 	size_t len;
-	next_id(ev, id);
+	new_event_id(ev, id);
 	char *payload = events_execution_payload(e, operation, ev->arn_prefix, id, now_ms / 1000, &len);
 	return gather(ev, OUTBOX_EXECUTION_EVENT, e->job_id, operation, payload, len);
 }

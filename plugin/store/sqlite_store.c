@@ -374,6 +374,6 @@ static const struct store_ops sqlite_ops = {
 	.thing_delete = sqlite_thing_delete,
 	.thing_list = sqlite_thing_list,
 	.thing_groups = sqlite_thing_groups,
-	.event_configs = sqlite_event_configs,
+	.event_config_list = sqlite_event_configs,
 	.event_config_set = sqlite_event_config_set,
 };

@@ -427,7 +427,7 @@ int store_template_list(struct store *store, int64_t offset, int limit, struct s
 int store_event_configs(struct store *store, struct store_event_config **out, size_t *count)
 {
 	assert(store && out && count);
-	return store->ops->event_configs(store, out, count);
+	return store->ops->event_config_list(store, out, count);
 }
 
 int store_event_config_set(struct store *store, const char *type, bool enabled, int64_t now)

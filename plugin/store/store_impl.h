@@ -103,7 +103,7 @@ struct store_ops {
 	int (*thing_groups)(struct store *store, const char *thing, int64_t offset, int limit,
 			struct store_name **out, size_t *count);
 
-	int (*event_configs)(struct store *store, struct store_event_config **out, size_t *count);
+	int (*event_config_list)(struct store *store, struct store_event_config **out, size_t *count);
 	int (*event_config_set)(struct store *store, const char *type, bool enabled, int64_t now);
 };
 
